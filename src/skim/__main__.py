@@ -1,0 +1,5 @@
+import sys
+
+from skim.cli import main
+
+sys.exit(main())

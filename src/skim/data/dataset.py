@@ -1,0 +1,194 @@
+"""The dataset directory of DATASET.md as one validated object."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from skim._io import write_json_atomic
+from skim.data.filters import read_filter, write_filter
+from skim.data.propensity import DEFAULT_A, DEFAULT_B, inverse_propensity
+from skim.data.sparse import load_matrix, resolve_matrix, save_matrix
+from skim.data.textio import read_texts, write_texts
+from skim.errors import DatasetError
+
+_EMPTY_PAIRS = np.zeros((0, 2), dtype=np.int64)
+
+
+@dataclass
+class Dataset:
+    """An XC dataset: query and label texts, metadata and label matrices.
+
+    Attributes mirror the files of DATASET.md; optional files are ``None`` when absent
+    (filters are then empty arrays).
+    """
+
+    trn_texts: list[str]
+    tst_texts: list[str]
+    label_texts: list[str]
+    trn_X_Y: sp.csr_matrix
+    tst_X_Y: sp.csr_matrix
+    trn_X_Y_unbiased: sp.csr_matrix | None = None
+    tst_X_Y_unbiased: sp.csr_matrix | None = None
+    trn_meta: list[str] | None = None
+    tst_meta: list[str] | None = None
+    label_meta: list[str] | None = None
+    trn_filter: np.ndarray = field(default_factory=lambda: _EMPTY_PAIRS)
+    tst_filter: np.ndarray = field(default_factory=lambda: _EMPTY_PAIRS)
+    info: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def n_trn(self) -> int:
+        return len(self.trn_texts)
+
+    @property
+    def n_tst(self) -> int:
+        return len(self.tst_texts)
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.label_texts)
+
+    @property
+    def propensity_a(self) -> float:
+        return float(self.info.get("propensity", {}).get("A", DEFAULT_A))
+
+    @property
+    def propensity_b(self) -> float:
+        return float(self.info.get("propensity", {}).get("B", DEFAULT_B))
+
+    def inv_propensity(self) -> np.ndarray:
+        """Inverse propensity weight of every label, from the observed train labels."""
+        return inverse_propensity(self.trn_X_Y, self.propensity_a, self.propensity_b)
+
+    def replace(self, **changes: Any) -> Dataset:
+        """A copy with some fields replaced (e.g. new observed matrices)."""
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> None:
+        """Check that every part agrees with the others; raise DatasetError if not."""
+        where = self.path or Path("<dataset>")
+        n_lab = self.n_labels
+        for name, rows in (
+            ("trn_X_Y", self.n_trn),
+            ("tst_X_Y", self.n_tst),
+            ("trn_X_Y_unbiased", self.n_trn),
+            ("tst_X_Y_unbiased", self.n_tst),
+        ):
+            matrix = getattr(self, name)
+            if matrix is not None and matrix.shape != (rows, n_lab):
+                text = "trn_X.txt" if name.startswith("trn") else "tst_X.txt"
+                raise DatasetError(
+                    f"{where / name}: shape {matrix.shape[0]} x {matrix.shape[1]} does not match "
+                    f"{text} ({rows} lines) x Y.txt ({n_lab} lines)"
+                )
+        for name, texts, fname in (
+            ("trn_meta", self.trn_texts, "trn_X.txt"),
+            ("tst_meta", self.tst_texts, "tst_X.txt"),
+            ("label_meta", self.label_texts, "Y.txt"),
+        ):
+            meta = getattr(self, name)
+            if meta is not None and len(meta) != len(texts):
+                raise DatasetError(
+                    f"{where / _META_FILES[name]}: {len(meta)} lines but {fname} has {len(texts)}"
+                )
+        for name, rows in (("trn_filter", self.n_trn), ("tst_filter", self.n_tst)):
+            pairs = getattr(self, name)
+            if len(pairs) and (
+                pairs.min() < 0 or pairs[:, 0].max() >= rows or pairs[:, 1].max() >= n_lab
+            ):
+                raise DatasetError(
+                    f"{where / _FILTER_FILES[name]}: a pair lies outside the "
+                    f"{rows} x {n_lab} label matrix"
+                )
+
+
+_META_FILES = {
+    "trn_meta": "trn_X.meta.txt",
+    "tst_meta": "tst_X.meta.txt",
+    "label_meta": "Y.meta.txt",
+}
+_FILTER_FILES = {"trn_filter": "trn_filter_labels.txt", "tst_filter": "tst_filter_labels.txt"}
+_MATRICES = ("trn_X_Y", "tst_X_Y", "trn_X_Y_unbiased", "tst_X_Y_unbiased")
+
+
+def _read_info(path: Path) -> dict[str, Any]:
+    info_path = path / "dataset.json"
+    if not info_path.exists():
+        return {}
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{info_path}: not valid JSON ({exc})") from None
+    if not isinstance(info, dict):
+        raise DatasetError(f"{info_path}: must hold a JSON object")
+    prop = info.get("propensity", {})
+    if not isinstance(prop, dict) or not all(
+        isinstance(prop.get(k, 0.0), (int, float)) for k in ("A", "B")
+    ):
+        raise DatasetError(f'{info_path}: "propensity" must be {{"A": number, "B": number}}')
+    return info
+
+
+def load_dataset(path: str | os.PathLike) -> Dataset:
+    """Read and validate a dataset directory (DATASET.md).
+
+    Raises
+    ------
+    DatasetError
+        With one sentence naming the file (and line) for any missing or inconsistent part.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise DatasetError(f"{path}: not a dataset directory")
+    parts: dict[str, Any] = {"path": path, "info": _read_info(path)}
+    for attr, fname in (
+        ("trn_texts", "trn_X.txt"),
+        ("tst_texts", "tst_X.txt"),
+        ("label_texts", "Y.txt"),
+    ):
+        parts[attr] = read_texts(path / fname)
+    for attr, fname in _META_FILES.items():
+        parts[attr] = read_texts(path / fname) if (path / fname).exists() else None
+    for name in _MATRICES:
+        found = resolve_matrix(path, name)
+        if found is None and name in ("trn_X_Y", "tst_X_Y"):
+            raise DatasetError(f"{path / name}.npz: required file not found")
+        parts[name] = load_matrix(found) if found is not None else None
+    for attr, fname in _FILTER_FILES.items():
+        rows = parts["trn_X_Y" if attr == "trn_filter" else "tst_X_Y"].shape[0]
+        shape = (rows, len(parts["label_texts"]))
+        parts[attr] = read_filter(path / fname, shape) if (path / fname).exists() else _EMPTY_PAIRS
+    dataset = Dataset(**parts)
+    dataset.validate()
+    return dataset
+
+
+def save_dataset(dataset: Dataset, path: str | os.PathLike) -> Path:
+    """Write every present part of ``dataset`` into directory ``path`` (atomically per file)."""
+    dataset.validate()
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    write_texts(path / "trn_X.txt", dataset.trn_texts)
+    write_texts(path / "tst_X.txt", dataset.tst_texts)
+    write_texts(path / "Y.txt", dataset.label_texts)
+    for attr, fname in _META_FILES.items():
+        if getattr(dataset, attr) is not None:
+            write_texts(path / fname, getattr(dataset, attr))
+    for name in _MATRICES:
+        if getattr(dataset, name) is not None:
+            save_matrix(path / f"{name}.npz", getattr(dataset, name))
+    for attr, fname in _FILTER_FILES.items():
+        if len(getattr(dataset, attr)):
+            write_filter(path / fname, getattr(dataset, attr))
+    if dataset.info:
+        write_json_atomic(path / "dataset.json", dataset.info)
+    return path

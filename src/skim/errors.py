@@ -1,0 +1,13 @@
+"""Exceptions that stand for a user's error (bad input, bad settings), not a bug.
+
+The CLI prints their message as one sentence and exits with status 2; library callers
+catch them like any ``ValueError``.
+"""
+
+
+class SkimError(ValueError):
+    """A user-facing error: the message says which file or setting is wrong and why."""
+
+
+class DatasetError(SkimError):
+    """A dataset file is missing, malformed or inconsistent with the others."""
