@@ -145,3 +145,26 @@ def encode_texts(
     with atomic_path(cache_file, suffix=".npy") as tmp:
         np.save(tmp, vectors, allow_pickle=False)
     return vectors
+
+
+MODEL_CONFIG = "skim_model.json"
+
+
+def load_text_encoder(spec: str | None = None, **kwargs) -> TextEncoder:
+    """The encoder a user names: a skim dual-encoder model folder, or a sentence-transformers one.
+
+    A folder holding ``skim_model.json`` with ``"learner": "dual"`` (written by
+    ``skim train --learner dual``) encodes with that trained model, the way the paper maps with an
+    encoder fine-tuned on the dataset; anything else goes to :class:`SentenceEncoder`.
+    """
+    config = Path(spec) / MODEL_CONFIG if spec else None
+    if config is not None and config.is_file():
+        import json
+
+        learner = json.loads(config.read_text(encoding="utf-8")).get("learner")
+        if learner != "dual":
+            raise SkimError(f"{spec}: a {learner!r} model has no text encoder; use a dual model")
+        from skim.learners.dual import load_dual_text_encoder
+
+        return load_dual_text_encoder(spec, **kwargs)
+    return SentenceEncoder(spec, **kwargs)
