@@ -163,12 +163,12 @@ def load_dataset(path: str | os.PathLike) -> Dataset:
         if found is None and name in ("trn_X_Y", "tst_X_Y"):
             raise DatasetError(f"{path / name}.npz: required file not found")
         parts[name] = load_matrix(found) if found is not None else None
-    for attr, fname in _FILTER_FILES.items():
-        rows = parts["trn_X_Y" if attr == "trn_filter" else "tst_X_Y"].shape[0]
-        shape = (rows, len(parts["label_texts"]))
-        parts[attr] = read_filter(path / fname, shape) if (path / fname).exists() else _EMPTY_PAIRS
     dataset = Dataset(**parts)
     dataset.validate()
+    for attr, fname in _FILTER_FILES.items():
+        if (path / fname).exists():
+            rows = dataset.n_trn if attr == "trn_filter" else dataset.n_tst
+            setattr(dataset, attr, read_filter(path / fname, (rows, dataset.n_labels)))
     return dataset
 
 

@@ -20,6 +20,8 @@ _FORMATS = {"csr": sp.csr_matrix, "csc": sp.csc_matrix, "bsr": sp.bsr_matrix}
 
 
 def _from_npz(path: Path) -> sp.csr_matrix:
+    if not zipfile.is_zipfile(path):
+        raise DatasetError(f"{path}: not a valid scipy sparse .npz (not a zip archive)")
     try:
         with np.load(path, allow_pickle=False) as npz:
             keys = set(npz.files)
@@ -110,7 +112,7 @@ def _check_entries(
         k = int(np.argmax(bad))
         row = int(np.searchsorted(indptr, k, side="right") - 1)
         raise DatasetError(
-            f"{path}: row {row}, column {int(indices[k])} has value {data[k]!r}; "
+            f"{path}: row {row}, column {int(indices[k])} has value {float(data[k])}; "
             "values must be in [0, 1] and not NaN"
         )
 

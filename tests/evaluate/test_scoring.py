@@ -1,0 +1,80 @@
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skim.cli import main
+from skim.data import save_dataset, save_matrix
+from skim.evaluate import evaluate_predictions, format_results
+
+
+def _pred():
+    # test row 0 ranks labels 2, 0; row 1 ranks 2 (filtered), 3
+    return sp.csr_matrix(np.array([[0.5, 0, 0.9, 0], [0, 0, 0.9, 0.4]], np.float32))
+
+
+def test_observed_and_unbiased_with_filters(tiny_dataset):
+    res = evaluate_predictions(tiny_dataset, _pred(), k=(1, 2))
+    assert set(res) == {"observed", "unbiased"}
+    # observed: row 0 {0} -> top-1 label 2 misses; row 1 {3} -> (1, 2) filtered, top-1 label 3 hits
+    assert res["observed"]["P@1"] == pytest.approx(0.5)
+    assert res["observed"]["R@2"] == pytest.approx(1.0)
+    # unbiased: row 0 {0, 2} -> top-1 hits; row 1 {1, 3} -> top-1 hits
+    assert res["unbiased"]["P@1"] == pytest.approx(1.0)
+    assert res["unbiased"]["R@2"] == pytest.approx((1.0 + 0.5) / 2)
+    assert list(res["observed"])[:2] == ["P@1", "P@2"] and "PSP@2" in res["observed"]
+
+
+def test_unbiased_is_absent_without_complete_labels(tiny_dataset):
+    res = evaluate_predictions(tiny_dataset.replace(tst_X_Y_unbiased=None), _pred(), k=(1,))
+    assert list(res) == ["observed"]
+
+
+def test_format_results_is_a_percentage_table(tiny_dataset):
+    text = format_results(evaluate_predictions(tiny_dataset, _pred(), k=(1,)))
+    assert text.splitlines()[0].split() == ["observed", "unbiased"]
+    assert text.splitlines()[1].split() == ["P@1", "50.00", "100.00"]
+
+
+def test_cli_evaluate_writes_json(tmp_path, tiny_dataset, capsys):
+    ds = save_dataset(tiny_dataset, tmp_path / "ds")
+    save_matrix(tmp_path / "pred.npz", _pred())
+    out = tmp_path / "m.json"
+    assert (
+        main(["evaluate", str(ds), str(tmp_path / "pred.npz"), "--k", "1,2", "--json", str(out)])
+        == 0
+    )
+    data = json.loads(out.read_text())
+    assert data["observed"]["P@1"] == pytest.approx(0.5) and data["unbiased"]["P@1"] == 1.0
+    assert set(data["observed"]) == {
+        f"{m}@{k}" for m in ("P", "R", "nDCG", "PSP", "PSnDCG", "coverage") for k in (1, 2)
+    }
+    assert "P@1" in capsys.readouterr().out
+
+
+def test_cli_user_errors_exit_2_without_traceback(tmp_path, tiny_dataset, capsys):
+    ds = save_dataset(tiny_dataset, tmp_path / "ds")
+    save_matrix(tmp_path / "wrong.npz", sp.csr_matrix((5, 4), dtype=np.float32))
+    assert main(["evaluate", str(ds), str(tmp_path / "wrong.npz")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skim evaluate: error: predictions are 5 x 4") and "Traceback" not in err
+    assert main(["evaluate", str(ds), str(tmp_path / "missing.npz")]) == 2
+    assert "missing.npz: file not found" in capsys.readouterr().err
+    (ds / "trn_X.txt").write_text("x\n")
+    assert main(["stats", str(ds)]) == 2
+    assert "trn_X.txt (1 lines)" in capsys.readouterr().err
+
+
+def test_cli_stats(tmp_path, tiny_dataset, capsys):
+    ds = save_dataset(tiny_dataset, tmp_path / "ds")
+    assert main(["stats", str(ds)]) == 0
+    assert "train missing share: 40.0%" in capsys.readouterr().out
+    assert main(["stats", str(ds), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["labels"] == 4
+
+
+def test_cli_rejects_bad_k(tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", str(tmp_path), "p.npz", "--k", "1,x"])
+    assert exc.value.code == 2

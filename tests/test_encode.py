@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from skim.encode import (
+    DEFAULT_ENCODER,
+    SentenceEncoder,
+    encode_texts,
+    load_text_encoder,
+    resolve_encoder,
+)
+from skim.errors import SkimError
+
+
+def test_cache_by_content_skips_the_second_encode(tmp_path, hash_encoder):
+    texts = ["exon", "gene", "exon"]
+    first = encode_texts(hash_encoder, texts, cache_dir=tmp_path)
+    assert hash_encoder.calls == 1
+    np.testing.assert_array_equal(first[0], first[2])  # duplicates encoded once, rows restored
+    second = encode_texts(hash_encoder, texts, cache_dir=tmp_path)
+    assert hash_encoder.calls == 1
+    np.testing.assert_array_equal(first, second)
+    encode_texts(hash_encoder, ["exon", "intron"], cache_dir=tmp_path)
+    assert hash_encoder.calls == 2
+
+
+def test_a_corrupt_cache_file_is_recomputed(tmp_path, hash_encoder):
+    encode_texts(hash_encoder, ["a"], cache_dir=tmp_path)
+    (cache_file,) = (tmp_path / "embeddings").iterdir()
+    cache_file.write_bytes(b"garbage")
+    out = encode_texts(hash_encoder, ["a"], cache_dir=tmp_path)
+    assert out.shape == (1, 16) and hash_encoder.calls == 2
+
+
+def test_default_encoder_is_the_bundled_minilm():
+    path = resolve_encoder(None)
+    assert resolve_encoder(DEFAULT_ENCODER) == path and path.endswith("model")
+    assert resolve_encoder("my/model") == "my/model"
+
+
+def test_bundled_minilm_encodes_offline(tmp_path):
+    enc = SentenceEncoder(show_progress=False)
+    v = encode_texts(enc, ["violin", "cello", "exon"], cache_dir=tmp_path)
+    assert v.shape == (3, 384) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-4)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.2  # rows stay in input order
+
+
+def test_missing_encoder_path_is_a_clear_error(tmp_path):
+    with pytest.raises(SkimError, match="cannot load encoder"):
+        SentenceEncoder(str(tmp_path / "no-such-model"))
+
+
+def test_non_dual_skim_model_has_no_text_encoder(tmp_path):
+    (tmp_path / "skim_model.json").write_text('{"learner": "ova"}')
+    with pytest.raises(SkimError, match="has no text encoder"):
+        load_text_encoder(str(tmp_path))
