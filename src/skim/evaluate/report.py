@@ -1,0 +1,148 @@
+"""``report.md``: the paper's Table 1 layout, mapping counts, examples and recall curves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from skim._io import write_text_atomic
+from skim.data import Dataset
+
+TABLE_COLUMNS = (
+    ("unbiased", "R@10"),
+    ("unbiased", "R@25"),
+    ("unbiased", "R@100"),
+    ("unbiased", "P@5"),
+    ("observed", "P@5"),
+    ("observed", "R@100"),
+)
+
+
+def results_table(results: list[dict[str, Any]]) -> str:
+    """Markdown table: one row per (method, learner), metrics in percent."""
+    head = "| method | learner | " + " | ".join(
+        f"{'unbiased' if s == 'unbiased' else 'biased'} {m}" for s, m in TABLE_COLUMNS
+    )
+    lines = [head + " |", "|---|---|" + "---:|" * len(TABLE_COLUMNS)]
+    for r in results:
+        cells = []
+        for split, metric in TABLE_COLUMNS:
+            value = r["metrics"].get(split, {}).get(metric)
+            cells.append("-" if value is None else f"{100 * value:.2f}")
+        lines.append(f"| {r['method']} | {r['learner']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_recall_curves(results: list[dict[str, Any]], path: Path) -> Path | None:
+    """PNG of unbiased (else observed) recall@K against K for every (method, learner)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for r in results:
+        split = "unbiased" if "unbiased" in r["metrics"] else "observed"
+        pts = sorted(
+            (int(k.split("@")[1]), v) for k, v in r["metrics"][split].items() if k.startswith("R@")
+        )
+        if pts:
+            ks, vs = zip(*pts, strict=True)
+            ax.plot(ks, vs, marker="o", label=f"{r['method']} / {r['learner']}")
+    ax.set_xscale("log")
+    ax.set_xlabel("K")
+    ax.set_ylabel("recall@K (unbiased test labels)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _examples(
+    dataset: Dataset, synthetic: Path, mapped: sp.csr_matrix, base: sp.csr_matrix, count: int = 10
+) -> list[str]:
+    """Ten synthetic records with the new pairs their source gained (queries-to-labels rows)."""
+    new = (mapped > 0).astype(np.int8) - (base > 0).astype(np.int8)
+    new = sp.csr_matrix(new > 0)
+    truth = dataset.trn_X_Y_unbiased
+    lines = []
+    with open(synthetic, encoding="utf-8") as handle:
+        for line in handle:
+            rec = json.loads(line)
+            direction = rec.get("direction", "queries-to-labels")
+            src = int(rec["source"])
+            if direction == "labels-to-queries":
+                cols = np.flatnonzero(new[:, src].toarray().ravel())[:5]
+                pairs = [(int(i), src) for i in cols]
+                name = dataset.label_texts[src]
+            else:
+                cols = new.indices[new.indptr[src] : new.indptr[src + 1]][:5]
+                pairs = [(src, int(j)) for j in cols]
+                name = dataset.trn_texts[src]
+            if not pairs:
+                continue
+            texts = "; ".join(rec["texts"][:4])
+            shown = []
+            for i, j in pairs:
+                other = (
+                    dataset.label_texts[j]
+                    if direction != "labels-to-queries"
+                    else dataset.trn_texts[i]
+                )
+                mark = ""
+                if truth is not None:
+                    mark = " (true)" if truth[i, j] > 0 else " (not true)"
+                shown.append(f"{other}{mark}")
+            lines.append(f"- **{name}**: generated *{texts}* -> added: {', '.join(shown)}")
+            if len(lines) >= count:
+                break
+    return lines
+
+
+def write_report(
+    out: Path,
+    dataset: Dataset,
+    results: list[dict[str, Any]],
+    manifests: dict[str, dict[str, Any]],
+    synthetic: dict[str, Path],
+    mapped: dict[str, Path],
+    base: sp.csr_matrix,
+) -> Path:
+    """Write ``out/report.md`` (and ``out/recall.png``); return the report's path."""
+    from skim.data import load_matrix
+
+    out = Path(out)
+    plot = plot_recall_curves(results, out / "recall.png")
+    parts = [
+        "# SKIM report",
+        "",
+        f"Dataset: `{dataset.path}` ({dataset.n_trn:,} train / {dataset.n_tst:,} test queries, "
+        f"{dataset.n_labels:,} labels). Metrics in percent; *unbiased* = complete test labels, "
+        "*biased* = the observed (clicked) test labels.",
+        "",
+        results_table(results),
+        "",
+    ]
+    if plot is not None:
+        parts += [f"![unbiased recall@K]({plot.name})", ""]
+    for gen, manifest in manifests.items():
+        counts = manifest.get("counts", {})
+        parts += [f"## Mapping: {gen}", ""]
+        parts += [f"- {k.replace('_', ' ')}: {v}" for k, v in counts.items()]
+        for key in ("tau", "encoder", "index", "precision_estimate"):
+            if key in manifest:
+                parts.append(f"- {key}: {manifest[key]}")
+        parts.append("")
+    for gen, path in synthetic.items():
+        if gen in mapped and Path(path).exists():
+            examples = _examples(dataset, Path(path), load_matrix(mapped[gen]), base)
+            parts += [f"## Examples: {gen}", "", *examples, ""]
+    report = out / "report.md"
+    write_text_atomic(report, "\n".join(parts) + "\n")
+    return report

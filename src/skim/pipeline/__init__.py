@@ -1,0 +1,7 @@
+"""The stage graph of ``skim run`` and ``skim demo``, with skip-if-unchanged resume."""
+
+from skim.pipeline.config import check_config, load_config
+from skim.pipeline.run import run_pipeline
+from skim.pipeline.stages import run_stage
+
+__all__ = ["check_config", "load_config", "run_pipeline", "run_stage"]

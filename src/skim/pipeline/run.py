@@ -1,0 +1,356 @@
+"""``skim run``: chain simulate / teach / distill / generate / map / train / predict / evaluate.
+
+Every stage goes through :func:`skim.pipeline.stages.run_stage`, so a stage whose outputs are
+complete and whose inputs and settings are unchanged is skipped: rerunning after a crash
+continues where the run stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from skim._io import write_json_atomic
+from skim.data import Dataset, load_dataset, load_matrix, save_dataset, save_matrix
+from skim.pipeline.stages import run_stage
+
+Log = Callable[[str], None]
+
+
+def _method_rows(config: dict[str, Any], dataset: Dataset, seeded: bool) -> list[dict[str, Any]]:
+    """The (method, labels file, training method) rows of the comparison."""
+    base = "observed + seed" if seeded else "observed"
+    rows = [{"name": base, "labels": "base", "method": "none"}]
+    for method in config["train"]["methods"]:
+        if method != "none":
+            rows.append({"name": f"{base}, {method}", "labels": "base", "method": method})
+    for gen in config["generate"]["generators"]:
+        label = "UDAPDR (no metadata)" if gen == "udapdr" else f"SKIM ({gen})"
+        rows.append({"name": label, "labels": f"skim-{gen}", "method": "none"})
+    if config["train"]["oracle"] and dataset.trn_X_Y_unbiased is not None:
+        rows.append({"name": "oracle (complete labels)", "labels": "unbiased", "method": "none"})
+    return rows
+
+
+def _dataset_stage(config: dict[str, Any], out: Path, log: Log) -> Path:
+    ds_conf = config["dataset"]
+    if ds_conf["path"] is not None:
+        src = Path(ds_conf["path"])
+    else:
+        from skim.simulate import build_wordnet_dataset
+
+        src = out / "dataset"
+        settings = {k: v for k, v in ds_conf.items() if k != "path"}
+        run_stage(
+            out,
+            "dataset",
+            lambda: build_wordnet_dataset(
+                src,
+                depth=ds_conf["depth"],
+                exposure_topk=ds_conf["exposure_topk"],
+                source=ds_conf["source"],
+                lexfiles=ds_conf["lexfiles"],
+                encoder=ds_conf["encoder"],
+                seed=config["run"]["seed"],
+            ),
+            outputs=[src / "dataset.json"],
+            settings=settings,
+            log=log,
+        )
+    if not config["_present"]["simulate"]:
+        return src
+    from skim.simulate import simulate_bias
+
+    sim = config["simulate"]
+    dst = out / "simulated"
+
+    def simulate() -> None:
+        save_dataset(
+            simulate_bias(
+                load_dataset(src),
+                exposure_topk=sim["exposure_topk"],
+                encoder=sim["encoder"],
+                click_model=sim["click_model"],
+                temperature=sim["temperature"],
+                mar_fraction=sim["mar_fraction"],
+                seed=config["run"]["seed"],
+            ),
+            dst,
+        )
+
+    run_stage(out, "simulate", simulate, [dst / "dataset.json"], [src], sim, log)
+    return dst
+
+
+def _teach_stage(config: dict[str, Any], out: Path, ds_dir: Path, log: Log) -> tuple[Path, Path]:
+    """Demonstrations and the base train matrix every method trains on."""
+    teach = config["teach"]
+    direction = config["generate"]["direction"]
+    demos = out / "demos.jsonl"
+    if teach["teacher"] == "gold":
+        from skim.teach import gold_teacher
+
+        seed = out / "demos.seed.npz"
+        run_stage(
+            out,
+            "teach",
+            lambda: gold_teacher(
+                load_dataset(ds_dir),
+                demos,
+                direction,
+                teach["seed_fraction"],
+                seed=config["run"]["seed"],
+            ),
+            [demos, seed],
+            [ds_dir],
+            {**teach, "direction": direction, "seed": config["run"]["seed"]},
+            log,
+        )
+        return demos, seed
+    from skim.teach import teach as ask_teacher
+
+    run_stage(
+        out,
+        "teach",
+        lambda: ask_teacher(
+            load_dataset(ds_dir),
+            demos,
+            direction,
+            endpoint=teach["endpoint"],
+            model=teach["model"],
+            n=teach["n"],
+            concurrency=teach["concurrency"],
+            max_rpm=teach["max_rpm"],
+            sample=teach["sample"],
+            seed=config["run"]["seed"],
+        ),
+        [demos],
+        [ds_dir],
+        {**teach, "direction": direction},
+        log,
+    )
+    return demos, ds_dir / "trn_X_Y.npz"
+
+
+def observed_demonstrations(
+    dataset: Dataset, labels: Any, direction: str, count: int, seed: int
+) -> list[tuple[str, str, list[str]]]:
+    """Up to ``count`` (text, metadata, targets) examples drawn from observed pairs.
+
+    They show the small LM the output format (target-like texts) next to the teacher's
+    demonstrations; for queries-to-labels a row is a train query and its observed labels, for
+    labels-to-queries a label and its observed train queries.
+    """
+    matrix = labels.tocsr() if direction == "queries-to-labels" else labels.tocsc()
+    texts, targets = (
+        (dataset.trn_texts, dataset.label_texts)
+        if direction == "queries-to-labels"
+        else (dataset.label_texts, dataset.trn_texts)
+    )
+    meta = dataset.trn_meta if direction == "queries-to-labels" else dataset.label_meta
+    nonempty = np.flatnonzero(np.diff(matrix.indptr) > 0)
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(nonempty, size=min(count, len(nonempty)), replace=False) if count else []
+    out = []
+    for i in sorted(int(v) for v in chosen):
+        cols = matrix.indices[matrix.indptr[i] : matrix.indptr[i + 1]]
+        out.append((texts[i], meta[i] if meta is not None else "", [targets[j] for j in cols]))
+    return out
+
+
+def _generate_stages(
+    config: dict[str, Any], out: Path, ds_dir: Path, demos: Path, base: Path, log: Log
+) -> dict[str, Path]:
+    gen_conf = config["generate"]
+    direction = gen_conf["direction"]
+    seed = config["run"]["seed"]
+    needs_slm = any(g in ("slm", "vllm", "udapdr") for g in gen_conf["generators"])
+    slm_dir = out / "slm"
+    if needs_slm and gen_conf["model"] is None:
+        from skim.distill import distill
+
+        dist = config["distill"]
+
+        def train_slm() -> None:
+            dataset = load_dataset(ds_dir)
+            extra = observed_demonstrations(
+                dataset, load_matrix(base), direction, dist["observed_demos"], seed
+            )
+            distill(
+                demos,
+                slm_dir,
+                base=dist["base"],
+                from_scratch=dist["from_scratch"] and dist["base"] is None,
+                lora_r=dist["lora_r"],
+                epochs=dist["epochs"],
+                extra_pairs=extra or None,
+                max_steps=dist["max_steps"],
+                seed=seed,
+            )
+
+        run_stage(out, "distill", train_slm, [slm_dir / "skim_slm.json"], [demos, base], dist, log)
+    model = gen_conf["model"] or str(slm_dir)
+    outputs: dict[str, Path] = {}
+    for gen in gen_conf["generators"]:
+        from skim.generate import generate
+
+        path = out / f"synthetic-{gen}.jsonl"
+        kwargs: dict[str, Any] = {"generator": gen, "num_return": gen_conf["num_return"]}
+        inputs: list[Path] = [ds_dir]
+        if gen in ("slm", "udapdr"):
+            kwargs.update(generator="hf", model=model, no_metadata=gen == "udapdr")
+            inputs.append(Path(model))
+        elif gen == "vllm":
+            kwargs.update(model=model)
+            inputs.append(Path(model))
+        elif gen == "openai":
+            kwargs.update(model=config["teach"]["model"], endpoint=config["teach"]["endpoint"])
+        elif gen_conf["no_metadata"]:
+            kwargs.update(no_metadata=True)
+        run_stage(
+            out,
+            f"generate-{gen}",
+            lambda path=path, kwargs=kwargs: generate(
+                load_dataset(ds_dir), path, direction, seed=seed, **kwargs
+            ),
+            [path],
+            inputs,
+            {**kwargs, "direction": direction, "seed": seed},
+            log,
+        )
+        outputs[gen] = path
+    return outputs
+
+
+def _map_stages(
+    config: dict[str, Any],
+    out: Path,
+    ds_dir: Path,
+    base: Path,
+    synthetic: dict[str, Path],
+    log: Log,
+) -> dict[str, Path]:
+    from skim.map import map_synthetic, write_mapping
+
+    conf = config["map"]
+    direction = config["generate"]["direction"]
+    results = {}
+    for gen, path in synthetic.items():
+        target = out / f"trn_X_Y_skim-{gen}.npz"
+
+        def do_map(path: Path = path, target: Path = target) -> None:
+            matrix, manifest = map_synthetic(
+                load_dataset(ds_dir),
+                path,
+                direction,
+                observed=load_matrix(base),
+                encoder=conf["encoder"],
+                index=conf["index"],
+                topk=conf["topk"],
+                tau=conf["tau"],
+                target_precision=conf["target_precision"],
+            )
+            write_mapping(target, matrix, manifest)
+
+        run_stage(out, f"map-{gen}", do_map, [target], [ds_dir, base, path], conf, log)
+        results[gen] = target
+    return results
+
+
+def _label_files(ds_dir: Path, base: Path, mapped: dict[str, Path]) -> dict[str, Path]:
+    files = {"base": base, "unbiased": ds_dir / "trn_X_Y_unbiased.npz"}
+    files.update({f"skim-{gen}": path for gen, path in mapped.items()})
+    return files
+
+
+def _train_and_score(
+    config: dict[str, Any],
+    out: Path,
+    ds_dir: Path,
+    rows: list[dict[str, Any]],
+    files: dict[str, Path],
+    log: Log,
+) -> list[dict[str, Any]]:
+    from skim.evaluate import evaluate_predictions
+    from skim.learners import predict, train
+
+    conf = config["train"]
+    ks = sorted(set(config["evaluate"]["k"]) | set(CURVE_K))
+    results = []
+    for row in rows:
+        for learner in conf["learners"]:
+            slug = f"{row['labels']}-{row['method']}-{learner}"
+            model_dir = out / "models" / slug
+            pred_path = out / "predictions" / f"{slug}.npz"
+            labels = files[row["labels"]]
+            settings = {
+                **conf,
+                "learner": learner,
+                "method": row["method"],
+                "seed": config["run"]["seed"],
+            }
+            run_stage(
+                out,
+                f"train-{slug}",
+                lambda model_dir=model_dir, labels=labels, learner=learner, row=row: train(
+                    load_dataset(ds_dir),
+                    model_dir,
+                    learner=learner,
+                    labels=labels,
+                    method=row["method"],
+                    with_metadata=conf["with_metadata"],
+                    seed=config["run"]["seed"],
+                    encoder=conf["encoder"],
+                    **({"epochs": conf["epochs"]} if conf["epochs"] else {}),
+                ),
+                [model_dir / "skim_model.json"],
+                [ds_dir, labels],
+                settings,
+                log,
+            )
+            run_stage(
+                out,
+                f"predict-{slug}",
+                lambda model_dir=model_dir, pred_path=pred_path: save_matrix(
+                    pred_path, predict(load_dataset(ds_dir), model_dir, k=max(ks))
+                ),
+                [pred_path],
+                [ds_dir, model_dir],
+                {"k": max(ks)},
+                log,
+            )
+            metrics = evaluate_predictions(load_dataset(ds_dir), load_matrix(pred_path), ks)
+            results.append({"method": row["name"], "learner": learner, "metrics": metrics})
+    return results
+
+
+CURVE_K = (1, 2, 3, 5, 10, 25, 50, 100)
+
+
+def run_pipeline(config: dict[str, Any], log: Log = print) -> Path:
+    """Run every configured stage under ``[run] out`` and write ``report.md``; return its path."""
+    from skim.evaluate.report import write_report
+
+    out = Path(config["run"]["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(
+        out / "config.json", {k: v for k, v in config.items() if not k.startswith("_")}
+    )
+    ds_dir = _dataset_stage(config, out, log)
+    demos, base = _teach_stage(config, out, ds_dir, log)
+    synthetic = _generate_stages(config, out, ds_dir, demos, base, log)
+    mapped = _map_stages(config, out, ds_dir, base, synthetic, log)
+    dataset = load_dataset(ds_dir)
+    rows = _method_rows(config, dataset, seeded=config["teach"]["teacher"] == "gold")
+    results = _train_and_score(config, out, ds_dir, rows, _label_files(ds_dir, base, mapped), log)
+    write_json_atomic(out / "metrics.json", results)
+    manifests = {
+        gen: json.loads(path.with_suffix(".manifest.json").read_text(encoding="utf-8"))
+        for gen, path in mapped.items()
+        if path.with_suffix(".manifest.json").exists()
+    }
+    return write_report(out, dataset, results, manifests, synthetic, mapped, load_matrix(base))

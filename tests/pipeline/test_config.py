@@ -1,0 +1,49 @@
+import pytest
+
+from skim.cli import main
+from skim.errors import SkimError
+from skim.pipeline import check_config, load_config
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_are_filled_and_relative_paths_resolved(tmp_path):
+    cfg = load_config(_write(tmp_path, '[run]\nout = "o"\n[dataset]\npath = "data"\n'))
+    assert cfg["map"]["tau"] == 0.8 and cfg["map"]["topk"] == 10
+    assert cfg["train"]["learners"] == ["ova", "dual"]
+    assert cfg["dataset"]["path"] == str(tmp_path / "data")
+    assert cfg["_present"]["simulate"] is False
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[run]\nout="o"\n[dataset]\npath="d"\n[mapp]\n', r"unknown section \[mapp\]"),
+        ('[run]\nout="o"\n[dataset]\npath="d"\n[map]\ntua=1\n', r"unknown key 'tua' in \[map\]"),
+        ('[run]\nout="o"\n[dataset]\npath="d"\n[map]\ntopk="ten"\n', r"\[map\] topk must be int"),
+        ('[run]\nout="o"\n[dataset]\n', r"needs exactly one of path"),
+        ('[run]\nout="o"\n[dataset]\npath="d"\n[map]\ntau="auto"\n', "needs target_precision"),
+        ('[run]\nout="o"\n[dataset]\npath="d"\n[train]\nlearners=["svm"]\n', "unknown learner 'svm'"),
+        ('[run]\nout="o"\n[dataset]\npath="d"\n[teach]\nteacher="endpoint"\n', "needs endpoint and model"),
+        ('[dataset]\npath="d"\n', r"\[run\] out .* is required"),
+        ("[run\n", "not valid TOML"),
+    ],
+)
+def test_config_errors_are_one_sentence(tmp_path, text, message):
+    with pytest.raises(SkimError, match=message):
+        load_config(_write(tmp_path, text))
+
+
+def test_bool_is_not_an_int():
+    with pytest.raises(SkimError, match="must not be true/false"):
+        check_config({"dataset": {"path": "d"}, "map": {"topk": True}})
+
+
+def test_cli_reports_config_error_with_status_2(tmp_path, capsys):
+    assert main(["run", str(_write(tmp_path, "[run\n"))]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+    assert main(["run", str(tmp_path / "none.toml")]) == 2
