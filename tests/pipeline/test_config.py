@@ -27,8 +27,14 @@ def test_defaults_are_filled_and_relative_paths_resolved(tmp_path):
         ('[run]\nout="o"\n[dataset]\npath="d"\n[map]\ntopk="ten"\n', r"\[map\] topk must be int"),
         ('[run]\nout="o"\n[dataset]\n', r"needs exactly one of path"),
         ('[run]\nout="o"\n[dataset]\npath="d"\n[map]\ntau="auto"\n', "needs target_precision"),
-        ('[run]\nout="o"\n[dataset]\npath="d"\n[train]\nlearners=["svm"]\n', "unknown learner 'svm'"),
-        ('[run]\nout="o"\n[dataset]\npath="d"\n[teach]\nteacher="endpoint"\n', "needs endpoint and model"),
+        (
+            '[run]\nout="o"\n[dataset]\npath="d"\n[train]\nlearners=["svm"]\n',
+            "unknown learner 'svm'",
+        ),
+        (
+            '[run]\nout="o"\n[dataset]\npath="d"\n[teach]\nteacher="endpoint"\n',
+            "needs endpoint and model",
+        ),
         ('[dataset]\npath="d"\n', r"\[run\] out .* is required"),
         ("[run\n", "not valid TOML"),
     ],

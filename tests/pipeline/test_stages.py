@@ -17,8 +17,12 @@ def test_second_run_with_same_inputs_is_skipped(tmp_path):
     src = tmp_path / "in.txt"
     src.write_text("a")
     out, calls = tmp_path / "out.txt", []
-    assert run_stage(tmp_path, "s", _writer(out, calls), [out], [src], {"tau": 0.8}, log=lambda m: None)
-    assert not run_stage(tmp_path, "s", _writer(out, calls), [out], [src], {"tau": 0.8}, log=lambda m: None)
+    assert run_stage(
+        tmp_path, "s", _writer(out, calls), [out], [src], {"tau": 0.8}, log=lambda m: None
+    )
+    assert not run_stage(
+        tmp_path, "s", _writer(out, calls), [out], [src], {"tau": 0.8}, log=lambda m: None
+    )
     assert len(calls) == 1
     stamp = json.loads((tmp_path / ".skim-stages" / "s.json").read_text())
     assert stamp["settings"] == {"tau": 0.8} and stamp["seconds"] >= 0

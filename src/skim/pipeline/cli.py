@@ -13,6 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("config", help="TOML file (see examples/wordnet.toml)")
     p.add_argument("--out", help="output folder (overrides [run] out)")
     p.set_defaults(func=_run)
+    register_compare(sub)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -21,4 +22,38 @@ def _run(args: argparse.Namespace) -> int:
     report = run_pipeline(load_config(args.config, out=args.out))
     print(report.read_text(encoding="utf-8").split("\n## ")[0])
     print(f"report: {report}")
+    return 0
+
+
+def register_compare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="train every requested method with each learner and tabulate them (paper Table 1)",
+    )
+    p.add_argument("config", help="TOML file, as for skim run")
+    p.add_argument("--out", help="output folder (overrides [run] out)")
+    p.add_argument(
+        "--methods",
+        help="comma-separated methods (none, ips, lever, lever+ips, gandalf, mar, oracle); "
+        "overrides [train] methods",
+    )
+    p.set_defaults(func=_compare)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from skim.evaluate.compare import comparison_table, write_comparison
+    from skim.pipeline import load_config, run_pipeline
+
+    config = load_config(args.config, out=args.out)
+    if args.methods:
+        config["train"]["methods"] = [m.strip() for m in args.methods.split(",") if m.strip()]
+    run_pipeline(config)
+    out = Path(config["run"]["out"])
+    results = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    path = write_comparison(out, results)
+    print(comparison_table(results))
+    print(f"comparison: {path}")
     return 0

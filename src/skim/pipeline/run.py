@@ -15,25 +15,53 @@ from typing import Any
 import numpy as np
 
 from skim._io import write_json_atomic
-from skim.data import Dataset, load_dataset, load_matrix, save_dataset, save_matrix
+from skim.data import Dataset, load_dataset, load_matrix, resolve_matrix, save_dataset, save_matrix
 from skim.pipeline.stages import run_stage
 
 Log = Callable[[str], None]
 
 
+LABEL_METHODS = ("oracle", "mar")  # controls that change the labels, not the learner
+
+
 def _method_rows(config: dict[str, Any], dataset: Dataset, seeded: bool) -> list[dict[str, Any]]:
-    """The (method, labels file, training method) rows of the comparison."""
+    """The rows of the comparison: a name, the labels file key and the training method."""
     base = "observed + seed" if seeded else "observed"
     rows = [{"name": base, "labels": "base", "method": "none"}]
-    for method in config["train"]["methods"]:
-        if method != "none":
+    methods = config["train"]["methods"]
+    for method in methods:
+        if method not in ("none", *LABEL_METHODS):
             rows.append({"name": f"{base}, {method}", "labels": "base", "method": method})
+    if "mar" in methods and dataset.trn_X_Y_unbiased is not None:
+        rows.append({"name": "MAR control (same pair count)", "labels": "mar", "method": "none"})
     for gen in config["generate"]["generators"]:
         label = "UDAPDR (no metadata)" if gen == "udapdr" else f"SKIM ({gen})"
         rows.append({"name": label, "labels": f"skim-{gen}", "method": "none"})
-    if config["train"]["oracle"] and dataset.trn_X_Y_unbiased is not None:
+    oracle = config["train"]["oracle"] or "oracle" in methods
+    if oracle and dataset.trn_X_Y_unbiased is not None:
         rows.append({"name": "oracle (complete labels)", "labels": "unbiased", "method": "none"})
     return rows
+
+
+def _mar_stage(config: dict[str, Any], out: Path, ds_dir: Path, base: Path, log: Log) -> Path:
+    """Figure 3's control: a uniform random sample of the true train pairs, as many as observed,
+    plus the same seed rows as every other method."""
+    from skim.simulate import simulate_bias
+
+    target = out / "trn_X_Y_mar.npz"
+
+    def make() -> None:
+        dataset = load_dataset(ds_dir)
+        fraction = dataset.trn_X_Y.nnz / max(dataset.trn_X_Y_unbiased.nnz, 1)
+        mar = simulate_bias(dataset, mar_fraction=fraction, seed=config["run"]["seed"]).trn_X_Y
+        seed_matrix = load_matrix(base)
+        seed_rows = np.flatnonzero(np.diff((seed_matrix != dataset.trn_X_Y).tocsr().indptr) > 0)
+        mar = mar.tolil()
+        mar[seed_rows] = seed_matrix[seed_rows]
+        save_matrix(target, mar.tocsr())
+
+    run_stage(out, "mar", make, [target], [ds_dir, base], {"seed": config["run"]["seed"]}, log)
+    return target
 
 
 def _dataset_stage(config: dict[str, Any], out: Path, log: Log) -> Path:
@@ -226,6 +254,17 @@ def _generate_stages(
     return outputs
 
 
+def _map_encoder(
+    config: dict[str, Any], out: Path, ds_dir: Path, base: Path, log: Log
+) -> str | None:
+    """The mapping encoder; ``"dual"`` = the dual learner trained on this run's base labels."""
+    spec = config["map"]["encoder"]
+    if spec != "dual":
+        return spec
+    row = {"labels": "base", "method": "none"}
+    return str(_train_model(config, out, ds_dir, row, base, "dual", log))
+
+
 def _map_stages(
     config: dict[str, Any],
     out: Path,
@@ -238,6 +277,7 @@ def _map_stages(
 
     conf = config["map"]
     direction = config["generate"]["direction"]
+    encoder = _map_encoder(config, out, ds_dir, base, log) if synthetic else None
     results = {}
     for gen, path in synthetic.items():
         target = out / f"trn_X_Y_skim-{gen}.npz"
@@ -248,7 +288,7 @@ def _map_stages(
                 path,
                 direction,
                 observed=load_matrix(base),
-                encoder=conf["encoder"],
+                encoder=encoder,
                 index=conf["index"],
                 topk=conf["topk"],
                 tau=conf["tau"],
@@ -256,15 +296,59 @@ def _map_stages(
             )
             write_mapping(target, matrix, manifest)
 
-        run_stage(out, f"map-{gen}", do_map, [target], [ds_dir, base, path], conf, log)
+        inputs = [ds_dir, base, path] + (
+            [Path(encoder)] if encoder and Path(encoder).is_dir() else []
+        )
+        run_stage(out, f"map-{gen}", do_map, [target], inputs, conf, log)
         results[gen] = target
     return results
 
 
 def _label_files(ds_dir: Path, base: Path, mapped: dict[str, Path]) -> dict[str, Path]:
-    files = {"base": base, "unbiased": ds_dir / "trn_X_Y_unbiased.npz"}
+    files = {"base": base}
+    unbiased = resolve_matrix(ds_dir, "trn_X_Y_unbiased")
+    if unbiased is not None:
+        files["unbiased"] = unbiased
     files.update({f"skim-{gen}": path for gen, path in mapped.items()})
     return files
+
+
+def _train_model(
+    config: dict[str, Any],
+    out: Path,
+    ds_dir: Path,
+    row: dict[str, Any],
+    labels: Path,
+    learner: str,
+    log: Log,
+) -> Path:
+    """Train one learner on one labels file (skipped when already trained); return its folder."""
+    from skim.learners import train
+
+    conf = config["train"]
+    slug = f"{row['labels']}-{row['method']}-{learner}"
+    model_dir = out / "models" / slug
+    settings = {**conf, "learner": learner, "method": row["method"], "seed": config["run"]["seed"]}
+    run_stage(
+        out,
+        f"train-{slug}",
+        lambda: train(
+            load_dataset(ds_dir),
+            model_dir,
+            learner=learner,
+            labels=labels,
+            method=row["method"],
+            with_metadata=conf["with_metadata"],
+            seed=config["run"]["seed"],
+            encoder=conf["encoder"],
+            **({"epochs": conf["epochs"]} if conf["epochs"] else {}),
+        ),
+        [model_dir / "skim_model.json"],
+        [ds_dir, labels],
+        settings,
+        log,
+    )
+    return model_dir
 
 
 def _train_and_score(
@@ -276,45 +360,17 @@ def _train_and_score(
     log: Log,
 ) -> list[dict[str, Any]]:
     from skim.evaluate import evaluate_predictions
-    from skim.learners import predict, train
+    from skim.learners import predict
 
-    conf = config["train"]
     ks = sorted(set(config["evaluate"]["k"]) | set(CURVE_K))
     results = []
     for row in rows:
-        for learner in conf["learners"]:
-            slug = f"{row['labels']}-{row['method']}-{learner}"
-            model_dir = out / "models" / slug
-            pred_path = out / "predictions" / f"{slug}.npz"
-            labels = files[row["labels"]]
-            settings = {
-                **conf,
-                "learner": learner,
-                "method": row["method"],
-                "seed": config["run"]["seed"],
-            }
+        for learner in config["train"]["learners"]:
+            model_dir = _train_model(config, out, ds_dir, row, files[row["labels"]], learner, log)
+            pred_path = out / "predictions" / f"{model_dir.name}.npz"
             run_stage(
                 out,
-                f"train-{slug}",
-                lambda model_dir=model_dir, labels=labels, learner=learner, row=row: train(
-                    load_dataset(ds_dir),
-                    model_dir,
-                    learner=learner,
-                    labels=labels,
-                    method=row["method"],
-                    with_metadata=conf["with_metadata"],
-                    seed=config["run"]["seed"],
-                    encoder=conf["encoder"],
-                    **({"epochs": conf["epochs"]} if conf["epochs"] else {}),
-                ),
-                [model_dir / "skim_model.json"],
-                [ds_dir, labels],
-                settings,
-                log,
-            )
-            run_stage(
-                out,
-                f"predict-{slug}",
+                f"predict-{model_dir.name}",
                 lambda model_dir=model_dir, pred_path=pred_path: save_matrix(
                     pred_path, predict(load_dataset(ds_dir), model_dir, k=max(ks))
                 ),
@@ -346,7 +402,10 @@ def run_pipeline(config: dict[str, Any], log: Log = print) -> Path:
     mapped = _map_stages(config, out, ds_dir, base, synthetic, log)
     dataset = load_dataset(ds_dir)
     rows = _method_rows(config, dataset, seeded=config["teach"]["teacher"] == "gold")
-    results = _train_and_score(config, out, ds_dir, rows, _label_files(ds_dir, base, mapped), log)
+    files = _label_files(ds_dir, base, mapped)
+    if any(row["labels"] == "mar" for row in rows):
+        files["mar"] = _mar_stage(config, out, ds_dir, base, log)
+    results = _train_and_score(config, out, ds_dir, rows, files, log)
     write_json_atomic(out / "metrics.json", results)
     manifests = {
         gen: json.loads(path.with_suffix(".manifest.json").read_text(encoding="utf-8"))

@@ -1,0 +1,79 @@
+import json
+
+import numpy as np
+import scipy.sparse as sp
+
+from skim.evaluate.compare import comparison_table, write_comparison
+from skim.evaluate.report import results_table, write_report
+
+
+def _results():
+    def m(v):
+        keys = ["P@5", "R@10", "R@25", "R@100", "PSP@5"]
+        return {k: v for k in keys} | {"R@1": v / 2}
+
+    return [
+        {
+            "method": "observed + seed",
+            "learner": "ova",
+            "metrics": {"observed": m(0.5), "unbiased": m(0.4)},
+        },
+        {
+            "method": "SKIM (extractive)",
+            "learner": "ova",
+            "metrics": {"observed": m(0.5), "unbiased": m(0.45)},
+        },
+        {
+            "method": "observed + seed",
+            "learner": "dual",
+            "metrics": {"observed": m(0.3), "unbiased": m(0.2)},
+        },
+    ]
+
+
+def test_results_table_has_paper_columns_in_percent():
+    lines = results_table(_results()).splitlines()
+    assert lines[0] == (
+        "| method | learner | unbiased R@10 | unbiased R@25 | unbiased R@100 | unbiased P@5 "
+        "| biased P@5 | biased R@100 |"
+    )
+    assert lines[3] == "| SKIM (extractive) | ova | 45.00 | 45.00 | 45.00 | 45.00 | 50.00 | 50.00 |"
+
+
+def test_comparison_groups_by_learner_and_writes_three_files(tmp_path):
+    table = comparison_table(_results()).splitlines()
+    assert [line.split(" | ")[0] for line in table[2:]] == ["| ova", "| ova", "| dual"]
+    assert table[0].count("|") == 12  # learner, method and nine metric columns
+    path = write_comparison(tmp_path, _results())
+    assert path.read_text().startswith("# Method comparison")
+    assert json.loads((tmp_path / "compare.json").read_text()) == _results()
+    assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_lists_new_pairs_with_truth_marks(tmp_path, tiny_dataset):
+    synthetic = tmp_path / "syn.jsonl"
+    synthetic.write_text(json.dumps({"source": 0, "texts": ["nucleic acid"]}) + "\n")
+    base = tiny_dataset.trn_X_Y
+    mapped = base.tolil()
+    mapped[0, 1] = 0.9  # true for query 0
+    mapped[0, 3] = 0.85  # not true
+    from skim.data import save_matrix
+
+    save_matrix(tmp_path / "skim.npz", sp.csr_matrix(mapped))
+    manifest = {"counts": {"new_pairs": 2}, "tau": 0.8}
+    report = write_report(
+        tmp_path,
+        tiny_dataset,
+        _results(),
+        {"extractive": manifest},
+        {"extractive": synthetic},
+        {"extractive": tmp_path / "skim.npz"},
+        base,
+    )
+    text = report.read_text()
+    assert "| SKIM (extractive) | ova |" in text and "- new pairs: 2" in text
+    assert (
+        "**exon**: generated *nucleic acid* -> added: nucleic acid (true), part (not true)" in text
+    )
+    assert (tmp_path / "recall.png").exists()
+    assert np.isclose(base[0, 0], 1.0)
