@@ -53,3 +53,16 @@ def test_cli_reports_config_error_with_status_2(tmp_path, capsys):
     assert main(["run", str(_write(tmp_path, "[run\n"))]) == 2
     assert "not valid TOML" in capsys.readouterr().err
     assert main(["run", str(tmp_path / "none.toml")]) == 2
+
+
+def test_shipped_example_and_demo_configs_are_valid():
+    from pathlib import Path
+
+    from skim.demo import demo_config
+
+    example = Path(__file__).parents[2] / "examples" / "wordnet.toml"
+    assert load_config(example, out="o")["dataset"]["builder"] == "wordnet"
+    quick = check_config(demo_config("o", quick=True))
+    assert quick["generate"]["generators"] == ["extractive"] and quick["dataset"]["lexfiles"]
+    full = check_config(demo_config("o"))
+    assert "slm" in full["generate"]["generators"] and full["dataset"]["lexfiles"] is None
