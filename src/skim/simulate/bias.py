@@ -80,7 +80,9 @@ def exposed_pairs(
 
 def sigmoid_clicks(scores: np.ndarray, temperature: float, draws: np.ndarray) -> np.ndarray:
     """Click decisions: a pair is clicked when its uniform draw is below sigma(score / T)."""
-    return draws < 1.0 / (1.0 + np.exp(-scores.astype(np.float64) / temperature))
+    from scipy.special import expit
+
+    return draws < expit(scores.astype(np.float64) / temperature)
 
 
 def mar_keep(draws: np.ndarray, fraction: float) -> np.ndarray:
