@@ -204,6 +204,7 @@ def simulate_bias(
         enc = _resolve_encoder(encoder)
         texts = dataset.trn_texts + dataset.tst_texts + dataset.label_texts
         vectors = encode_texts(enc, texts, cache_dir=cache_dir)
+        settings["encode_seconds"] = round(time.perf_counter() - start, 2)
         n_trn, n_tst = dataset.n_trn, dataset.n_tst
         query_vecs = {"train": vectors[:n_trn], "test": vectors[n_trn : n_trn + n_tst]}
         label_vecs = vectors[n_trn + n_tst :]

@@ -100,7 +100,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
     from skim.data import load_dataset
     from skim.simulate import simulate_bias
-    from skim.simulate.wordnet import LICENSE_FILE, save_dataset_dir
+    from skim.simulate.output import save_dataset_dir
+    from skim.simulate.wordnet import LICENSE_FILE
 
     license_file = Path(args.dataset) / LICENSE_FILE
     extra = {LICENSE_FILE: license_file.read_text("utf-8")} if license_file.is_file() else None

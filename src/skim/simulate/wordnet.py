@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,8 +23,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from skim._io import file_fingerprint
-from skim.data import Dataset, canonical, load_dataset, save_dataset
+from skim.data import Dataset, canonical, load_dataset
 from skim.errors import DatasetError, SkimError
+from skim.simulate.output import save_dataset_dir
 
 PACKAGED_SOURCE = "wordnet-3.0-data.noun.gz"
 LICENSE_FILE = "WORDNET_LICENSE.txt"
@@ -302,39 +301,6 @@ def wordnet_dataset(
     )
 
 
-def save_dataset_dir(
-    dataset: Dataset, out_dir: str | os.PathLike, extra_files: dict[str, str] | None = None
-) -> Path:
-    """Write ``dataset`` as a whole directory: built beside ``out_dir``, then swapped in.
-
-    An interrupted run leaves the previous ``out_dir`` (or none) in place, never a mix. An
-    existing ``out_dir`` is replaced only if it is a dataset directory (has ``trn_X.txt``)
-    or empty, so a mistyped path cannot wipe unrelated files.
-    """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and (
-        not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / "trn_X.txt").exists())
-    ):
-        raise SkimError(f"{out_dir}: exists and is not a dataset directory; choose a new path")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    old = None
-    try:
-        save_dataset(dataset, tmp)
-        for fname, text in (extra_files or {}).items():
-            (tmp / fname).write_text(text, encoding="utf-8")
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
-            os.replace(out_dir, old / "d")
-        os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    return out_dir
-
-
 def build_wordnet_dataset(
     out_dir: str | os.PathLike,
     depth: int = 2,
@@ -389,7 +355,7 @@ def build_wordnet_dataset(
         dataset = simulate_bias(
             dataset, exposure_topk=exposure_topk, encoder=encoder, seed=seed, cache_dir=cache_dir
         )
-    dataset.info["build_seconds"] = round(time.perf_counter() - start, 2)
+    dataset.info["build_seconds"] = round(time.perf_counter() - start, 2)  # before writing
     license_text = Path(__file__).with_name(LICENSE_FILE).read_text(encoding="utf-8")
     save_dataset_dir(dataset, out_dir, extra_files={LICENSE_FILE: license_text})
     return load_dataset(out_dir)
