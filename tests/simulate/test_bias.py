@@ -181,3 +181,17 @@ def test_bad_settings_and_missing_complete_labels(hand_dataset):
         simulate_bias(hand_dataset, click_model="sigmoid", temperature=0, encoder=enc)
     with pytest.raises(SkimError, match="nothing to simulate"):
         simulate_bias(hand_dataset, exposure_topk=None, encoder=enc)
+
+
+@pytest.mark.parametrize("chunk", [3, 8192])
+def test_exposure_matches_brute_force_across_query_chunks(monkeypatch, chunk):
+    import skim.simulate.bias as bias
+
+    monkeypatch.setattr(bias, "_QUERY_CHUNK", chunk)
+    rng = np.random.default_rng(0)
+    queries, labels = rng.standard_normal((40, 6)), rng.standard_normal((25, 6))
+    truth = sp.random(40, 25, density=0.3, random_state=rng, format="csr", dtype=np.float32)
+    got = bias.exposed_pairs(queries, labels, truth, k=7, show_progress=False)
+    rank = np.argsort(np.argsort(-(queries @ labels.T), axis=1), axis=1)
+    coo = truth.tocoo()
+    assert got.tolist() == (rank[coo.row, coo.col] < 7).tolist()
