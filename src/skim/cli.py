@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "skim.data.cli",
     "skim.evaluate.cli",
     "skim.pipeline.cli",
+    "skim.simulate.cli",
     "skim.demo",
 )
 

@@ -1,0 +1,120 @@
+"""``skim datasets wordnet`` and ``skim simulate``: build the embedded dataset, simulate bias."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    datasets = sub.add_parser("datasets", help="build a dataset with complete labels")
+    kinds = datasets.add_subparsers(dest="dataset_kind", metavar="KIND", required=True)
+    p = kinds.add_parser(
+        "wordnet",
+        help="WordNet 3.0 nouns: synset -> hypernym ancestors, with simulated exposure bias",
+    )
+    p.add_argument("out", help="output dataset directory")
+    p.add_argument("--depth", type=int, default=2, help="ancestor distance of labels (default 2)")
+    p.add_argument(
+        "--exposure-topk",
+        type=int,
+        default=200,
+        help="observe a true pair only if its label is in the encoder's top-K (default 200; "
+        "0 keeps every pair)",
+    )
+    p.add_argument("--source", help="WordNet dict folder or data.noun (default: shipped copy)")
+    p.add_argument("--lexfiles", help="only queries of these files, e.g. noun.food,noun.animal")
+    _add_common(p)
+    p.set_defaults(func=_wordnet)
+
+    s = sub.add_parser("simulate", help="rewrite observed labels from complete ones (click bias)")
+    s.add_argument("dataset", help="dataset directory holding trn/tst_X_Y_unbiased")
+    s.add_argument("out", help="output dataset directory (may be the input)")
+    s.add_argument("--exposure-topk", type=int, default=200, help="exposure K (default 200)")
+    s.add_argument(
+        "--click-model", choices=["sigmoid"], help="after exposure, keep w.p. sigma(s/T)"
+    )
+    s.add_argument("--temperature", type=float, default=1.0, help="T of the click model (1.0)")
+    s.add_argument(
+        "--mar-fraction",
+        type=float,
+        help="instead: keep this uniform random fraction of the true pairs (MAR control)",
+    )
+    _add_common(s)
+    s.set_defaults(func=_simulate)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--encoder", help="sentence-transformers name or path (default: bundled all-MiniLM-L6-v2)"
+    )
+    p.add_argument("--device", help="encoder device, e.g. cpu or cuda (default: automatic)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--cache-dir", help="embedding cache (default $SKIM_CACHE_DIR or ~/.cache/skim)")
+
+
+def _encoder(args: argparse.Namespace):
+    if args.encoder is None and args.device is None:
+        return None
+    from skim.encode import load_text_encoder
+
+    return load_text_encoder(args.encoder, device=args.device)
+
+
+def _summary(dataset) -> str:
+    from skim.data.stats import dataset_stats
+
+    stats = dataset_stats(dataset)
+    lines = [
+        f"wrote {dataset.path}: {stats['train_points']:,} train / {stats['test_points']:,} test "
+        f"queries, {stats['labels']:,} labels",
+    ]
+    for split in ("train", "test"):
+        counts = dataset.info.get("simulation", {}).get("counts", {}).get(split)
+        if counts:
+            lines.append(
+                f"{split}: {counts['observed_pairs']:,} of {counts['true_pairs']:,} true pairs "
+                f"observed ({100 * counts.get('observed_share', 0):.1f}%)"
+            )
+    return "\n".join(lines)
+
+
+def _wordnet(args: argparse.Namespace) -> int:
+    from skim.simulate import build_wordnet_dataset
+
+    dataset = build_wordnet_dataset(
+        args.out,
+        depth=args.depth,
+        exposure_topk=args.exposure_topk or None,
+        source=args.source,
+        lexfiles=args.lexfiles,
+        encoder=_encoder(args),
+        seed=args.seed,
+        cache_dir=args.cache_dir,
+    )
+    print(_summary(dataset))
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from skim.data import load_dataset
+    from skim.simulate import simulate_bias
+    from skim.simulate.output import save_dataset_dir
+    from skim.simulate.wordnet import LICENSE_FILE
+
+    license_file = Path(args.dataset) / LICENSE_FILE
+    extra = {LICENSE_FILE: license_file.read_text("utf-8")} if license_file.is_file() else None
+    dataset = simulate_bias(
+        load_dataset(args.dataset),
+        exposure_topk=args.exposure_topk or None,
+        encoder=_encoder(args),
+        click_model=args.click_model,
+        temperature=args.temperature,
+        mar_fraction=args.mar_fraction,
+        seed=args.seed,
+        cache_dir=args.cache_dir,
+    )
+    save_dataset_dir(dataset, args.out, extra_files=extra)
+    print(_summary(load_dataset(args.out)))
+    return 0
