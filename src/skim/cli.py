@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "skim.evaluate.cli",
     "skim.pipeline.cli",
     "skim.simulate.cli",
+    "skim.map.cli",
     "skim.demo",
 )
 

@@ -89,4 +89,4 @@ class ExactIndex:
         return exact_topk(queries, self.vectors, k, device=self.device)
 
     def params(self) -> dict:
-        return {"kind": self.kind}
+        return {"kind": self.kind, "size": len(self)}

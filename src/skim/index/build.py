@@ -1,0 +1,76 @@
+"""One entry point for every index kind: ``build_index(vectors, kind, **params)``."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from skim.errors import SkimError
+
+INDEX_KINDS = ("auto", "exact", "hnsw", "faiss")
+AUTO_EXACT_MAX = 100_000
+"""``kind="auto"`` searches exactly up to this many targets, with hnswlib above it."""
+
+
+class Index(Protocol):
+    """What the mapping and the learners need from an index."""
+
+    kind: str
+
+    def __len__(self) -> int: ...
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(scores, ids)`` of shape ``(n_queries, min(k, len(self)))``, best first."""
+
+    def params(self) -> dict:
+        """The settings that define the index (recorded in manifests)."""
+
+
+def resolve_kind(kind: str, n_targets: int) -> str:
+    """The concrete kind ``build_index`` would use for ``n_targets`` targets."""
+    if kind not in INDEX_KINDS:
+        raise SkimError(f"unknown index {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
+    if kind == "auto":
+        return "exact" if n_targets <= AUTO_EXACT_MAX else "hnsw"
+    return kind
+
+
+def build_index(vectors: np.ndarray, kind: str = "auto", **params) -> Index:
+    """Build a nearest-neighbour index by inner product over ``vectors``.
+
+    Parameters
+    ----------
+    vectors
+        ``(n, d)`` float32 targets (L2-normalise them for cosine scores).
+    kind
+        ``"exact"`` (chunked torch matrix product, CPU or GPU), ``"hnsw"`` (hnswlib, as in the
+        paper), ``"faiss"`` (optional extra) or ``"auto"``: exact up to
+        :data:`AUTO_EXACT_MAX` targets, where brute force is both exact and fast, else hnsw.
+    **params
+        Passed to the index class: ``device`` (exact); ``M``, ``ef_construction``, ``ef``,
+        ``num_threads`` (hnsw, faiss); ``factory`` (faiss). Parameters that the chosen kind
+        does not take raise a :class:`SkimError`, except those of the other kinds when
+        ``kind="auto"`` (so one call can carry settings for whichever kind is picked).
+    """
+    from skim.index.exact import ExactIndex
+    from skim.index.faiss_index import FaissIndex
+    from skim.index.hnsw import HnswIndex
+
+    classes = {"exact": ExactIndex, "hnsw": HnswIndex, "faiss": FaissIndex}
+    accepted = {
+        "exact": {"device"},
+        "hnsw": {"M", "ef_construction", "ef", "num_threads", "seed"},
+        "faiss": {"M", "ef_construction", "ef", "num_threads", "factory"},
+    }
+    chosen = resolve_kind(kind, len(vectors))
+    unknown = set(params) - accepted[chosen]
+    if kind == "auto":
+        unknown -= set().union(*accepted.values())
+    if unknown:
+        raise SkimError(
+            f"index {chosen!r} does not take {', '.join(sorted(unknown))}; "
+            f"it takes {', '.join(sorted(accepted[chosen]))}"
+        )
+    kept = {key: value for key, value in params.items() if key in accepted[chosen]}
+    return classes[chosen](vectors, **kept)

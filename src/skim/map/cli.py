@@ -1,0 +1,135 @@
+"""``skim map``: turn synthetic texts into train label pairs (SKIM step 2)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+DIRECTION_CHOICES = ("labels-to-queries", "queries-to-labels")
+
+
+def _tau(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
+
+
+def _taus(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers like 0.6,0.7,0.8, got {text!r}"
+        ) from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "map",
+        help="map synthetic texts to real train queries or labels -> new train labels",
+        description="Encode each synthetic text, find its top-k nearest targets by cosine, keep "
+        "those with (cos+1)/2 >= tau, max-aggregate per (query, label) pair and unite with the "
+        "observed labels (clicks kept). Writes OUT and OUT.manifest.json.",
+    )
+    p.add_argument("dataset", help="dataset directory (DATASET.md layout)")
+    p.add_argument("synthetic", help='SYNTHETIC.jsonl: {"source": int, "texts": [...]} per line')
+    p.add_argument("out", nargs="?", help="output label matrix (.npz or .txt); not with --sweep")
+    p.add_argument("--direction", required=True, choices=DIRECTION_CHOICES)
+    p.add_argument("--observed", help="labels to unite with (default the dataset's trn_X_Y)")
+    p.add_argument(
+        "--encoder", help="sentence-transformers name/path or skim dual model (default MiniLM)"
+    )
+    p.add_argument("--index", default="auto", choices=("auto", "exact", "hnsw", "faiss"))
+    p.add_argument("--topk", type=int, default=10, help="neighbours per synthetic text (10)")
+    p.add_argument("--tau", type=_tau, default=0.8, help="min (cos+1)/2, or 'auto' (0.8)")
+    p.add_argument("--target-precision", type=float, help="with --tau auto: precision to reach")
+    p.add_argument("--binary", action="store_true", help="store 1 instead of mapping scores")
+    p.add_argument("--sweep", type=_taus, metavar="TAUS", help="e.g. 0.6,0.7,0.8,0.9: print only")
+    p.add_argument(
+        "--known",
+        help="train labels complete on some rows, e.g. the teacher's demos.seed.npz "
+        "(default the dataset's trn_X_Y_unbiased)",
+    )
+    p.add_argument(
+        "--known-rows",
+        help="file of the row indices of --known that are complete (.txt of "
+        'integers, or .json list / {"rows": [...]}); default rows where it differs from clicks',
+    )
+    p.add_argument("--min-known-pairs", type=int, default=10, help="support for --tau auto (10)")
+    p.add_argument("--M", type=int, help="hnsw/faiss graph degree (32)")
+    p.add_argument("--ef-construction", type=int, help="hnsw/faiss build list size (200)")
+    p.add_argument("--ef", type=int, help="hnsw/faiss search list size, raised to topk (128)")
+    p.add_argument("--threads", type=int, help="hnsw/faiss threads (all cores)")
+    p.add_argument("--device", help="encoder and exact index device (cpu, cuda, ...)")
+    p.add_argument("--chunk-size", type=int, default=32768, help="synthetic texts per chunk")
+    p.add_argument("--cache-dir", help="embedding cache (default $SKIM_CACHE_DIR or ~/.cache/skim)")
+    p.add_argument("--json", action="store_true", help="print the sweep or counts as JSON")
+    p.set_defaults(func=_map)
+
+
+def _map(args: argparse.Namespace) -> int:
+    from skim.data import load_dataset
+    from skim.errors import SkimError
+    from skim.map import format_table, map_synthetic, sweep_tau, write_mapping
+
+    if args.sweep is None and not args.out:
+        raise SkimError("give an output path OUT (or --sweep TAUS to print a sweep only)")
+    index_params = {
+        key: value
+        for key, value in (
+            ("M", args.M),
+            ("ef_construction", args.ef_construction),
+            ("ef", args.ef),
+            ("num_threads", args.threads),
+        )
+        if value is not None
+    }
+    common = dict(
+        observed=args.observed,
+        encoder=args.encoder,
+        index=args.index,
+        topk=args.topk,
+        known=args.known,
+        known_rows=args.known_rows,
+        cache_dir=args.cache_dir,
+        chunk_size=args.chunk_size,
+        index_params=index_params,
+        device=args.device,
+        progress=True,
+    )
+    dataset = load_dataset(args.dataset)
+    if args.sweep is not None:
+        table = sweep_tau(dataset, args.synthetic, args.direction, args.sweep, **common)
+        print(json.dumps(table, indent=2) if args.json else format_table(table))
+        return 0
+    matrix, manifest = map_synthetic(
+        dataset,
+        args.synthetic,
+        args.direction,
+        tau=args.tau,
+        binary=args.binary,
+        target_precision=args.target_precision,
+        min_known_pairs=args.min_known_pairs,
+        **common,
+    )
+    path = write_mapping(args.out, matrix, manifest)
+    counts, settings = manifest["counts"], manifest["settings"]
+    if args.json:
+        print(json.dumps({"counts": counts, "tau_estimate": manifest["tau_estimate"]}, indent=2))
+        return 0
+    print(
+        f"tau {settings['tau']:g}: {counts['new_pairs']} new pairs on {counts['rows_touched']} "
+        f"rows and {counts['labels_touched']} labels from {counts['texts_used']} synthetic texts "
+        f"({counts['empty_skipped']} empty, {counts['duplicate_skipped']} duplicate skipped)"
+    )
+    est = manifest["tau_estimate"]
+    if est and est.get("precision") is not None:
+        print(
+            f"on {manifest['inputs']['known']['rows']} known rows: precision "
+            f"{est['precision']:.3f}, recovered {est['recovered'] or 0:.3f} of the missing pairs"
+        )
+    print(f"wrote {args.out} ({counts['output_pairs']} pairs) and {path}")
+    return 0

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skim.errors import SkimError
+from skim.index import AUTO_EXACT_MAX, ExactIndex, HnswIndex, build_index, resolve_kind
+
+
+def unit(n: int, d: int = 16, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_auto_is_exact_for_small_target_sets_and_hnsw_above():
+    assert resolve_kind("auto", AUTO_EXACT_MAX) == "exact"
+    assert resolve_kind("auto", AUTO_EXACT_MAX + 1) == "hnsw"
+    assert resolve_kind("faiss", 10) == "faiss"
+    assert isinstance(build_index(unit(50)), ExactIndex)
+
+
+def test_auto_accepts_settings_meant_for_the_other_kinds():
+    index = build_index(unit(50), kind="auto", M=8, ef=20)  # hnsw settings, exact chosen
+    assert index.params() == {"kind": "exact", "size": 50}
+    hnsw = build_index(unit(50), kind="hnsw", M=8, ef=20, ef_construction=40)
+    assert isinstance(hnsw, HnswIndex) and hnsw.params()["M"] == 8 and len(hnsw) == 50
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "message"),
+    [
+        ("annoy", {}, "unknown index 'annoy'; choose one of auto, exact, hnsw, faiss"),
+        ("exact", {"ef": 10}, "index 'exact' does not take ef; it takes device"),
+        ("hnsw", {"nprobe": 4}, "index 'hnsw' does not take nprobe"),
+    ],
+)
+def test_bad_kind_or_setting(kind, params, message):
+    with pytest.raises(SkimError, match=message):
+        build_index(unit(10), kind=kind, **params)
+
+
+@pytest.mark.parametrize("kind", ["exact", "hnsw", "faiss"])
+def test_every_kind_has_the_same_interface(kind):
+    if kind == "faiss":
+        pytest.importorskip("faiss")
+    targets = unit(300, seed=1)
+    index = build_index(targets, kind=kind)
+    queries = targets[:20] + 0.05 * unit(20, seed=2)
+    scores, ids = index.search(queries, 5)
+    assert scores.shape == ids.shape == (20, 5)
+    assert scores.dtype == np.float32 and ids.dtype == np.int64
+    assert (ids[:, 0] == np.arange(20)).all()  # each query's own target comes first
+    exact = queries @ targets.T
+    np.testing.assert_allclose(scores, np.take_along_axis(exact, ids, 1), atol=1e-5)
+    assert (np.diff(scores, axis=1) <= 1e-6).all()  # best first
+    assert len(index) == 300 and index.params()["kind"] == kind
+    # k above the number of targets is clamped, no queries gives empty results
+    small = build_index(targets[:3], kind=kind)
+    assert small.search(queries, 10)[1].shape == (20, 3)
+    assert index.search(np.zeros((0, 16), np.float32), 5)[0].shape == (0, 5)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skim.map.pairs import (
+    PairAccumulator,
+    contains,
+    cosine_to_score,
+    hits_to_pairs,
+    max_by_key,
+    pair_keys,
+)
+
+
+def test_cosine_to_score_is_the_papers_normalisation():
+    got = cosine_to_score(np.array([-1.0, 0.0, 0.6, 1.0, 1.0000001]))
+    np.testing.assert_allclose(got, [0.0, 0.5, 0.8, 1.0, 1.0])
+    assert got.dtype == np.float32
+
+
+def test_hits_to_pairs_directions_and_threshold():
+    sources = np.array([5, 7])
+    scores = np.array([[0.9, 0.7], [0.95, 0.85]], np.float32)
+    ids = np.array([[1, 2], [3, -1]])  # -1: no neighbour (faiss padding)
+    rows, cols, vals = hits_to_pairs(sources, scores, ids, 0.8, "queries-to-labels")
+    assert rows.tolist() == [5, 7] and cols.tolist() == [1, 3]
+    np.testing.assert_allclose(vals, [0.9, 0.95])
+    rows, cols, _ = hits_to_pairs(sources, scores, ids, 0.8, "labels-to-queries")
+    assert rows.tolist() == [1, 3] and cols.tolist() == [5, 7]
+
+
+def test_max_by_key():
+    keys, values = max_by_key(np.array([4, 1, 4, 1, 9]), np.array([0.2, 0.5, 0.7, 0.1, 0.3]))
+    assert keys.tolist() == [1, 4, 9]
+    np.testing.assert_allclose(values, [0.5, 0.7, 0.3])
+
+
+@pytest.mark.parametrize("chunks", [1, 3, 50])
+def test_accumulator_matches_a_dictionary(chunks):
+    rng = np.random.default_rng(0)
+    rows, cols = rng.integers(0, 20, 3000), rng.integers(0, 30, 3000)
+    vals = rng.random(3000).astype(np.float32)
+    want: dict[tuple[int, int], float] = {}
+    for r, c, v in zip(rows.tolist(), cols.tolist(), vals.tolist(), strict=True):
+        want[(r, c)] = max(want.get((r, c), 0.0), v)
+    acc = PairAccumulator((20, 30))
+    for part in np.array_split(np.arange(3000), chunks):
+        acc.add(rows[part], cols[part], vals[part])
+    matrix = acc.matrix()
+    got = dict(zip(zip(*matrix.nonzero(), strict=True), matrix.data.tolist(), strict=True))
+    assert got.keys() == want.keys()
+    assert all(got[k] == pytest.approx(want[k]) for k in want)
+    assert matrix.has_sorted_indices and matrix.shape == (20, 30)
+
+
+def test_pair_keys_and_contains_ignore_explicit_zeros():
+    import scipy.sparse as sp
+
+    m = sp.csr_matrix((np.array([1, 0, 0.5], np.float32), ([0, 1, 2], [1, 0, 2])), shape=(3, 3))
+    keys = pair_keys(m)
+    assert keys.tolist() == [1, 8]
+    assert contains(keys, np.array([8, 3, 1, 9])).tolist() == [True, False, True, False]
+    assert contains(np.zeros(0, np.int64), np.array([1])).tolist() == [False]
