@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
 from typing import Any
 
@@ -24,10 +25,12 @@ _WORD = re.compile(r"\S+")
 @functools.lru_cache(maxsize=4)
 def load_tokenizer(name: str) -> Any:
     """A Hugging Face fast tokenizer by hub name or local path (SkimError if unavailable)."""
+    if name.startswith((os.sep, ".", "~")) and not os.path.exists(os.path.expanduser(name)):
+        raise SkimError(f"tokenizer {name!r} could not be loaded (no such directory)")
     try:
         from transformers import AutoTokenizer
 
-        return AutoTokenizer.from_pretrained(name)
+        return AutoTokenizer.from_pretrained(os.path.expanduser(name))
     except Exception as exc:  # noqa: BLE001 - hub, path and format errors all mean "unusable"
         raise SkimError(f"tokenizer {name!r} could not be loaded ({exc})") from None
 

@@ -1,0 +1,46 @@
+import email.utils
+
+import pytest
+
+from skim.errors import SkimError
+from skim.teach import ChatClient, ItemFailed, retry_after_seconds
+
+from .fake_openai import FakeChatServer
+
+
+def test_retry_after_forms():
+    assert retry_after_seconds({"retry-after": "3"}) == 3.0
+    assert retry_after_seconds({"retry-after": "0.5"}) == 0.5
+    assert retry_after_seconds({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    date = email.utils.formatdate(1_000_030, usegmt=True)
+    assert retry_after_seconds({"retry-after": date}, now=1_000_000) == pytest.approx(30)
+    assert retry_after_seconds({"retry-after": "soon"}) is None
+    assert retry_after_seconds({}) is None and retry_after_seconds(None) is None
+
+
+def test_complete_counts_attempts_and_usage():
+    with FakeChatServer({"item-1": ["503", "malformed"]}) as server:
+        client = ChatClient(server.url, "m", backoff=0.01, max_backoff=0.02, timeout=1)
+        reply = client.complete("write for item-1")
+        assert reply.attempts == 3 and (reply.prompt_tokens, reply.completion_tokens) == (100, 10)
+        assert reply.text.startswith("Here are the queries:") and reply.finish_reason == "stop"
+        assert client.errors == {"503": 1, "malformed": 1}
+        client.close()
+
+
+def test_gives_up_after_max_retries_and_stop_ends_waiting():
+    with FakeChatServer({"item-2": ["500"] * 5, "item-3": ["500"] * 5}) as server:
+        client = ChatClient(server.url, "m", max_retries=2, backoff=0.01, max_backoff=0.02)
+        with pytest.raises(ItemFailed, match="gave up after 3 attempts: status 500") as info:
+            client.complete("item-2")
+        assert info.value.attempts == 3 and server.outcomes("item-2") == ["500"] * 3
+        client.stop()
+        with pytest.raises(ItemFailed, match="stopped"):
+            client.complete("item-3")
+        assert server.outcomes("item-3") == []
+        client.close()
+
+
+def test_bad_settings_are_user_errors():
+    with pytest.raises(SkimError, match="per minute must be positive"):
+        ChatClient("http://127.0.0.1:9/v1", "m", max_rpm=0)
