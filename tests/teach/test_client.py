@@ -44,3 +44,17 @@ def test_gives_up_after_max_retries_and_stop_ends_waiting():
 def test_bad_settings_are_user_errors():
     with pytest.raises(SkimError, match="per minute must be positive"):
         ChatClient("http://127.0.0.1:9/v1", "m", max_rpm=0)
+
+
+def test_an_endpoint_that_never_answered_stops_the_run(tmp_path, served_dataset):
+    import socket
+
+    from skim.teach import teach
+
+    with socket.socket() as sock:  # a port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    with pytest.raises(SkimError, match=f"cannot reach {url}"):
+        teach(served_dataset, tmp_path / "d.jsonl", "labels-to-queries", url, "m",
+              max_retries=1, backoff=0.01, progress=False)  # fmt: skip
+    assert not (tmp_path / "d.jsonl").exists()

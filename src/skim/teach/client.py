@@ -6,7 +6,8 @@ and paced here). Requests share one rate limiter: at most ``max_rpm`` starts a m
 with exponential backoff and jitter: 429, 5xx and other unexpected statuses, timeouts,
 dropped connections and malformed replies (invalid JSON, no choices, empty content, or text
 that ``accept`` rejects). Not retried: 400/422 (this item's request is bad: the item fails).
-Fatal for the whole run: 401/403/404 (wrong key, model or URL).
+Fatal for the whole run: 401/403/404 (wrong key, model or URL), and an endpoint that could
+not be reached through all retries of an item before any request succeeded.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ class ItemFailed(Exception):
 
 
 class _Retry(Exception):
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, unreachable: bool = False
+    ) -> None:
         super().__init__(message)
-        self.retry_after = retry_after
+        self.retry_after, self.unreachable = retry_after, unreachable
 
 
 @dataclass
@@ -123,6 +126,7 @@ class ChatClient:
         self._next_start = 0.0  # monotonic time before which no request may start
         self._errors: dict[str, int] = {}
         self._stopped = threading.Event()
+        self._answered = 0
         self._openai = openai
         self._client = openai.OpenAI(
             base_url=endpoint, api_key=api_key or "EMPTY", timeout=timeout, max_retries=0
@@ -163,7 +167,7 @@ class ChatClient:
             raise _Retry("request timed out") from None
         except oa.APIConnectionError as exc:
             self._count("connection")
-            raise _Retry(f"connection error ({exc.__cause__ or exc})") from None
+            raise _Retry(f"connection error ({exc.__cause__ or exc})", unreachable=True) from None
         except (oa.AuthenticationError, oa.PermissionDeniedError, oa.NotFoundError) as exc:
             raise SkimError(
                 f"{self.endpoint} refused model {self.model!r} with status {exc.status_code} "
@@ -198,7 +202,7 @@ class ChatClient:
         ``accept(text)`` may reject a well-formed but unusable reply (e.g. no list items).
         """
         started = time.monotonic()
-        error = ""
+        error, unreachable = "", False
         for attempt in range(self.max_retries + 1):
             if self._stopped.is_set():
                 raise ItemFailed("stopped", attempt)
@@ -206,7 +210,7 @@ class ChatClient:
             try:
                 text, response = self._attempt(prompt, accept)
             except _Retry as exc:
-                error = str(exc)
+                error, unreachable = str(exc), exc.unreachable
                 if attempt == self.max_retries:
                     break
                 wait = min(self.max_backoff, self.backoff * 2**attempt) * random.uniform(0.5, 1)
@@ -217,6 +221,8 @@ class ChatClient:
                 continue
             except ItemFailed as exc:
                 raise ItemFailed(str(exc), attempt + 1) from None
+            with self._lock:
+                self._answered += 1
             usage = getattr(response, "usage", None)
             return Reply(
                 text=text,
@@ -226,6 +232,10 @@ class ChatClient:
                 seconds=round(time.monotonic() - started, 3),
                 finish_reason=getattr(response.choices[0], "finish_reason", None),
             )
+        with self._lock:
+            never_answered = self._answered == 0
+        if unreachable and never_answered:  # a wrong URL or a server that is down: stop the run
+            raise SkimError(f"cannot reach {self.endpoint} ({error}); check --endpoint")
         raise ItemFailed(f"gave up after {self.max_retries + 1} attempts: {error}", attempt + 1)
 
     def stop(self) -> None:
