@@ -102,3 +102,11 @@ def test_cli_gold(tmp_path, gold_dataset, capsys):
     assert json.loads(capsys.readouterr().out)["records"] == 4
     assert len(_lines(tmp_path / "demos.jsonl")) == 4
     assert load_matrix(tmp_path / "demos.seed.npz").nnz == 7
+
+
+def test_items_without_metadata_are_counted(tmp_path, gold_dataset):
+    bare = gold_dataset.replace(trn_meta=None)
+    summary = gold_teacher(bare, tmp_path / "d.jsonl", "queries-to-labels", 1.0)
+    assert summary["empty_metadata"] == 4
+    record = _lines(tmp_path / "d.jsonl")[0]
+    assert record["metadata"] == "" and "## Description\n(no description)\n" in record["prompt"]

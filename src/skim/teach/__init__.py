@@ -18,15 +18,17 @@ Each line of the output (``demos.jsonl``) is one demonstration::
 from skim.teach.client import ChatClient, ItemFailed, Reply, retry_after_seconds
 from skim.teach.gold import gold_teacher, seed_matrix
 from skim.teach.items import sample_indices, sibling
-from skim.teach.store import read_records
+from skim.teach.store import DEMONSTRATION_KEYS, read_demonstrations, read_records
 from skim.teach.teacher import api_key_from_env, teach
 
 __all__ = [
+    "DEMONSTRATION_KEYS",
     "ChatClient",
     "ItemFailed",
     "Reply",
     "api_key_from_env",
     "gold_teacher",
+    "read_demonstrations",
     "read_records",
     "retry_after_seconds",
     "sample_indices",

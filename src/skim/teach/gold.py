@@ -146,6 +146,7 @@ def gold_teacher(
         "records": len(records),
         "empty": len(seed_items) - len(records),
         "texts": sum(len(r["texts"]) for r in records),
+        "empty_metadata": sum(not item.metadata for item in items),
         "observed_pairs": int(dataset.trn_X_Y.nnz),
         "seed_pairs": int(matrix.nnz),
         "pairs_added": int(matrix.nnz - canonical(dataset.trn_X_Y).nnz),

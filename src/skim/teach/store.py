@@ -93,3 +93,45 @@ def write_records(path: str | os.PathLike, records: list[dict]) -> None:
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+DEMONSTRATION_KEYS = (
+    "source", "texts", "direction", "text", "metadata", "known", "prompt", "completion", "teacher"
+)  # fmt: skip
+
+
+def read_demonstrations(
+    path: str | os.PathLike, require: tuple[str, ...] = DEMONSTRATION_KEYS
+) -> list[dict]:
+    """Read a demonstrations file (``teach`` output), checking every record's fields.
+
+    ``require=("source", "texts")`` reads any SYNTHETIC.jsonl of the mapping stage.
+
+    Raises
+    ------
+    SkimError
+        Naming the file and line of a record that is not JSON or lacks a field, or whose
+        ``source`` is not an integer or ``texts`` not a list of strings.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SkimError(f"{path}: demonstrations file not found")
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise SkimError(f"{path}, line {lineno}: not a JSON record ({exc.msg})") from None
+            missing = [k for k in require if not isinstance(record, dict) or k not in record]
+            if missing:
+                raise SkimError(f"{path}, line {lineno}: missing {', '.join(missing)}")
+            source, texts = record.get("source"), record.get("texts", [])
+            if "source" in require and (isinstance(source, bool) or not isinstance(source, int)):
+                raise SkimError(f'{path}, line {lineno}: "source" must be an integer')
+            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+                raise SkimError(f'{path}, line {lineno}: "texts" must be a list of strings')
+            records.append(record)
+    return records

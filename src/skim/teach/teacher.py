@@ -251,6 +251,7 @@ def teach(
         "failed": len(failures),
         "records": len(records),
         "texts": sum(len(r["texts"]) for r in records),
+        "empty_metadata": sum(not item.metadata for item in items),
         "prompt_tokens": asked_tokens[0],
         "completion_tokens": asked_tokens[1],
         "total_prompt_tokens": sum(int(r.get("prompt_tokens", 0)) for r in records),
