@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from skim.errors import SkimError
 
@@ -36,22 +38,31 @@ def _repair_tail(path: Path) -> None:
             back = min(size, back * 2)
 
 
+def _json_lines(path: Path, torn_tail_ok: bool) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) of each non-blank line; SkimError names a bad line.
+
+    With ``torn_tail_ok`` a last line without its newline (a crash mid-write) is skipped.
+    """
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().split("\n")
+    if torn_tail_ok or lines[-1] == "":
+        lines.pop()
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SkimError(f"{path}, line {lineno}: not a JSON record ({exc.msg})") from None
+
+
 def read_records(path: str | os.PathLike) -> dict[str, dict]:
     """All records of a JSONL cache by key (later records win); {} if the file is absent."""
     path = Path(path)
     records: dict[str, dict] = {}
     if not path.exists():
         return records
-    with open(path, encoding="utf-8") as handle:
-        lines = handle.read().split("\n")
-    lines.pop()  # "" when the file ends with a newline, else a line a crash cut short
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SkimError(f"{path}, line {lineno}: not a JSON record ({exc.msg})") from None
+    for lineno, record in _json_lines(path, torn_tail_ok=True):
         if not isinstance(record, dict) or not isinstance(record.get("key"), str):
             raise SkimError(f'{path}, line {lineno}: a record must be an object with a "key"')
         records[record["key"]] = record
@@ -117,21 +128,14 @@ def read_demonstrations(
     if not path.exists():
         raise SkimError(f"{path}: demonstrations file not found")
     records = []
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SkimError(f"{path}, line {lineno}: not a JSON record ({exc.msg})") from None
-            missing = [k for k in require if not isinstance(record, dict) or k not in record]
-            if missing:
-                raise SkimError(f"{path}, line {lineno}: missing {', '.join(missing)}")
-            source, texts = record.get("source"), record.get("texts", [])
-            if "source" in require and (isinstance(source, bool) or not isinstance(source, int)):
-                raise SkimError(f'{path}, line {lineno}: "source" must be an integer')
-            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-                raise SkimError(f'{path}, line {lineno}: "texts" must be a list of strings')
-            records.append(record)
+    for lineno, record in _json_lines(path, torn_tail_ok=False):
+        missing = [k for k in require if not isinstance(record, dict) or k not in record]
+        if missing:
+            raise SkimError(f"{path}, line {lineno}: missing {', '.join(missing)}")
+        source, texts = record.get("source"), record.get("texts", [])
+        if "source" in require and (isinstance(source, bool) or not isinstance(source, int)):
+            raise SkimError(f'{path}, line {lineno}: "source" must be an integer')
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise SkimError(f'{path}, line {lineno}: "texts" must be a list of strings')
+        records.append(record)
     return records
