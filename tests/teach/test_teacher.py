@@ -175,3 +175,20 @@ def test_cli_teach_prints_summary_and_exits_by_outcome(tmp_path, served_dataset,
         assert "asked: 1" in capsys.readouterr().out.replace("  ", "")
     assert main(base) == 2
     assert "needs --endpoint and --model" in capsys.readouterr().err
+
+
+def test_a_broken_user_template_fails_before_any_request(tmp_path, served_dataset):
+    template = tmp_path / "mine.j2"
+    template.write_text("{{ text }} {{ url }}")
+    with FakeChatServer() as server:
+        with pytest.raises(SkimError, match="mine.j2: 'url' is undefined"):
+            teach(served_dataset, tmp_path / "d.jsonl", "labels-to-queries", server.url, "m",
+                  template=template, **FAST)  # fmt: skip
+        assert server.asked() == []
+    template.write_text("Queries for {{ text }}:\n{{ metadata }}\n")
+    with FakeChatServer() as server:
+        summary = teach(served_dataset, tmp_path / "d.jsonl", "labels-to-queries", server.url,
+                        "m", template=template, sample=1, **FAST)  # fmt: skip
+    (record,) = _lines(tmp_path / "d.jsonl")
+    assert record["prompt"] == f"Queries for {record['text']}:\n{record['metadata']}\n"
+    assert summary["template"] == str(template)

@@ -162,6 +162,9 @@ def teach(
     cached = read_records(cache_path)
     todo = [(it, k) for it, k in zip(items, keys, strict=True) if k not in cached]
     n_cached = len(items) - len(todo)
+    if todo:  # a user template's mistake shows up here, before any request is paid for
+        item = todo[0][0]
+        prompt_template.render(direction, item.text, item.metadata, item.known, n)
 
     request = {"temperature": temperature}
     if max_tokens is not None:
