@@ -58,3 +58,33 @@ def test_an_endpoint_that_never_answered_stops_the_run(tmp_path, served_dataset)
         teach(served_dataset, tmp_path / "d.jsonl", "labels-to-queries", url, "m",
               max_retries=1, backoff=0.01, progress=False)  # fmt: skip
     assert not (tmp_path / "d.jsonl").exists()
+
+
+def test_rate_limiter_spaces_turns_across_threads_and_pauses():
+    import threading
+    import time
+
+    from skim.teach import RateLimiter
+
+    limiter = RateLimiter(max_rpm=1200)  # one start per 0.05 s
+    turns, woke = [], []
+
+    def worker():
+        for _ in range(3):
+            turn = limiter.wait()
+            woke.append(time.monotonic() - turn)
+            turns.append(turn)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    turns.sort()
+    assert len(turns) == 12
+    assert all(b - a >= 0.05 - 1e-9 for a, b in zip(turns[:-1], turns[1:], strict=True))
+    assert min(woke) >= -1e-3  # nobody started before its turn
+    paused_at = time.monotonic()
+    limiter.pause(0.3)
+    assert limiter.wait() >= paused_at + 0.3
+    assert RateLimiter(None).interval == 0.0

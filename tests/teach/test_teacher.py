@@ -78,13 +78,12 @@ def test_retry_after_is_respected(tmp_path, served_dataset):
 
 def test_max_rpm_spaces_request_starts(tmp_path, served_dataset):
     with FakeChatServer() as server:
+        before = time.monotonic()
         teach(served_dataset, tmp_path / "d.jsonl", "labels-to-queries", server.url, "m",
               concurrency=4, max_rpm=600, sample=5, **FAST)  # fmt: skip
-        starts = sorted(t for t, _, _ in server.log)
-    assert len(starts) == 5
-    # 600/min = one start per 0.1 s (arrival times at the server jitter by a few ms)
-    assert starts[-1] - starts[0] >= 0.37
-    assert min(b - a for a, b in zip(starts[:-1], starts[1:], strict=True)) >= 0.06
+        arrivals = sorted(t for t, _, _ in server.log)
+    assert len(arrivals) == 5
+    assert arrivals[-1] - before >= 0.4  # 600/min: the 5th start is 0.4 s after the 1st
 
 
 def test_unrecoverable_statuses(tmp_path, served_dataset):

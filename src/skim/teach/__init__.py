@@ -15,7 +15,7 @@ Each line of the output (``demos.jsonl``) is one demonstration::
 ``texts`` are what the teacher wrote for it (the SYNTHETIC.jsonl format of the mapping stage).
 """
 
-from skim.teach.client import ChatClient, ItemFailed, Reply, retry_after_seconds
+from skim.teach.client import ChatClient, ItemFailed, RateLimiter, Reply, retry_after_seconds
 from skim.teach.gold import gold_teacher, seed_matrix
 from skim.teach.items import sample_indices, sibling
 from skim.teach.store import DEMONSTRATION_KEYS, read_demonstrations, read_records
@@ -25,6 +25,7 @@ __all__ = [
     "DEMONSTRATION_KEYS",
     "ChatClient",
     "ItemFailed",
+    "RateLimiter",
     "Reply",
     "api_key_from_env",
     "gold_teacher",

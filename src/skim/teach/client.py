@@ -73,6 +73,37 @@ def retry_after_seconds(
     return None
 
 
+class RateLimiter:
+    """Spaces request starts ``60 / max_rpm`` seconds apart across threads.
+
+    :meth:`pause` holds every thread back, e.g. for a server's ``Retry-After``. Waiting
+    ends early when ``stopped`` is set.
+    """
+
+    def __init__(self, max_rpm: float | None, stopped: threading.Event | None = None) -> None:
+        if max_rpm is not None and max_rpm <= 0:
+            raise SkimError(f"max requests per minute must be positive, got {max_rpm}")
+        self.interval = 60.0 / max_rpm if max_rpm else 0.0
+        self._stopped = stopped or threading.Event()
+        self._lock = threading.Lock()
+        self._next_start = 0.0  # monotonic time before which no request may start
+
+    def wait(self) -> float:
+        """Block until this thread's turn; return the (monotonic) time the turn was set for."""
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_start)
+            self._next_start = start + self.interval
+        if start > now:
+            self._stopped.wait(start - now)
+        return start
+
+    def pause(self, seconds: float) -> None:
+        """No request starts during the next ``seconds``."""
+        with self._lock:
+            self._next_start = max(self._next_start, time.monotonic() + seconds)
+
+
 class ChatClient:
     """Send one-message chat requests to ``endpoint`` for ``model``, with retries and pacing.
 
@@ -113,19 +144,16 @@ class ChatClient:
     ) -> None:
         import openai
 
-        if max_rpm is not None and max_rpm <= 0:
-            raise SkimError(f"max requests per minute must be positive, got {max_rpm}")
         if max_retries < 0 or timeout <= 0:
             raise SkimError("max retries must be >= 0 and the timeout positive")
         self.endpoint, self.model = endpoint, model
         self.params = dict(params or {})
         self.max_retries, self.backoff, self.max_backoff = max_retries, backoff, max_backoff
         self.max_retry_after = max_retry_after
-        self._interval = 60.0 / max_rpm if max_rpm else 0.0
         self._lock = threading.Lock()
-        self._next_start = 0.0  # monotonic time before which no request may start
         self._errors: dict[str, int] = {}
         self._stopped = threading.Event()
+        self.limiter = RateLimiter(max_rpm, self._stopped)
         self._answered = 0
         self._openai = openai
         self._client = openai.OpenAI(
@@ -137,20 +165,6 @@ class ChatClient:
         """How many attempts failed, by kind (``"429"``, ``"500"``, ``"timeout"``, ...)."""
         with self._lock:
             return dict(self._errors)
-
-    def _wait_turn(self) -> None:
-        """Block until this thread may start a request (rate limit and server pauses)."""
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next_start)
-            self._next_start = start + self._interval
-        if start > now:
-            self._stopped.wait(start - now)
-
-    def _pause(self, seconds: float) -> None:
-        """Hold back every thread for ``seconds`` (a server asked us to slow down)."""
-        with self._lock:
-            self._next_start = max(self._next_start, time.monotonic() + seconds)
 
     def _count(self, kind: str) -> None:
         with self._lock:
@@ -206,7 +220,7 @@ class ChatClient:
         for attempt in range(self.max_retries + 1):
             if self._stopped.is_set():
                 raise ItemFailed("stopped", attempt)
-            self._wait_turn()
+            self.limiter.wait()
             try:
                 text, response = self._attempt(prompt, accept)
             except _Retry as exc:
@@ -216,7 +230,7 @@ class ChatClient:
                 wait = min(self.max_backoff, self.backoff * 2**attempt) * random.uniform(0.5, 1)
                 if exc.retry_after is not None:
                     wait = max(wait, min(exc.retry_after, self.max_retry_after))
-                    self._pause(wait)
+                    self.limiter.pause(wait)
                 self._stopped.wait(wait)
                 continue
             except ItemFailed as exc:
