@@ -16,7 +16,8 @@ from skim.teach import read_records, teach
 
 from .fake_openai import FakeChatServer
 
-FAST = {"timeout": 0.3, "max_retries": 3, "backoff": 0.01, "max_backoff": 0.02, "progress": False}
+# a loopback reply never takes 1 s, so only the injected "slow" reply (1.5 s) times out
+FAST = {"timeout": 1.0, "max_retries": 4, "backoff": 0.01, "max_backoff": 0.02, "progress": False}
 ITEMS = [f"item-{k}" for k in range(8)]
 
 
@@ -32,11 +33,11 @@ def test_every_item_ends_answered_or_failed_despite_faults(tmp_path, served_data
         "item-3": ["malformed"],
         "item-4": ["drop"],
         "item-5": ["noshape", "empty", "text"],
-        "item-6": ["500"] * 4,  # one more than max_retries allows
+        "item-6": ["500"] * 5,  # one more than max_retries allows
         "item-7": ["nolist", "429ms"],
     }
     out = tmp_path / "demos.jsonl"
-    with FakeChatServer(faults) as server:
+    with FakeChatServer(faults, slow_s=1.5) as server:
         summary = teach(
             served_dataset, out, "labels-to-queries", server.url, "m", concurrency=4, **FAST
         )
@@ -52,11 +53,11 @@ def test_every_item_ends_answered_or_failed_despite_faults(tmp_path, served_data
     assert records[0]["known"] == ["query zero"]
     assert records[1]["attempts"] == 3
     assert summary["retried_errors"] == {
-        "429": 2, "500": 5, "503": 1, "timeout": 1, "malformed": 4, "connection": 1, "unusable": 1
+        "429": 2, "500": 6, "503": 1, "timeout": 1, "malformed": 4, "connection": 1, "unusable": 1
     }  # fmt: skip
     assert summary["prompt_tokens"] == 700 and summary["completion_tokens"] == 70
     (failed,) = _lines(tmp_path / "demos.failed.jsonl")
-    assert failed["source"] == 6 and failed["attempts"] == 4 and "500" in failed["error"]
+    assert failed["source"] == 6 and failed["attempts"] == 5 and "500" in failed["error"]
     manifest = json.loads((tmp_path / "demos.manifest.json").read_text())
     assert manifest["failed"] == 1 and manifest["teacher"] == "m"
 
@@ -162,7 +163,7 @@ def test_cli_teach_prints_summary_and_exits_by_outcome(tmp_path, served_dataset,
 
     save_dataset(served_dataset, tmp_path / "ds")
     base = ["teach", str(tmp_path / "ds"), str(tmp_path / "d.jsonl"),
-            "--direction", "labels-to-queries", "--model", "m", "--quiet", "--timeout", "0.3",
+            "--direction", "labels-to-queries", "--model", "m", "--quiet", "--timeout", "2",
             "--max-retries", "0"]  # fmt: skip
     with FakeChatServer({"item-3": ["500"]}) as server:
         assert main([*base, "--endpoint", server.url, "--json"]) == 1
