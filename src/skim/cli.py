@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "skim.pipeline.cli",
     "skim.simulate.cli",
     "skim.map.cli",
+    "skim.teach.cli",
     "skim.demo",
 )
 

@@ -1,0 +1,39 @@
+"""Step 0 of SKIM: a teacher writes demonstrations of the task for the small model to learn.
+
+- :func:`teach` asks any OpenAI-compatible chat endpoint, concurrently, rate-limited,
+  retrying, with an append-only cache so reruns ask only for what is missing;
+- :func:`gold_teacher` writes the same records offline from the complete labels of a random
+  seed of train items (simulated datasets), plus the seed-augmented train matrix.
+
+Each line of the output (``demos.jsonl``) is one demonstration::
+
+    {"source": int, "texts": [str, ...], "direction": "queries-to-labels" | "labels-to-queries",
+     "text": str, "metadata": str, "known": [str, ...], "prompt": str, "completion": str,
+     "teacher": "<model>" | "gold", "key": str, ...usage and timing}
+
+``source`` is a train query index (queries-to-labels) or a label index (labels-to-queries);
+``texts`` are what the teacher wrote for it (the SYNTHETIC.jsonl format of the mapping stage).
+"""
+
+from skim.teach.client import ChatClient, ItemFailed, RateLimiter, Reply, retry_after_seconds
+from skim.teach.gold import gold_teacher, seed_matrix
+from skim.teach.items import sample_indices, sibling
+from skim.teach.store import DEMONSTRATION_KEYS, read_demonstrations, read_records
+from skim.teach.teacher import api_key_from_env, teach
+
+__all__ = [
+    "DEMONSTRATION_KEYS",
+    "ChatClient",
+    "ItemFailed",
+    "RateLimiter",
+    "Reply",
+    "api_key_from_env",
+    "gold_teacher",
+    "read_demonstrations",
+    "read_records",
+    "retry_after_seconds",
+    "sample_indices",
+    "seed_matrix",
+    "sibling",
+    "teach",
+]

@@ -1,0 +1,129 @@
+"""``skim teach``: demonstrations from an LLM teacher, or offline from a gold seed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from skim.prompts.templates import DIRECTIONS
+
+
+def _sample(text: str) -> int | float:
+    """``500`` -> 500 items, ``0.02`` -> 2% of them."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count or a fraction, got {text!r}") from None
+
+
+def _meta_tokens(text: str) -> int | str | None:
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer, 'auto' or 'none', got {text!r}"
+        ) from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "teach",
+        help="teacher demonstrations (OpenAI-compatible LLM, or a gold seed offline)",
+        description=(
+            "Ask a teacher LLM to write texts for a sample of items (labels-to-queries: "
+            "queries for labels; queries-to-labels: labels for train queries). Resumable: "
+            "answers are cached in OUT.cache.jsonl and a rerun asks only for what is missing "
+            "or failed (OUT.failed.jsonl). The key comes from $SKIM_API_KEY or "
+            "$OPENAI_API_KEY. With --teacher gold, writes the same records offline from the "
+            "complete labels of a random seed and OUT.seed.npz (observed + seed labels)."
+        ),
+    )
+    p.add_argument("dataset", help="dataset directory")
+    p.add_argument("out", help="demonstrations file to write, e.g. demos.jsonl")
+    p.add_argument("--direction", required=True, choices=DIRECTIONS)
+    p.add_argument("--teacher", choices=("llm", "gold"), default="llm", help="default llm")
+    p.add_argument("--endpoint", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
+    p.add_argument("--model", help="model name at the endpoint")
+    p.add_argument(
+        "--seed-fraction", type=float, help="gold teacher: fraction of items in the seed"
+    )
+    p.add_argument("--n", type=int, help="texts to ask per item (default 10; gold: all)")
+    p.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
+    p.add_argument("--max-rpm", type=float, help="request starts per minute (default unlimited)")
+    p.add_argument(
+        "--sample", type=_sample, help="items to ask: a count or a fraction (default all)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--template", help="Jinja2 prompt template file (default: built-in)")
+    p.add_argument(
+        "--known", type=int, help="known partners shown (default 5 labels-to-queries, else 0)"
+    )
+    p.add_argument(
+        "--max-meta-tokens",
+        type=_meta_tokens,
+        default="auto",
+        help="metadata token budget or 'none' (default 750 labels-to-queries, 1000 otherwise)",
+    )
+    p.add_argument("--tokenizer", help="Hugging Face tokenizer counting metadata tokens")
+    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--max-tokens", type=int, default=1000, help="completion limit (default 1000)")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
+    p.add_argument("--max-retries", type=int, default=6)
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_teach)
+
+
+def _teach(args: argparse.Namespace) -> int:
+    from skim.errors import SkimError
+    from skim.teach import gold_teacher, teach
+
+    common = {
+        "template": args.template,
+        "n_known": args.known,
+        "max_meta_tokens": args.max_meta_tokens,
+        "tokenizer": args.tokenizer,
+    }
+    if args.teacher == "gold":
+        if args.seed_fraction is None:
+            raise SkimError("--teacher gold needs --seed-fraction (e.g. 0.02)")
+        summary = gold_teacher(
+            args.dataset,
+            args.out,
+            args.direction,
+            args.seed_fraction,
+            args.seed,
+            n=args.n,
+            **common,
+        )
+        summary.pop("seed_items")  # in the manifest; too long for a terminal
+    else:
+        if not args.endpoint or not args.model:
+            raise SkimError("the LLM teacher needs --endpoint and --model (or use --teacher gold)")
+        summary = teach(
+            args.dataset, args.out, args.direction, args.endpoint, args.model,
+            n=10 if args.n is None else args.n, concurrency=args.concurrency,
+            max_rpm=args.max_rpm, sample=args.sample, seed=args.seed,
+            temperature=args.temperature, max_tokens=args.max_tokens, timeout=args.timeout,
+            max_retries=args.max_retries, progress=not args.quiet, **common,
+        )  # fmt: skip
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        for key, value in summary.items():
+            print(f"{key:>24}: {value}")
+    if summary.get("failed"):
+        print(
+            f"skim teach: {summary['failed']} items failed after the last retry (listed in "
+            f"{summary['failed_path']}); rerun the same command to ask them again",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

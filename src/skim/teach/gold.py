@@ -1,0 +1,161 @@
+"""The offline gold teacher: demonstrations from complete labels (simulated datasets only).
+
+It stands in for an LLM that knows the answer. It draws a random fraction of the train items
+(the *seed*), writes for each the same record an LLM teacher would (prompt from the same
+template, completion = the item's complete partners one per line), and writes
+``OUT.seed.npz``: the observed train matrix with the seed's complete labels added. Every
+method of an experiment trains on that matrix, so SKIM's comparison with the baselines stays
+fair (they all see the seed).
+
+Seed by direction:
+
+- queries-to-labels: a fraction of train *rows* (queries); their complete label rows are added.
+- labels-to-queries: a fraction of *labels*; their complete query columns are added. A label
+  is the item the teacher describes in this direction, so the seed is drawn over labels.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from skim._io import file_fingerprint, write_json_atomic
+from skim.data import Dataset, canonical, save_matrix
+from skim.errors import SkimError
+from skim.prompts import check_direction, format_completion, load_template
+from skim.teach.items import (
+    DEFAULT_MAX_META_TOKENS,
+    DEFAULT_N_KNOWN,
+    as_dataset,
+    base_record,
+    build_items,
+    item_key,
+    oriented,
+    partner_texts,
+    sample_indices,
+    sibling,
+)
+from skim.teach.store import write_records
+
+
+def seed_matrix(dataset: Dataset, direction: str, seed_items: np.ndarray) -> sp.csr_matrix:
+    """Observed train labels plus the complete labels of the seed rows (or label columns).
+
+    Observed values are kept (an entry takes the larger of its observed and complete value).
+    """
+    complete = dataset.trn_X_Y_unbiased
+    if complete is None:
+        oriented(dataset, direction, unbiased=True)  # raises the SkimError naming the file
+    axis = 0 if direction == "queries-to-labels" else 1
+    mask = np.zeros(complete.shape[axis], dtype=np.float32)
+    mask[seed_items] = 1.0
+    keep = sp.diags(mask)
+    added = keep @ complete if axis == 0 else complete @ keep
+    return canonical(dataset.trn_X_Y.maximum(added))
+
+
+def gold_teacher(
+    dataset: Dataset | str | os.PathLike,
+    out_path: str | os.PathLike,
+    direction: str,
+    seed_fraction: float,
+    seed: int = 0,
+    template: str | os.PathLike | None = None,
+    n: int | None = None,
+    n_known: int | None = None,
+    max_meta_tokens: int | None | str = "auto",
+    tokenizer: Any = None,
+) -> dict[str, Any]:
+    """Write gold demonstrations for a random ``seed_fraction`` of the train items.
+
+    Parameters
+    ----------
+    dataset
+        A :class:`~skim.data.Dataset` or its directory; needs ``trn_X_Y_unbiased``.
+    out_path
+        The demonstrations file (``demos.jsonl``); ``demos.seed.npz`` and
+        ``demos.manifest.json`` (with the seed's indices) are written beside it.
+    direction
+        ``"queries-to-labels"`` (seed = train queries) or ``"labels-to-queries"``
+        (seed = labels).
+    seed_fraction, seed
+        Fraction in (0, 1] of the items in the seed, and the random seed that draws them.
+    template, n, n_known, max_meta_tokens, tokenizer
+        As for :func:`skim.teach.teach`, so gold prompts look like LLM prompts. ``n=None``
+        asks for every text; the completion lists every complete partner that is not shown
+        as known.
+
+    Returns
+    -------
+    dict
+        Counts (seed items, records, texts, pairs added), the seed's indices and the paths.
+    """
+    started = time.monotonic()
+    check_direction(direction)
+    if isinstance(seed_fraction, bool) or not isinstance(seed_fraction, (int, float)):
+        raise SkimError(f"seed fraction must be a number in (0, 1], got {seed_fraction!r}")
+    if not 0 < seed_fraction <= 1:
+        raise SkimError(f"seed fraction must lie in (0, 1], got {seed_fraction}")
+    dataset = as_dataset(dataset)
+    complete = oriented(dataset, direction, unbiased=True)
+    out_path = Path(out_path)
+    n_known = DEFAULT_N_KNOWN[direction] if n_known is None else n_known
+    if max_meta_tokens == "auto":
+        max_meta_tokens = DEFAULT_MAX_META_TOKENS[direction]
+    prompt_template = load_template(direction, template)
+    params = {"n": n}
+    seed_items = sample_indices(complete.shape[0], float(seed_fraction), seed)
+    items = build_items(dataset, direction, seed_items, n_known, max_meta_tokens, tokenizer, seed)
+    partners = partner_texts(dataset, direction)
+
+    records = []
+    for item in items:
+        shown = set(item.known)
+        cols = complete.indices[complete.indptr[item.source] : complete.indptr[item.source + 1]]
+        texts = [partners[j] for j in cols if partners[j] not in shown]
+        if not texts:
+            continue
+        prompt = prompt_template.render(direction, item.text, item.metadata, item.known, n)
+        key = item_key("gold", prompt_template.digest, params, direction, item)
+        record = base_record(direction, item, prompt, "gold", key)
+        record.update(texts=texts, completion=format_completion(texts))
+        records.append(record)
+
+    matrix = seed_matrix(dataset, direction, seed_items)
+    seed_path = sibling(out_path, ".seed.npz")
+    write_records(out_path, records)
+    save_matrix(seed_path, matrix)
+    axis = "rows" if direction == "queries-to-labels" else "labels"
+    summary = {
+        "teacher": "gold",
+        "direction": direction,
+        "template": prompt_template.name,
+        "template_sha256": prompt_template.digest,
+        "seed_fraction": float(seed_fraction),
+        "seed": seed,
+        "n": n,
+        "n_known": n_known,
+        "max_meta_tokens": max_meta_tokens,
+        "seed_axis": axis,
+        "seed_count": len(seed_items),
+        "records": len(records),
+        "empty": len(seed_items) - len(records),
+        "texts": sum(len(r["texts"]) for r in records),
+        "empty_metadata": sum(not item.metadata for item in items),
+        "observed_pairs": int(dataset.trn_X_Y.nnz),
+        "seed_pairs": int(matrix.nnz),
+        "pairs_added": int(matrix.nnz - canonical(dataset.trn_X_Y).nnz),
+        "elapsed_s": round(time.monotonic() - started, 3),
+        "dataset": str(dataset.path) if dataset.path else None,
+        "out": str(out_path),
+        "seed_matrix": str(seed_path),
+        "seed_matrix_sha256": file_fingerprint(seed_path),
+        "seed_items": seed_items.tolist(),
+    }
+    write_json_atomic(sibling(out_path, ".manifest.json"), summary)
+    return summary
