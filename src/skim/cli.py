@@ -18,6 +18,8 @@ from skim.errors import SkimError
 COMMAND_MODULES = (
     "skim.data.cli",
     "skim.evaluate.cli",
+    "skim.distill.cli",
+    "skim.generate.cli",
     "skim.demo",
 )
 

@@ -84,3 +84,27 @@ def pairs_to_demonstrations(
         for text, meta, targets in pairs
         if targets
     ]
+
+
+def observed_pairs(
+    dataset, direction: str, limit: int | None = None, seed: int = 0
+) -> list[tuple[str, str | None, list[str]]]:
+    """``(text, metadata, observed target texts)`` of train sources with observed partners.
+
+    These show the student the output format (target-like texts) beside the teacher's
+    demonstrations; ``limit`` keeps a random subset so training stays short.
+    """
+    import numpy as np
+
+    from skim.generate.base import observed_partners, source_texts, target_texts
+
+    texts, meta = source_texts(dataset, direction)
+    targets = target_texts(dataset, direction)
+    partners = observed_partners(dataset, direction)
+    rows = np.flatnonzero(np.diff(partners.indptr) > 0)
+    if limit is not None and len(rows) > limit:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, limit, replace=False))
+    return [
+        (texts[i], meta[i] if meta is not None else None, [targets[j] for j in partners[i].indices])
+        for i in rows
+    ]
