@@ -5,8 +5,8 @@ shaped and ranked to look like the texts they will be mapped onto:
 
 1. quoted examples are dropped and the metadata is cut into clauses at punctuation;
 2. a clause is cut into noun-phrase-like chunks at function words (determiners, prepositions,
-   pronouns, auxiliaries, ...); English noun phrases are head-final, so each chunk yields its
-   trailing spans ("large African antelope" -> "african antelope", "antelope");
+   pronouns, auxiliaries, ...); every short span of a chunk is a candidate, and as English
+   noun phrases are head-final, trailing spans ("African antelope", "antelope") get a bonus;
 3. the metadata of the item's observed partners adds candidates of its own (a label's
    definition names its own broader concepts), at a lower weight;
 4. candidates are ranked by how target-like they are: an exact target name counts most, then
@@ -48,10 +48,14 @@ def _names(text: str) -> list[str]:
     return [n.strip().lower() for n in text.split(",") if n.strip()]
 
 
-def candidate_phrases(metadata: str, max_words: int = 4) -> list[tuple[str, int]]:
-    """Noun-phrase-like candidates of ``metadata`` with the rank of the chunk they come from."""
+def candidate_phrases(metadata: str, max_words: int = 4) -> list[tuple[str, int, bool]]:
+    """Noun-phrase-like candidates of ``metadata``: (phrase, chunk rank, ends the chunk).
+
+    Every span of up to ``max_words`` words of a chunk is a candidate; spans that end the chunk
+    are flagged, since English noun phrases are head-final.
+    """
     text = _QUOTED.sub(" ", metadata or "")
-    out: list[tuple[str, int]] = []
+    out: list[tuple[str, int, bool]] = []
     chunk_rank = 0
     for clause in _CLAUSE.split(text):
         run: list[str] = []
@@ -60,8 +64,9 @@ def candidate_phrases(metadata: str, max_words: int = 4) -> list[tuple[str, int]
                 run.append(word)
                 continue
             if run:
-                for n in range(1, min(len(run), max_words) + 1):
-                    out.append((" ".join(run[-n:]), chunk_rank))
+                for end in range(len(run), 0, -1):
+                    for start in range(max(0, end - max_words), end):
+                        out.append((" ".join(run[start:end]), chunk_rank, end == len(run)))
                 chunk_rank += 1
                 run = []
     return out
@@ -98,14 +103,14 @@ class ExtractiveGenerator:
             "max_words": max_words,
         }
 
-    def score(self, phrase: str, chunk_rank: int) -> float:
+    def score(self, phrase: str, chunk_rank: int, head: bool = True) -> float:
         """How target-like ``phrase`` is (higher is better)."""
         words = phrase.lower().split()
         exact = 2.0 if phrase.lower() in self.target_names else 0.0
         known = sum(w in self.vocab for w in words) / len(words)
         length = -0.25 * abs(len(words) - self.typical_words)
         position = 1.0 / (1.0 + 0.5 * chunk_rank)
-        return exact + known + length + position
+        return exact + known + length + position + (0.5 if head else 0.0)
 
     def rank(self, item: Item) -> list[str]:
         """Candidates of ``item``, best first, without its own names and duplicates."""
@@ -113,11 +118,11 @@ class ExtractiveGenerator:
         own = set(_names(self.sources[item.source])) | set(_names(item.text))
 
         def add(metadata: str, weight: float) -> None:
-            for phrase, rank in candidate_phrases(metadata, self.max_words):
+            for phrase, rank, head in candidate_phrases(metadata, self.max_words):
                 key = phrase.lower()
                 if key in own:
                     continue
-                value = weight * self.score(phrase, rank)
+                value = weight * self.score(phrase, rank, head)
                 if key not in best or value > best[key][0]:
                     best[key] = (value, phrase)
 
