@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "skim.simulate.cli",
     "skim.map.cli",
     "skim.teach.cli",
+    "skim.distill.cli",
+    "skim.generate.cli",
     "skim.demo",
 )
 

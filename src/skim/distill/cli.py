@@ -1,0 +1,72 @@
+"""``skim distill``: fine-tune the student on the teacher's demonstrations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "distill",
+        help="teach a small LM the teacher's task (LoRA on a pretrained LM, or from scratch)",
+    )
+    p.add_argument("demos", help="demonstrations JSONL written by skim teach")
+    p.add_argument("out_dir", help="output folder: LoRA adapter or complete model + tokenizer")
+    kind = p.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--base", help="pretrained causal LM: Hugging Face name or local folder")
+    kind.add_argument(
+        "--from-scratch", action="store_true", help="train a tiny Llama and its tokenizer"
+    )
+    p.add_argument("--lora-r", type=int, default=16, help="LoRA rank (default 16)")
+    p.add_argument("--epochs", type=float, default=2, help="passes over the data (default 2)")
+    p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, help="peak learning rate (default 2e-4 LoRA, 1e-3 scratch)")
+    p.add_argument("--max-length", type=int, default=256, help="tokens per example")
+    p.add_argument("--no-metadata", action="store_true", help="prompts without metadata")
+    p.add_argument(
+        "--observed",
+        metavar="DATASET",
+        help="add this dataset's observed train pairs as extra demonstrations of the format",
+    )
+    p.add_argument("--max-observed", type=int, default=2000, help="cap on observed pairs added")
+    p.add_argument("--hidden-size", type=int, default=256, help="from scratch: model width")
+    p.add_argument("--num-layers", type=int, default=4, help="from scratch: layers")
+    p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_distill)
+
+
+def _distill(args: argparse.Namespace) -> int:
+    from skim.distill import distill, load_demonstrations, read_manifest
+    from skim.distill.demos import observed_pairs
+
+    extra = None
+    if args.observed:
+        from skim.data import load_dataset
+
+        direction = load_demonstrations(args.demos)[0].direction
+        extra = observed_pairs(load_dataset(args.observed), direction, args.max_observed, args.seed)
+    out = distill(
+        args.demos,
+        args.out_dir,
+        base=args.base,
+        from_scratch=args.from_scratch,
+        lora_r=args.lora_r,
+        epochs=args.epochs,
+        extra_pairs=extra,
+        max_steps=args.max_steps,
+        seed=args.seed,
+        no_metadata=args.no_metadata,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        max_length=args.max_length,
+        checkpoint_every=args.checkpoint_every,
+        hidden_size=args.hidden_size,
+        num_layers=args.num_layers,
+    )
+    manifest = read_manifest(out) or {}
+    keys = ("kind", "base", "n_demonstrations", "n_extra_pairs", "steps", "final_loss")
+    print(json.dumps({"out": str(out), **{k: manifest.get(k) for k in keys}}, indent=2))
+    return 0

@@ -1,0 +1,321 @@
+"""Supervised fine-tuning of the student on demonstrations, loss on the completion only.
+
+Two ways, one loop: LoRA (peft) on a pretrained causal LM, or a tiny Llama trained from scratch
+with its own tokenizer. Training checkpoints every ``checkpoint_every`` steps (trainable weights
+in safetensors, optimizer state read back with ``weights_only=True``) and a rerun resumes from
+the last one; the manifest ``skim_distill.json``, written last, marks a finished model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from skim._io import file_fingerprint, write_json_atomic
+from skim.distill.demos import Demonstration, load_demonstrations, pairs_to_demonstrations
+from skim.distill.format import DEFAULT_MAX_METADATA_WORDS, FORMAT_VERSION
+from skim.distill.model import (
+    MANIFEST,
+    default_device,
+    load_base,
+    read_manifest,
+    scratch_model,
+    train_tokenizer,
+)
+from skim.errors import SkimError
+
+CHECKPOINT = "checkpoint"
+
+
+def distill(
+    demos: str | os.PathLike | list[Demonstration],
+    out_dir: str | os.PathLike,
+    base: str | None = None,
+    from_scratch: bool = False,
+    lora_r: int = 16,
+    epochs: float = 2,
+    extra_pairs: Iterable[tuple[str, str | None, list[str]]] | None = None,
+    max_steps: int | None = None,
+    seed: int = 0,
+    *,
+    no_metadata: bool = False,
+    max_metadata_words: int | None = DEFAULT_MAX_METADATA_WORDS,
+    batch_size: int = 16,
+    learning_rate: float | None = None,
+    max_length: int = 256,
+    checkpoint_every: int = 200,
+    hidden_size: int = 256,
+    num_layers: int = 4,
+    vocab_size: int = 4000,
+    lora_alpha: int | None = None,
+    target_modules: list[str] | str | None = None,
+    device: str | None = None,
+    show_progress: bool = True,
+) -> Path:
+    """Teach a small causal LM to write synthetic texts from an item and its metadata.
+
+    Parameters
+    ----------
+    demos
+        Demonstrations file (``skim teach`` output) or already loaded demonstrations.
+    out_dir
+        Where the model goes: a LoRA adapter (plus tokenizer) for ``base``, or a complete
+        model and tokenizer with ``from_scratch``; ``skim_distill.json`` records the settings.
+    base
+        Hugging Face name or local folder of a pretrained causal LM (LoRA fine-tuning).
+    from_scratch
+        Train a tiny Llama (``hidden_size``, ``num_layers``) and a BPE tokenizer instead.
+    extra_pairs
+        More ``(text, metadata, targets)`` demonstrations, e.g. the observed train pairs, which
+        show the output format; they take the direction of the first demonstration.
+    max_steps
+        Stop after this many optimizer steps (default: ``epochs`` over the data).
+    no_metadata
+        Leave metadata out of the prompts (the UDAPDR-style ablation); generation must match.
+
+    Returns
+    -------
+    Path
+        ``out_dir``. A finished ``out_dir`` with the same inputs and settings is returned as is.
+    """
+    if from_scratch == bool(base):
+        raise SkimError("give either a base model (--base NAME_OR_PATH) or --from-scratch")
+    out_dir = Path(out_dir)
+    demo_list = load_demonstrations(demos) if not isinstance(demos, list) else list(demos)
+    if not demo_list:
+        raise SkimError("no demonstrations to distill from")
+    extra = pairs_to_demonstrations(extra_pairs or [], demo_list[0].direction)
+    settings = {
+        "format_version": FORMAT_VERSION,
+        "kind": "scratch" if from_scratch else "lora",
+        "base": None if from_scratch else str(base),
+        "no_metadata": bool(no_metadata),
+        "max_metadata_words": max_metadata_words,
+        "lora_r": None if from_scratch else lora_r,
+        "lora_alpha": None if from_scratch else (lora_alpha or 2 * lora_r),
+        "epochs": epochs,
+        "max_steps": max_steps,
+        "seed": seed,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate or (1e-3 if from_scratch else 2e-4),
+        "max_length": max_length,
+        "scratch": {"hidden_size": hidden_size, "num_layers": num_layers, "vocab_size": vocab_size}
+        if from_scratch
+        else None,
+    }
+    fingerprint = _demos_fingerprint(demos, demo_list, extra)
+    done = read_manifest(out_dir)
+    if done and done.get("settings") == settings and done.get("demos_fingerprint") == fingerprint:
+        return out_dir
+
+    import torch
+
+    examples = demo_list + extra
+    prompts = [d.prompt(no_metadata, max_metadata_words) for d in examples]
+    completions = [d.completion() for d in examples]
+    device = device or default_device()
+    ckpt = _latest_checkpoint(out_dir)
+    if ckpt is not None and _read_json(ckpt / "state.json").get("settings") != settings:
+        ckpt = None  # a checkpoint of other settings cannot be resumed
+    if from_scratch:
+        if ckpt is not None:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(ckpt / "tokenizer")
+        else:
+            tokenizer = train_tokenizer(
+                [p + c for p, c in zip(prompts, completions, strict=True)], vocab_size
+            )
+        model = scratch_model(tokenizer, hidden_size, num_layers, max_length, seed).to(device)
+    else:
+        model, tokenizer = load_base(str(base), device=device, dtype=torch.float32)
+        model = _add_lora(model, lora_r, settings["lora_alpha"], target_modules, seed)
+    rows = _tokenize(tokenizer, prompts, completions, max_length)
+
+    steps_per_epoch = math.ceil(len(rows) / batch_size)
+    total = max_steps if max_steps is not None else math.ceil(epochs * steps_per_epoch)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=settings["learning_rate"], weight_decay=0.0)
+    step, losses = 0, []
+    if ckpt is not None:
+        step, losses = _load_checkpoint(ckpt, model, optimizer)
+    started = time.time()
+    model.train()
+    bar = _progress(total, step, show_progress)
+    while step < total:
+        epoch, offset = divmod(step, steps_per_epoch)
+        order = np.random.default_rng(seed + epoch).permutation(len(rows))
+        batch = [rows[i] for i in order[offset * batch_size : (offset + 1) * batch_size]]
+        ids, mask, labels = _collate(batch, tokenizer.pad_token_id, device)
+        for group in optimizer.param_groups:
+            group["lr"] = _lr(settings["learning_rate"], step, total)
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        losses.append(float(loss.detach()))
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+        if step % checkpoint_every == 0 and step < total:
+            _save_checkpoint(out_dir, model, optimizer, tokenizer, step, losses, settings)
+    bar.close()
+    model.eval()
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    manifest = {
+        "settings": settings,
+        "kind": settings["kind"],
+        "base": settings["base"],
+        "no_metadata": settings["no_metadata"],
+        "max_metadata_words": max_metadata_words,
+        "demos_fingerprint": fingerprint,
+        "n_demonstrations": len(demo_list),
+        "n_extra_pairs": len(extra),
+        "directions": sorted({d.direction for d in examples}),
+        "steps": step,
+        "final_loss": float(np.mean(losses[-20:])) if losses else None,
+        "first_loss": losses[0] if losses else None,
+        "train_seconds": round(time.time() - started, 2),
+        "trainable_parameters": sum(p.numel() for p in params),
+    }
+    write_json_atomic(out_dir / MANIFEST, manifest)
+    shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
+    shutil.rmtree(out_dir / f"{CHECKPOINT}.old", ignore_errors=True)
+    return out_dir
+
+
+def _demos_fingerprint(source, demos: list[Demonstration], extra: list[Demonstration]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    if not isinstance(source, list):
+        digest.update(file_fingerprint(source).encode())
+    else:
+        digest.update(json.dumps([d.__dict__ for d in demos], sort_keys=True).encode())
+    digest.update(json.dumps([d.__dict__ for d in extra], sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _add_lora(model, r: int, alpha: int, target_modules, seed: int):
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(seed)
+    config = LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=0.05,
+        task_type="CAUSAL_LM",
+        target_modules=target_modules,
+    )
+    try:
+        return get_peft_model(model, config)
+    except ValueError:
+        if target_modules is not None:
+            raise
+        config.target_modules = "all-linear"  # an architecture peft has no default for
+        return get_peft_model(model, config)
+
+
+def _tokenize(tokenizer, prompts: list[str], completions: list[str], max_length: int):
+    """Token ids and labels per example; labels mask the prompt (-100) so loss is on the output."""
+    eos = tokenizer.eos_token_id
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    p_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    c_ids = tokenizer(completions, add_special_tokens=False)["input_ids"]
+    rows = []
+    for p, c in zip(p_ids, c_ids, strict=True):
+        c = list(c)[: max_length // 2] + [eos]
+        p = (bos + list(p))[-(max_length - len(c)) :]
+        rows.append((p + c, [-100] * len(p) + c))
+    return rows
+
+
+def _collate(batch, pad_id: int, device: str):
+    import torch
+
+    width = max(len(ids) for ids, _ in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, (x, y) in enumerate(batch):
+        ids[row, : len(x)] = torch.tensor(x)
+        labels[row, : len(y)] = torch.tensor(y)
+        mask[row, : len(x)] = 1
+    return ids.to(device), mask.to(device), labels.to(device)
+
+
+def _lr(peak: float, step: int, total: int) -> float:
+    """Linear warm-up over the first 5% of steps, then linear decay to 10% of the peak."""
+    warm = max(1, total // 20)
+    if step < warm:
+        return peak * (step + 1) / warm
+    return peak * max(0.1, 1 - (step - warm) / max(1, total - warm))
+
+
+def _progress(total: int, done: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, desc="distill", unit="step", disable=not enabled)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _latest_checkpoint(out_dir: Path) -> Path | None:
+    for name in (CHECKPOINT, f"{CHECKPOINT}.old"):
+        if (out_dir / name / "state.json").is_file():
+            return out_dir / name
+    return None
+
+
+def _save_checkpoint(out_dir: Path, model, optimizer, tokenizer, step, losses, settings) -> None:
+    """Write the checkpoint beside the old one, then swap: a crash leaves one intact."""
+    import torch
+    from safetensors.torch import save_file
+
+    tmp = out_dir / f"{CHECKPOINT}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    trainable = {
+        n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad
+    }
+    save_file(trainable, str(tmp / "trainable.safetensors"))
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    tokenizer.save_pretrained(tmp / "tokenizer")
+    state = {"step": step, "losses": losses, "settings": settings}
+    (tmp / "state.json").write_text(json.dumps(state), encoding="utf-8")
+    current, old = out_dir / CHECKPOINT, out_dir / f"{CHECKPOINT}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if current.exists():
+        current.rename(old)
+    tmp.rename(current)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _load_checkpoint(ckpt: Path, model, optimizer) -> tuple[int, list[float]]:
+    import torch
+    from safetensors.torch import load_file
+
+    weights = load_file(str(ckpt / "trainable.safetensors"))
+    own = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in weights.items():
+            own[name].copy_(value.to(own[name].device))
+    optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
+    state = _read_json(ckpt / "state.json")
+    return int(state["step"]), list(state.get("losses", []))

@@ -1,0 +1,15 @@
+"""Generation: synthetic texts for every item, by extractive, transformers, vLLM or OpenAI."""
+
+from skim.generate.base import Generator, Item
+from skim.generate.coverage import evaluate_generation, read_synthetic
+from skim.generate.run import GENERATORS, generate, make_generator
+
+__all__ = [
+    "GENERATORS",
+    "Generator",
+    "Item",
+    "evaluate_generation",
+    "generate",
+    "make_generator",
+    "read_synthetic",
+]

@@ -1,0 +1,240 @@
+"""Run a generator over a dataset in shards, resumably, into one SYNTHETIC.jsonl.
+
+While running, finished shards live in ``OUT.jsonl.shards/`` beside ``OUT.jsonl``, each written
+atomically; a rerun with the same settings skips them, so a crash loses at most the shard in
+flight. At the end the shards are joined into ``OUT.jsonl`` (atomically), a summary goes to
+``OUT.manifest.json`` and the shard folder is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from skim._io import atomic_path, write_json_atomic
+from skim.data import Dataset, load_dataset
+from skim.distill.format import check_direction
+from skim.errors import SkimError
+from skim.generate.base import Generator, make_items, source_texts
+
+GENERATORS = ("extractive", "hf", "vllm", "openai")
+
+
+def make_generator(
+    name: str,
+    dataset: Dataset,
+    direction: str,
+    model: str | None = None,
+    adapter: str | None = None,
+    no_metadata: bool = False,
+    num_return: int | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> Generator:
+    """The generator called ``name``, configured for ``dataset`` and ``direction``."""
+    if name == "extractive":
+        from skim.generate.extractive import ExtractiveGenerator
+
+        if no_metadata:
+            raise SkimError("the extractive generator reads metadata; it cannot run --no-metadata")
+        return ExtractiveGenerator(dataset, direction, num_return=num_return or 10, **options)
+    if name in ("hf", "vllm"):
+        if name == "hf":
+            from skim.generate.hf import HFGenerator as cls
+        else:
+            from skim.generate.vllm import VLLMGenerator as cls
+        return cls(
+            model,
+            adapter,
+            direction=direction,
+            no_metadata=no_metadata,
+            num_return=num_return or 1,
+            seed=seed,
+            **options,
+        )
+    if name == "openai":
+        from skim.generate.openai import OpenAIGenerator
+
+        if not model:
+            raise SkimError("the openai generator needs --model (the endpoint's model name)")
+        return OpenAIGenerator(
+            model,
+            direction=direction,
+            no_metadata=no_metadata,
+            num_return=num_return or 10,
+            seed=seed,
+            **options,
+        )
+    raise SkimError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}")
+
+
+def generate(
+    dataset: Dataset | str | os.PathLike,
+    out_path: str | os.PathLike,
+    direction: str,
+    generator: str | Generator = "extractive",
+    model: str | None = None,
+    adapter: str | None = None,
+    no_metadata: bool | None = None,
+    num_return: int | None = None,
+    items: list[int] | None = None,
+    shard_size: int = 1000,
+    seed: int = 0,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    **options: Any,
+) -> dict[str, Any]:
+    """Write synthetic texts for every source item of ``direction`` to ``out_path`` (JSONL).
+
+    Parameters
+    ----------
+    dataset
+        A :class:`~skim.data.Dataset` or its directory.
+    direction
+        ``queries-to-labels`` (one record per train query) or ``labels-to-queries`` (per label).
+    generator
+        ``extractive`` | ``hf`` | ``vllm`` | ``openai``, or a ready :class:`Generator`.
+    model, adapter
+        Model name/folder and LoRA adapter for ``hf``/``vllm`` (a distilled folder suffices);
+        the model name for ``openai``.
+    no_metadata
+        Prompts without metadata (UDAPDR-style ablation); None follows the distilled model.
+    num_return
+        Sampled completions per item (``hf``/``vllm``) or texts per item (``extractive``,
+        ``openai``).
+    items
+        Source indices to generate for (default: all).
+    shard_size
+        Items per shard: the unit of progress that survives a crash.
+    overwrite
+        Discard shards left by a run with other settings instead of refusing.
+    options
+        Generator-specific settings (``temperature``, ``max_new_tokens``, ``batch_size``, ...).
+
+    Returns
+    -------
+    dict
+        Summary: counts, timings, throughput, generator settings; also ``OUT.manifest.json``.
+    """
+    check_direction(direction)
+    if shard_size < 1:
+        raise SkimError(f"shard_size must be at least 1, got {shard_size}")
+    if not isinstance(dataset, Dataset):
+        dataset = load_dataset(dataset)
+    out_path = Path(out_path)
+    n_sources = len(source_texts(dataset, direction)[0])
+    sources = list(range(n_sources)) if items is None else [int(i) for i in items]
+    bad = [i for i in sources if not 0 <= i < n_sources]
+    if bad:
+        raise SkimError(f"item {bad[0]} is out of range: {direction} has {n_sources} sources")
+    if no_metadata is None:
+        no_metadata = _model_no_metadata(model, adapter)
+    started = time.time()
+    if isinstance(generator, str):
+        gen = make_generator(
+            generator, dataset, direction, model, adapter, no_metadata, num_return, seed, **options
+        )
+    else:
+        gen = generator
+    settings = {"generator": gen.name, "direction": direction, **gen.settings}
+    shard_dir = out_path.with_name(out_path.name + ".shards")
+    _prepare_shards(shard_dir, settings, sources, overwrite)
+
+    shards = [sources[i : i + shard_size] for i in range(0, len(sources), shard_size)]
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=len(sources), desc=f"generate ({gen.name})", unit="item", disable=not show_progress
+    )
+    gen_seconds, n_generated = 0.0, 0
+    for number, shard in enumerate(shards):
+        path = shard_dir / f"shard-{number:06d}.jsonl"
+        if path.is_file():
+            bar.update(len(shard))
+            continue
+        tick = time.time()
+        texts = gen.generate(make_items(dataset, direction, shard, no_metadata))
+        gen_seconds += time.time() - tick
+        n_generated += len(shard)
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+            for source, synth in zip(shard, texts, strict=True):
+                record = {
+                    "source": source,
+                    "texts": synth,
+                    "direction": direction,
+                    "generator": gen.name,
+                    "settings": gen.settings,
+                }
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        bar.update(len(shard))
+    bar.close()
+
+    n_records = n_texts = n_empty = 0
+    with atomic_path(out_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        for number in range(len(shards)):
+            with open(shard_dir / f"shard-{number:06d}.jsonl", encoding="utf-8") as handle:
+                for line in handle:
+                    record = json.loads(line)
+                    n_records += 1
+                    n_texts += len(record["texts"])
+                    n_empty += not record["texts"]
+                    out.write(line)
+    shutil.rmtree(shard_dir)
+    summary = {
+        "out": str(out_path),
+        **settings,
+        "items": n_records,
+        "texts": n_texts,
+        "texts_per_item": round(n_texts / max(1, n_records), 3),
+        "items_without_texts": n_empty,
+        "generated_this_run": n_generated,
+        "generate_seconds": round(gen_seconds, 3),
+        "items_per_second": round(n_generated / gen_seconds, 2) if gen_seconds else None,
+        "seconds": round(time.time() - started, 3),
+    }
+    tokens = getattr(gen, "generated_tokens", None)
+    if tokens is not None and gen_seconds:
+        summary["generated_tokens"] = tokens
+        summary["tokens_per_second"] = round(tokens / gen_seconds, 1)
+    write_json_atomic(out_path.with_suffix(".manifest.json"), summary)
+    return summary
+
+
+def _model_no_metadata(model: str | None, adapter: str | None) -> bool:
+    from skim.distill.model import read_manifest
+
+    for path in (adapter, model):
+        manifest = read_manifest(path) if path and Path(path).is_dir() else None
+        if manifest is not None:
+            return bool(manifest.get("no_metadata", False))
+    return False
+
+
+def _prepare_shards(shard_dir: Path, settings: dict, sources: list[int], overwrite: bool) -> None:
+    """Create the shard folder, or check that the one left by a crash is for the same run."""
+    import hashlib
+
+    key = {
+        "settings": settings,
+        "sources": hashlib.sha256(json.dumps(sources).encode()).hexdigest(),
+    }
+    stamp = shard_dir / "run.json"
+    if shard_dir.is_dir():
+        try:
+            previous = json.loads(stamp.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = None
+        if previous == json.loads(json.dumps(key)):
+            return
+        if not overwrite:
+            raise SkimError(
+                f"{shard_dir} holds shards of a run with other settings or items; rerun with "
+                "the same settings, or pass --overwrite to discard them"
+            )
+        shutil.rmtree(shard_dir)
+    shard_dir.mkdir(parents=True)
+    write_json_atomic(stamp, key)

@@ -1,0 +1,148 @@
+import json
+
+import pytest
+
+from skim.distill import distill, load_student, read_manifest
+from skim.distill import train as train_module
+from skim.errors import SkimError
+from skim.generate import generate
+
+from .helpers import save_tiny_base, toy_dataset, write_demos
+
+SMALL = {
+    "hidden_size": 32,
+    "num_layers": 2,
+    "vocab_size": 300,
+    "batch_size": 4,
+    "show_progress": False,
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+    return save_tiny_base(tmp_path_factory.mktemp("base"))
+
+
+def test_from_scratch_learns_and_generates_with_hf(tmp_path):
+    demos = write_demos(tmp_path / "demos.jsonl", range(8))
+    out = distill(
+        demos, tmp_path / "student", from_scratch=True, max_steps=40, learning_rate=3e-3, **SMALL
+    )
+    manifest = read_manifest(out)
+    assert manifest["kind"] == "scratch" and manifest["steps"] == 40
+    assert manifest["final_loss"] < manifest["first_loss"] * 0.7
+    assert (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
+    assert not (out / "checkpoint").exists()
+
+    summary = generate(
+        toy_dataset(),
+        tmp_path / "synthetic.jsonl",
+        "queries-to-labels",
+        generator="hf",
+        model=str(out),
+        temperature=0,
+        max_new_tokens=8,
+        shard_size=3,
+        show_progress=False,
+    )
+    records = [json.loads(x) for x in (tmp_path / "synthetic.jsonl").read_text().splitlines()]
+    assert [r["source"] for r in records] == list(range(8))
+    assert summary["generator"] == "hf" and summary["generated_tokens"] > 0
+    assert records[0]["settings"]["temperature"] == 0
+    assert sum(len(r["texts"]) for r in records) > 0
+
+
+def test_finished_model_is_not_trained_again(tmp_path, monkeypatch):
+    demos = write_demos(tmp_path / "demos.jsonl")
+    out = distill(demos, tmp_path / "student", from_scratch=True, max_steps=2, **SMALL)
+    stamp = (out / "model.safetensors").stat().st_mtime_ns
+    monkeypatch.setattr(train_module, "_collate", lambda *a: pytest.fail("trained again"))
+    distill(demos, out, from_scratch=True, max_steps=2, **SMALL)
+    assert (out / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_lora_adapter_loads_in_transformers_and_generates(tmp_path, tiny_base):
+    demos = write_demos(tmp_path / "demos.jsonl")
+    extra = [("bus", "a large vehicle", ["vehicle"])]
+    out = distill(
+        demos,
+        tmp_path / "adapter",
+        base=str(tiny_base),
+        lora_r=4,
+        max_steps=3,
+        extra_pairs=extra,
+        show_progress=False,
+        batch_size=4,
+    )
+    manifest = read_manifest(out)
+    assert manifest["kind"] == "lora" and manifest["n_extra_pairs"] == 1
+    config = json.loads((out / "adapter_config.json").read_text())
+    assert config["r"] == 4 and (out / "adapter_model.safetensors").is_file()
+
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_base), out)
+    model, tokenizer, found = load_student(None, str(out))
+    assert found["base"] == str(tiny_base)
+    summary = generate(
+        toy_dataset(),
+        tmp_path / "s.jsonl",
+        "queries-to-labels",
+        "hf",
+        adapter=str(out),
+        max_new_tokens=4,
+        items=[0, 5],
+        show_progress=False,
+    )
+    assert summary["items"] == 2 and summary["model"] is None
+
+
+def test_interrupted_training_resumes_from_checkpoint(tmp_path, monkeypatch):
+    demos = write_demos(tmp_path / "demos.jsonl", range(8))
+    save = train_module._save_checkpoint
+    calls = {"save": 0, "steps": 0}
+
+    def crash_after_second(out_dir, *args):
+        save(out_dir, *args)
+        calls["save"] += 1
+        if calls["save"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "_save_checkpoint", crash_after_second)
+    with pytest.raises(KeyboardInterrupt):
+        distill(
+            demos, tmp_path / "student", from_scratch=True, max_steps=6, checkpoint_every=2, **SMALL
+        )
+    assert (tmp_path / "student" / "checkpoint" / "state.json").is_file()
+    assert read_manifest(tmp_path / "student") is None
+
+    collate = train_module._collate
+
+    def counting(*args):
+        calls["steps"] += 1
+        return collate(*args)
+
+    monkeypatch.setattr(train_module, "_collate", counting)
+    out = distill(
+        demos, tmp_path / "student", from_scratch=True, max_steps=6, checkpoint_every=2, **SMALL
+    )
+    assert calls["steps"] == 2  # steps 5 and 6 only
+    assert read_manifest(out)["steps"] == 6
+
+
+def test_clear_errors_for_bad_model_settings(tmp_path):
+    demos = write_demos(tmp_path / "demos.jsonl")
+    with pytest.raises(SkimError, match="cannot load model .*no-such-model"):
+        distill(demos, tmp_path / "o", base=str(tmp_path / "no-such-model"))
+    with pytest.raises(SkimError, match="either a base model"):
+        distill(demos, tmp_path / "o", base="x", from_scratch=True)
+    with pytest.raises(SkimError, match="does not exist"):
+        generate(
+            toy_dataset(),
+            tmp_path / "s.jsonl",
+            "queries-to-labels",
+            "hf",
+            model=str(tmp_path / "missing" / "model"),
+            show_progress=False,
+        )
