@@ -18,6 +18,7 @@ from skim.errors import SkimError
 COMMAND_MODULES = (
     "skim.data.cli",
     "skim.evaluate.cli",
+    "skim.learners.cli",
     "skim.demo",
 )
 
