@@ -89,7 +89,8 @@ class EncoderInputs:
         self.model = model
         self.texts = list(texts)
         self.device = device or str(model.device)
-        self.dim = int(model.get_sentence_embedding_dimension())
+        get_dim = getattr(model, "get_embedding_dimension", None)
+        self.dim = int(get_dim() if get_dim else model.get_sentence_embedding_dimension())
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -100,8 +101,9 @@ class EncoderInputs:
     def __call__(self, rows: np.ndarray):
         import torch
 
-        features = self.model.tokenize([self.texts[i] for i in rows])
-        features = {k: v.to(self.device) for k, v in features.items()}
+        prepare = getattr(self.model, "preprocess", None) or self.model.tokenize
+        features = prepare([self.texts[i] for i in rows])
+        features = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in features.items()}
         out = self.model(features)["sentence_embedding"]
         return torch.nn.functional.normalize(out, dim=-1)
 
