@@ -25,6 +25,8 @@ from skim.learners.params import TrainParams
 from skim.learners.targets import TrainingSet
 
 LOSSES = ("softmax", "logistic")
+# Positives skipped at most per query while mining: rows with more get fewer negatives.
+MAX_SKIPPED = 64
 
 
 class DualNet(nn.Module):
@@ -69,13 +71,20 @@ def mine_hard_negatives(
     if n == 0 or n_queries == 0:
         return out
     targets = sp.csr_matrix(targets)
+    targets.sort_indices()
     max_pos = int(np.diff(targets.indptr).max(initial=0))
-    _, ids = exact_topk(query_vectors, label_vectors, n + max_pos, device=device)
-    rows = np.repeat(np.arange(n_queries), ids.shape[1])
-    is_pos = np.asarray(targets[rows, ids.ravel()]).reshape(ids.shape) > 0
-    for i in range(n_queries):
-        keep = ids[i][~is_pos[i]][:n]
-        out[i, : len(keep)] = keep
+    _, ids = exact_topk(query_vectors, label_vectors, n + min(max_pos, MAX_SKIPPED), device=device)
+    n_labels = targets.shape[1]
+    keys = np.repeat(np.arange(n_queries, dtype=np.int64), np.diff(targets.indptr)) * n_labels
+    keys += targets.indices[: len(keys)]
+    keys = keys[targets.data > 0]
+    found = np.arange(n_queries, dtype=np.int64)[:, None] * n_labels + ids
+    pos = np.minimum(np.searchsorted(keys, found), max(len(keys) - 1, 0))
+    is_pos = (keys[pos] == found) if len(keys) else np.zeros(ids.shape, bool)
+    order = np.argsort(is_pos, axis=1, kind="stable")[:, :n]  # non-positives first, best first
+    picked = np.take_along_axis(ids, order, axis=1)
+    picked[np.take_along_axis(is_pos, order, axis=1)] = -1
+    out[:, : picked.shape[1]] = picked
     return out
 
 
