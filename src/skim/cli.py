@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "skim.teach.cli",
     "skim.distill.cli",
     "skim.generate.cli",
+    "skim.learners.cli",
     "skim.demo",
 )
 

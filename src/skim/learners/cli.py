@@ -1,0 +1,90 @@
+"""``skim train`` and ``skim predict``: thin calls of :mod:`skim.learners`."""
+
+from __future__ import annotations
+
+import argparse
+
+from skim.learners.params import LEARNERS, METHODS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train an XC learner (ova or dual) on a dataset's labels")
+    p.add_argument("dataset", help="dataset directory")
+    p.add_argument("model_dir", help="output folder (model.safetensors + skim_model.json)")
+    p.add_argument("--learner", choices=LEARNERS, default="ova", help="default: ova")
+    p.add_argument("--labels", help="training labels (default: the dataset's trn_X_Y.npz)")
+    p.add_argument("--method", choices=METHODS, default="none", help="default: none")
+    p.add_argument("--with-metadata", action="store_true", help="append query metadata to text")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--lr", type=float, help="default: 2e-3 for ova, 1e-3 for dual")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--encoder", help="sentence-transformers name or path (default: MiniLM)")
+    p.add_argument("--cache-dir", help="embedding cache (default: $SKIM_CACHE_DIR)")
+    p.add_argument("--finetune-encoder", action="store_true", help="train the encoder too (GPU)")
+    p.add_argument("--encoder-lr", type=float, default=2e-5)
+    p.add_argument("--bottleneck", type=int, help="ova: width of a bottleneck layer")
+    p.add_argument("--temperature", type=float, default=0.05, help="dual: softmax temperature")
+    p.add_argument("--hard-negatives", type=int, default=4, help="dual: mined per query")
+    p.add_argument("--lever-lambda", type=float, default=0.5, help="lever: weight of the labels")
+    p.add_argument("--lever-topk", type=int, default=10, help="lever: teacher labels per query")
+    p.add_argument("--gandalf-threshold", type=float, default=0.1)
+    p.add_argument("--device", help="torch device (default: cuda if available)")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("predict", help="top-k label scores of every test query")
+    p.add_argument("dataset", help="dataset directory")
+    p.add_argument("model_dir", help="a folder written by skim train")
+    p.add_argument("out", help="output .npz (N x L, top-k scores per row)")
+    p.add_argument("--k", type=int, default=100, help="labels per query (default 100)")
+    p.add_argument("--split", choices=("tst", "trn"), default="tst")
+    p.add_argument("--cache-dir", help="embedding cache (default: $SKIM_CACHE_DIR)")
+    p.add_argument("--device", help="torch device (default: cuda if available)")
+    p.set_defaults(func=_predict)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from skim.learners import train
+
+    model_dir = train(
+        args.dataset,
+        args.model_dir,
+        learner=args.learner,
+        labels=args.labels,
+        method=args.method,
+        with_metadata=args.with_metadata,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        encoder=args.encoder,
+        cache_dir=args.cache_dir,
+        finetune_encoder=args.finetune_encoder,
+        device=args.device,
+        encoder_lr=args.encoder_lr,
+        bottleneck=args.bottleneck,
+        temperature=args.temperature,
+        hard_negatives=args.hard_negatives,
+        lever_lambda=args.lever_lambda,
+        lever_topk=args.lever_topk,
+        gandalf_threshold=args.gandalf_threshold,
+    )
+    print(f"model written to {model_dir}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from skim.data import save_matrix
+    from skim.learners import predict
+
+    scores = predict(
+        args.dataset,
+        args.model_dir,
+        k=args.k,
+        split=args.split,
+        cache_dir=args.cache_dir,
+        device=args.device,
+    )
+    save_matrix(args.out, scores)
+    print(f"{scores.shape[0]} x {scores.shape[1]} predictions ({args.k} per row) -> {args.out}")
+    return 0

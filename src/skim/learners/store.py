@@ -1,0 +1,70 @@
+"""A trained model on disk: ``model.safetensors`` (weights) + ``skim_model.json`` (settings).
+
+A fine-tuned encoder is saved beside them in ``encoder/`` (sentence-transformers format,
+safetensors weights). ``skim_model.json`` is written last, so its presence means the model
+is complete. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from skim._io import atomic_path, write_json_atomic
+from skim.encode import MODEL_CONFIG
+from skim.errors import SkimError
+
+if TYPE_CHECKING:
+    import torch
+
+WEIGHTS = "model.safetensors"
+ENCODER_DIR = "encoder"
+FORMAT_VERSION = 1
+
+
+def save_model(
+    model_dir: str | os.PathLike, config: dict[str, Any], tensors: dict[str, torch.Tensor]
+) -> Path:
+    """Write the weights, then the JSON that marks the model complete."""
+    from safetensors.torch import save_file
+
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    (model_dir / MODEL_CONFIG).unlink(missing_ok=True)
+    with atomic_path(model_dir / WEIGHTS, suffix=".safetensors") as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
+    write_json_atomic(model_dir / MODEL_CONFIG, {"format": FORMAT_VERSION, **config})
+    return model_dir
+
+
+def read_config(model_dir: str | os.PathLike) -> dict[str, Any]:
+    """The model's ``skim_model.json``; SkimError when the folder is not a complete model."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise SkimError(f"{model_dir}: model directory not found")
+    path = model_dir / MODEL_CONFIG
+    if not path.is_file():
+        raise SkimError(f"{model_dir}: not a trained skim model (no {MODEL_CONFIG})")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SkimError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(config, dict) or config.get("learner") not in ("ova", "dual"):
+        raise SkimError(f"{path}: not a skim learner model (no known 'learner')")
+    return config
+
+
+def load_model(model_dir: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """(config, weights) of a saved model."""
+    from safetensors.torch import load_file
+
+    config = read_config(model_dir)
+    weights = Path(model_dir) / WEIGHTS
+    if not weights.is_file():
+        raise SkimError(f"{model_dir}: {WEIGHTS} is missing")
+    try:
+        return config, load_file(str(weights))
+    except Exception as exc:  # safetensors raises its own error types
+        raise SkimError(f"{weights}: cannot read weights ({exc})") from None

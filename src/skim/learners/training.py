@@ -1,0 +1,180 @@
+"""``train``: fit a learner on a dataset's training labels and save it."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import scipy.sparse as sp
+
+from skim.data import Dataset, canonical, load_dataset, load_matrix
+from skim.encode import TextEncoder
+from skim.errors import SkimError
+from skim.learners.features import (
+    EncoderInputs,
+    FrozenInputs,
+    embed,
+    encoder_name,
+    query_texts,
+    resolve_encoder,
+)
+from skim.learners.methods import MethodContext, build_training_set
+from skim.learners.params import TrainParams
+from skim.learners.store import ENCODER_DIR, save_model
+
+
+def resolve_labels(dataset: Dataset, labels) -> tuple[sp.csr_matrix, str]:
+    """The training labels (default ``trn_X_Y``) as a checked CSR, and where they came from."""
+    if labels is None:
+        return dataset.trn_X_Y, "trn_X_Y"
+    if isinstance(labels, str | os.PathLike):
+        source = str(labels)
+        matrix = load_matrix(labels)
+    else:
+        source = "labels matrix"
+        matrix = canonical(labels)
+    expected = (dataset.n_trn, dataset.n_labels)
+    if matrix.shape != expected:
+        raise SkimError(
+            f"{source}: shape {matrix.shape[0]} x {matrix.shape[1]} does not match the dataset's "
+            f"{expected[0]} train queries x {expected[1]} labels"
+        )
+    return matrix, source
+
+
+def _load(dataset: Dataset | str | os.PathLike) -> Dataset:
+    return dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+
+
+def train(
+    dataset: Dataset | str | os.PathLike,
+    model_dir: str | os.PathLike,
+    learner: str = "ova",
+    labels: sp.spmatrix | str | os.PathLike | None = None,
+    method: str = "none",
+    with_metadata: bool = False,
+    epochs: int = 3,
+    batch_size: int = 512,
+    lr: float | None = None,
+    seed: int = 0,
+    encoder: TextEncoder | str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    finetune_encoder: bool = False,
+    device: str | None = None,
+    show_progress: bool = True,
+    **settings: Any,
+) -> Path:
+    """Train a learner and save it to ``model_dir``.
+
+    Parameters
+    ----------
+    dataset
+        A :class:`~skim.data.Dataset` or its directory.
+    model_dir
+        Output folder: ``model.safetensors`` + ``skim_model.json`` (+ ``encoder/`` when
+        fine-tuned).
+    learner
+        ``"ova"`` or ``"dual"``.
+    labels
+        ``N_trn x L`` training labels, as a matrix or a path (e.g. ``trn_X_Y_skim.npz``);
+        None uses the dataset's observed ``trn_X_Y``.
+    method
+        ``none``, ``ips``, ``lever``, ``lever+ips``, ``gandalf`` or ``oracle``.
+    with_metadata
+        Append query metadata to the query text, at train and at predict time.
+    epochs, batch_size, lr, seed
+        Optimisation; the same seed and data give the same model.
+    encoder
+        Sentence-transformers name or path, or any :class:`~skim.encode.TextEncoder`;
+        None for the bundled all-MiniLM-L6-v2.
+    cache_dir
+        Embedding cache (default ``$SKIM_CACHE_DIR`` or ``~/.cache/skim``).
+    finetune_encoder
+        Train the encoder end to end (needs a sentence-transformers encoder; meant for GPU).
+    device
+        Torch device; None picks CUDA when available.
+    **settings
+        Further :class:`~skim.learners.params.TrainParams` fields (``bottleneck``,
+        ``temperature``, ``hard_negatives``, ``lever_lambda``, ...).
+
+    Returns
+    -------
+    Path
+        ``model_dir``.
+    """
+    import torch
+
+    params = TrainParams(
+        learner=learner,
+        method=method,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        with_metadata=with_metadata,
+        finetune_encoder=finetune_encoder,
+        **settings,
+    )
+    dataset = _load(dataset)
+    matrix, source = resolve_labels(dataset, labels)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    torch.manual_seed(params.seed)
+    started = time.perf_counter()
+
+    enc = resolve_encoder(encoder, show_progress=show_progress)
+    if params.finetune_encoder and not hasattr(enc, "model"):
+        raise SkimError("--finetune-encoder needs a sentence-transformers encoder")
+    ctx = MethodContext(
+        dataset=dataset,
+        labels=matrix,
+        params=params,
+        query_texts=query_texts(dataset, "trn", params.with_metadata),
+        label_texts=list(dataset.label_texts),
+        embed=lambda texts: embed(enc, texts, cache_dir),
+        device=device,
+        show_progress=show_progress,
+    )
+    training = build_training_set(ctx)
+    if params.finetune_encoder:
+        enc.model.to(device).train()
+        inputs = EncoderInputs(enc.model, training.texts, device)
+        label_inputs = EncoderInputs(enc.model, ctx.label_texts, device)
+    else:
+        inputs = FrozenInputs(ctx.embed(training.texts))
+        label_inputs = FrozenInputs(ctx.embed(ctx.label_texts))
+    fit_started = time.perf_counter()
+    if params.learner == "ova":
+        from skim.learners.ova import fit_ova
+
+        net, history = fit_ova(inputs, label_inputs.all(), training, params, device, show_progress)
+    else:
+        from skim.learners.dual import fit_dual
+
+        net, history = fit_dual(inputs, label_inputs, training, params, device, show_progress)
+    finished = time.perf_counter()
+
+    model_dir = Path(model_dir)
+    if params.finetune_encoder:
+        enc.model.save(str(model_dir / ENCODER_DIR), safe_serialization=True)
+    config = {
+        "learner": params.learner,
+        "params": params.to_dict(),
+        "encoder": encoder_name(enc),
+        "encoder_id": enc.id,
+        "finetuned": params.finetune_encoder,
+        "dim": int(inputs.dim),
+        "n_labels": dataset.n_labels,
+        "labels": source,
+        "training": {
+            **training.info,
+            "loss": [round(v, 6) for v in history],
+            "fit_seconds": round(finished - fit_started, 2),
+            "total_seconds": round(finished - started, 2),
+        },
+    }
+    return save_model(model_dir, config, dict(net.state_dict()))
+
+
+__all__ = ["resolve_labels", "train"]

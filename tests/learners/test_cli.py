@@ -1,0 +1,38 @@
+import numpy as np
+
+from skim.cli import main
+from skim.data import load_matrix, save_matrix
+
+
+def test_train_then_predict_from_the_command_line(tmp_path, dataset_dir, capsys):
+    # the default encoder would be loaded from disk; the bag-of-words stand-in keeps it fast
+    import skim.learners.features as features
+    from tests.learners.conftest import FakeEncoder
+
+    class NamedFake(FakeEncoder):
+        name = "all-MiniLM-L6-v2"
+
+    original = features.SentenceEncoder
+    features.SentenceEncoder = lambda *a, **k: NamedFake()
+    try:
+        model = tmp_path / "model"
+        assert (
+            main(["train", str(dataset_dir), str(model), "--learner", "dual", "--epochs", "2"]) == 0
+        )
+        out = tmp_path / "pred.npz"
+        assert main(["predict", str(dataset_dir), str(model), str(out), "--k", "5"]) == 0
+    finally:
+        features.SentenceEncoder = original
+    pred = load_matrix(out)
+    assert pred.shape == (20, 10) and (np.diff(pred.indptr) == 5).all()
+    assert "model written to" in capsys.readouterr().out
+
+
+def test_user_errors_exit_2_with_one_sentence(tmp_path, dataset_dir, capsys):
+    bad = tmp_path / "bad.npz"
+    save_matrix(bad, np.zeros((3, 10), np.float32))
+    assert main(["train", str(dataset_dir), str(tmp_path / "m"), "--labels", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.npz: shape 3 x 10 does not match" in err and "Traceback" not in err
+    assert main(["predict", str(dataset_dir), str(tmp_path / "none"), str(tmp_path / "p.npz")]) == 2
+    assert "model directory not found" in capsys.readouterr().err
