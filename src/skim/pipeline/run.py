@@ -43,6 +43,15 @@ def _method_rows(config: dict[str, Any], dataset: Dataset, seeded: bool) -> list
     return rows
 
 
+def _seed_rows(out: Path, direction: str) -> list[int] | None:
+    """Train rows whose complete labels the gold teacher added (None when not known)."""
+    manifest = out / "demos.manifest.json"
+    if direction != "queries-to-labels" or not manifest.exists():
+        return None
+    info = json.loads(manifest.read_text(encoding="utf-8"))
+    return info.get("seed_items") if info.get("teacher") == "gold" else None
+
+
 def _mar_stage(config: dict[str, Any], out: Path, ds_dir: Path, base: Path, log: Log) -> Path:
     """Figure 3's control: a uniform random sample of the true train pairs, as many as observed,
     plus the same seed rows as every other method."""
@@ -220,7 +229,9 @@ def _generate_stages(
                 seed=seed,
             )
 
-        run_stage(out, "distill", train_slm, [slm_dir / "skim_slm.json"], [demos, base], dist, log)
+        run_stage(
+            out, "distill", train_slm, [slm_dir / "skim_distill.json"], [demos, base], dist, log
+        )
     model = gen_conf["model"] or str(slm_dir)
     outputs: dict[str, Path] = {}
     for gen in gen_conf["generators"]:
@@ -293,6 +304,8 @@ def _map_stages(
                 topk=conf["topk"],
                 tau=conf["tau"],
                 target_precision=conf["target_precision"],
+                known=base,
+                known_rows=_seed_rows(out, direction),
             )
             write_mapping(target, matrix, manifest)
 
