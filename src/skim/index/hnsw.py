@@ -7,6 +7,8 @@ with :func:`skim.index.exact_topk`.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from skim.errors import SkimError
@@ -30,6 +32,9 @@ class HnswIndex:
         Threads for building and searching; -1 uses every core.
     seed
         Seed of the level assignment, for repeatable graphs.
+    path
+        Load a graph saved by :meth:`save` for these same vectors and settings instead of
+        building it.
     """
 
     kind = "hnsw"
@@ -42,6 +47,7 @@ class HnswIndex:
         ef: int = 128,
         num_threads: int = -1,
         seed: int = 100,
+        path: str | os.PathLike | None = None,
     ) -> None:
         import hnswlib
 
@@ -56,6 +62,11 @@ class HnswIndex:
         self.dim = int(vectors.shape[1])
         self._n = len(vectors)
         self._index = hnswlib.Index(space="ip", dim=self.dim)
+        if path is not None:
+            self._index.load_index(str(path), max_elements=max(self._n, 1))
+            if self._index.element_count != self._n or self._index.M != self.M:
+                raise SkimError(f"{path}: saved hnsw index does not match the vectors")
+            return
         self._index.init_index(
             max_elements=max(self._n, 1),
             M=self.M,
@@ -64,6 +75,11 @@ class HnswIndex:
         )
         if self._n:
             self._index.add_items(vectors, np.arange(self._n), num_threads=self.num_threads)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the graph in hnswlib's own binary format (no pickle); reopen it with
+        ``HnswIndex(vectors, ..., path=path)``."""
+        self._index.save_index(str(path))
 
     def __len__(self) -> int:
         return self._n

@@ -21,8 +21,8 @@ import scipy.sparse as sp
 
 from skim import __version__
 from skim._io import file_fingerprint, texts_fingerprint, write_json_atomic
-from skim.data import Dataset, canonical, load_matrix, save_matrix
-from skim.encode import TextEncoder, encode_texts, load_text_encoder
+from skim.data import Dataset, canonical, load_dataset, load_matrix, save_matrix
+from skim.encode import TextEncoder, default_cache_dir, encode_texts, load_text_encoder
 from skim.errors import SkimError
 from skim.index import build_index
 from skim.map.pairs import (
@@ -54,6 +54,10 @@ def matrix_fingerprint(matrix: sp.csr_matrix) -> str:
     for part in (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64), matrix.data):
         digest.update(np.ascontiguousarray(part).tobytes())
     return digest.hexdigest()
+
+
+def _as_dataset(dataset: Dataset | str | os.PathLike) -> Dataset:
+    return dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -163,7 +167,8 @@ def propose_pairs(
     params = dict(index_params or {})
     if device and index in ("auto", "exact"):
         params.setdefault("device", device)
-    idx = build_index(target_vectors, kind=index, **params)
+    index_cache = Path(cache_dir or default_cache_dir())
+    idx = build_index(target_vectors, kind=index, cache_dir=index_cache, **params)
     timings["build_index"] = time.perf_counter() - t0
 
     shape = (dataset.n_trn, dataset.n_labels)
@@ -265,7 +270,7 @@ def _propose_and_measure(
 
 
 def map_synthetic(
-    dataset: Dataset,
+    dataset: Dataset | str | os.PathLike,
     synthetic: str | os.PathLike,
     direction: str,
     observed: sp.spmatrix | str | os.PathLike | None = None,
@@ -290,7 +295,7 @@ def map_synthetic(
     Parameters
     ----------
     dataset
-        The dataset; its train queries or labels are the targets.
+        The dataset (or its directory); its train queries or labels are the targets.
     synthetic
         SYNTHETIC.jsonl: ``{"source": int, "texts": [...]}`` per line.
     direction
@@ -327,6 +332,7 @@ def map_synthetic(
         raised; and the manifest (settings, inputs, counts, tau estimate, timings, examples).
     """
     started = time.perf_counter()
+    dataset = _as_dataset(dataset)
     _check_settings(direction, topk, tau, target_precision)
     grid = tuple(sorted(tau_grid)) if tau == "auto" else (float(tau),)
     engine = dict(
@@ -408,7 +414,7 @@ def _inputs(
 
 
 def sweep_tau(
-    dataset: Dataset,
+    dataset: Dataset | str | os.PathLike,
     synthetic: str | os.PathLike,
     direction: str,
     taus: tuple[float, ...] | list[float] = (0.6, 0.7, 0.8, 0.9),
@@ -431,6 +437,7 @@ def sweep_tau(
     ...); precision and recovered are None without known rows. Other parameters are those of
     :func:`map_synthetic`.
     """
+    dataset = _as_dataset(dataset)
     taus = tuple(sorted(float(t) for t in taus))
     if not taus or taus[0] < 0 or taus[-1] > 1:
         raise SkimError(f"sweep taus must be numbers in [0, 1], got {list(taus)}")
