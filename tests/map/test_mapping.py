@@ -56,6 +56,9 @@ def test_queries_to_labels_hand_checked(dataset, q2l_synthetic, encoder, tmp_pat
     assert manifest["tau_estimate"]["recovered"] == 0.5
     assert manifest["settings"]["encoder"] == "fake-3d"
     assert manifest["index"]["kind"] == "exact"
+    assert [(ex["source"], ex["text"]) for ex in manifest["examples"]] == [
+        (0, "kitty"), (1, "kitty"), (2, "fishy"),
+    ]  # fmt: skip
     first = manifest["examples"][0]
     assert first["text"] == "kitty" and [p[:2] for p in first["pairs"]] == [[0, CAT], [0, BIRD]]
 

@@ -190,16 +190,19 @@ def propose_pairs(
         valid = np.sort(scores[ids >= 0])
         hits_at += len(valid) - np.searchsorted(valid, tau_marks, side="left")
         acc.add(*hits_to_pairs(sources, scores, ids, floor, direction))
-        for i in range(min(N_EXAMPLES - len(examples), len(texts))):
-            examples.append(
-                {
-                    "source": int(sources[i]),
-                    "text": texts[i],
-                    "neighbours": [
-                        [int(j), round(float(s), 4)] for j, s in zip(ids[i], scores[i], strict=True)
-                    ],
-                }
-            )
+        if len(examples) < N_EXAMPLES:  # the first text of each of the first sources
+            seen = {ex["source"] for ex in examples}
+            for i in np.flatnonzero(np.r_[True, sources[1:] != sources[:-1]]):
+                if len(examples) < N_EXAMPLES and int(sources[i]) not in seen:
+                    seen.add(int(sources[i]))
+                    neighbours = zip(ids[i].tolist(), scores[i].tolist(), strict=True)
+                    examples.append(
+                        {
+                            "source": int(sources[i]),
+                            "text": texts[i],
+                            "neighbours": list(neighbours),
+                        }
+                    )
         t_encode += t1 - t0
         t_search += t2 - t1
         t_aggregate += time.perf_counter() - t2
@@ -232,13 +235,13 @@ def _examples(proposal: Proposal, tau: float, direction: str) -> list[dict]:
     for ex in proposal.examples:
         pairs = []
         for target, score in ex["neighbours"]:
-            if score >= tau and target >= 0:
+            if score >= np.float32(tau) and target >= 0:
                 row, col = (
                     (ex["source"], target)
                     if direction == QUERIES_TO_LABELS
                     else (target, ex["source"])
                 )
-                pairs.append([row, col, score])
+                pairs.append([row, col, round(score, 4)])
         out.append({"source": ex["source"], "text": ex["text"], "pairs": pairs})
     return out
 
