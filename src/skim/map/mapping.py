@@ -161,6 +161,8 @@ def propose_pairs(
 
     t0 = time.perf_counter()
     enc = _resolve_encoder(encoder, device)
+    timings["load_encoder"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     target_vectors = _normalise(encode_texts(enc, targets, cache_dir))
     timings["encode_targets"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -333,6 +335,12 @@ def map_synthetic(
     matrix, manifest
         ``N_trn x L`` float32 CSR, a superset of ``observed`` with every clicked value kept or
         raised; and the manifest (settings, inputs, counts, tau estimate, timings, examples).
+        Counts: ``texts`` read, ``empty_skipped``, ``duplicate_skipped`` (same text for the
+        same source within a chunk), ``texts_used``, ``neighbours_searched`` (hits examined),
+        ``pairs_proposed`` (hits >= tau, before aggregation), ``pairs_kept`` (distinct
+        pairs >= tau), ``new_pairs`` (kept pairs not stored in ``observed``),
+        ``rows_touched`` / ``labels_touched`` (rows and labels gaining a new pair),
+        ``observed_pairs`` and ``output_pairs``.
     """
     started = time.perf_counter()
     dataset = _as_dataset(dataset)
