@@ -58,3 +58,25 @@ def test_every_kind_has_the_same_interface(kind):
     small = build_index(targets[:3], kind=kind)
     assert small.search(queries, 10)[1].shape == (20, 3)
     assert index.search(np.zeros((0, 16), np.float32), 5)[0].shape == (0, 5)
+
+
+def test_hnsw_graph_is_cached_and_reused(tmp_path, monkeypatch):
+    targets, queries = unit(400, seed=4), unit(30, seed=5)
+    first = build_index(targets, kind="hnsw", cache_dir=tmp_path, M=8)
+    saved = list((tmp_path / "index").glob("hnsw-*.bin"))
+    assert len(saved) == 1
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the graph was rebuilt")
+
+    monkeypatch.setattr("hnswlib.Index.add_items", no_build)
+    again = build_index(targets, kind="hnsw", cache_dir=tmp_path, M=8, ef=40)
+    np.testing.assert_array_equal(again.search(queries, 5)[1], first.search(queries, 5)[1])
+    assert again.params()["ef"] == 40
+    monkeypatch.undo()
+    build_index(targets, kind="hnsw", cache_dir=tmp_path, M=12)  # other graph settings
+    build_index(targets[:300], kind="hnsw", cache_dir=tmp_path, M=8)  # other vectors
+    assert len(list((tmp_path / "index").glob("hnsw-*.bin"))) == 3
+    saved[0].write_bytes(b"broken")
+    rebuilt = build_index(targets, kind="hnsw", cache_dir=tmp_path, M=8)
+    assert len(rebuilt) == 400 and saved[0].stat().st_size > 100

@@ -56,6 +56,9 @@ def test_queries_to_labels_hand_checked(dataset, q2l_synthetic, encoder, tmp_pat
     assert manifest["tau_estimate"]["recovered"] == 0.5
     assert manifest["settings"]["encoder"] == "fake-3d"
     assert manifest["index"]["kind"] == "exact"
+    assert [(ex["source"], ex["text"]) for ex in manifest["examples"]] == [
+        (0, "kitty"), (1, "kitty"), (2, "fishy"),
+    ]  # fmt: skip
     first = manifest["examples"][0]
     assert first["text"] == "kitty" and [p[:2] for p in first["pairs"]] == [[0, CAT], [0, BIRD]]
 
@@ -246,3 +249,16 @@ def test_empty_synthetic_file_returns_observed(dataset, encoder, tmp_path):
     matrix, manifest = run(dataset, path, encoder, tmp_path)
     assert (matrix != dataset.trn_X_Y).nnz == 0
     assert manifest["counts"]["empty_skipped"] == 2 and manifest["counts"]["new_pairs"] == 0
+
+
+@pytest.mark.parametrize("index", ["hnsw", "faiss"])
+def test_approximate_indexes_and_a_dataset_path(dataset, q2l_synthetic, encoder, tmp_path, index):
+    if index == "faiss":
+        pytest.importorskip("faiss")
+    from skim.data import save_dataset
+
+    path = save_dataset(dataset, tmp_path / "data")
+    exact, _ = run(dataset, q2l_synthetic, encoder, tmp_path)
+    approx, manifest = run(str(path), q2l_synthetic, encoder, tmp_path, index=index)
+    assert (exact != approx).nnz == 0
+    assert manifest["index"]["kind"] == index and manifest["inputs"]["dataset"] == str(path)

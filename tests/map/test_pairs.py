@@ -8,8 +8,10 @@ from skim.map.pairs import (
     contains,
     cosine_to_score,
     hits_to_pairs,
-    max_by_key,
+    max_packed,
+    pack,
     pair_keys,
+    unpack,
 )
 
 
@@ -30,21 +32,23 @@ def test_hits_to_pairs_directions_and_threshold():
     assert rows.tolist() == [1, 3] and cols.tolist() == [5, 7]
 
 
-def test_max_by_key():
-    keys, values = max_by_key(np.array([4, 1, 4, 1, 9]), np.array([0.2, 0.5, 0.7, 0.1, 0.3]))
-    assert keys.tolist() == [1, 4, 9]
-    np.testing.assert_allclose(values, [0.5, 0.7, 0.3])
+def test_packed_max_keeps_exact_values():
+    values = np.array([0.2, 0.5, 0.7, 0.1, 0.3, 1.0, 0.0, -0.0], np.float32)
+    packed = max_packed(pack(np.array([4, 1, 4, 1, 9, 2**34 - 1, 5, 6]), values))
+    keys, got = unpack(packed)
+    assert keys.tolist() == [1, 4, 5, 6, 9, 2**34 - 1]
+    assert got.tolist() == [np.float32(v) for v in (0.5, 0.7, 0.0, 0.0, 0.3, 1.0)]
 
 
-@pytest.mark.parametrize("chunks", [1, 3, 50])
-def test_accumulator_matches_a_dictionary(chunks):
+@pytest.mark.parametrize(("chunks", "rows_per_block"), [(1, None), (3, None), (50, 3), (7, 1)])
+def test_accumulator_matches_a_dictionary(chunks, rows_per_block):
     rng = np.random.default_rng(0)
     rows, cols = rng.integers(0, 20, 3000), rng.integers(0, 30, 3000)
     vals = rng.random(3000).astype(np.float32)
     want: dict[tuple[int, int], float] = {}
     for r, c, v in zip(rows.tolist(), cols.tolist(), vals.tolist(), strict=True):
         want[(r, c)] = max(want.get((r, c), 0.0), v)
-    acc = PairAccumulator((20, 30))
+    acc = PairAccumulator((20, 30), rows_per_block=rows_per_block)
     for part in np.array_split(np.arange(3000), chunks):
         acc.add(rows[part], cols[part], vals[part])
     matrix = acc.matrix()

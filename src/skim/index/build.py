@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from skim._io import atomic_path
 from skim.errors import SkimError
 
 INDEX_KINDS = ("auto", "exact", "hnsw", "faiss")
 AUTO_EXACT_MAX = 100_000
-"""``kind="auto"`` searches exactly up to this many targets, with hnswlib above it."""
+"""``kind="auto"`` searches exactly up to this many targets, with hnswlib above it.
+
+At 100,000 targets (384-d, 2 CPU cores) exact search costs 1.8 ms of CPU per query against
+1.4 ms for hnswlib at ef 64, and building the graph costs 350 s, so exact wins below
+hundreds of thousands of queries; past this size the graph's logarithmic search pays off."""
 
 
 class Index(Protocol):
@@ -36,7 +45,12 @@ def resolve_kind(kind: str, n_targets: int) -> str:
     return kind
 
 
-def build_index(vectors: np.ndarray, kind: str = "auto", **params) -> Index:
+def build_index(
+    vectors: np.ndarray,
+    kind: str = "auto",
+    cache_dir: str | os.PathLike | None = None,
+    **params,
+) -> Index:
     """Build a nearest-neighbour index by inner product over ``vectors``.
 
     Parameters
@@ -47,6 +61,9 @@ def build_index(vectors: np.ndarray, kind: str = "auto", **params) -> Index:
         ``"exact"`` (chunked torch matrix product, CPU or GPU), ``"hnsw"`` (hnswlib, as in the
         paper), ``"faiss"`` (optional extra) or ``"auto"``: exact up to
         :data:`AUTO_EXACT_MAX` targets, where brute force is both exact and fast, else hnsw.
+    cache_dir
+        Where an hnsw graph is saved and found again for the same vectors and graph settings,
+        so that a rerun (a sweep, then the mapping) does not rebuild it. None: no cache.
     **params
         Passed to the index class: ``device`` (exact); ``M``, ``ef_construction``, ``ef``,
         ``num_threads`` (hnsw, faiss); ``factory`` (faiss). Parameters that the chosen kind
@@ -73,4 +90,29 @@ def build_index(vectors: np.ndarray, kind: str = "auto", **params) -> Index:
             f"it takes {', '.join(sorted(accepted[chosen]))}"
         )
     kept = {key: value for key, value in params.items() if key in accepted[chosen]}
+    if chosen == "hnsw" and cache_dir is not None:
+        return _cached_hnsw(vectors, Path(cache_dir), kept)
     return classes[chosen](vectors, **kept)
+
+
+def _cached_hnsw(vectors: np.ndarray, cache_dir: Path, params: dict) -> Index:
+    """An hnsw graph read from ``cache_dir`` when one was built for these vectors and graph
+    settings, else built and saved there (atomically)."""
+    from skim.index.hnsw import HnswIndex
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    index = HnswIndex(np.zeros((0, vectors.shape[1]), np.float32), **params)  # its settings
+    graph = {k: v for k, v in index.params().items() if k in ("M", "ef_construction", "seed")}
+    digest = hashlib.sha256(json.dumps(graph, sort_keys=True).encode())
+    digest.update(f"{vectors.shape}".encode())
+    digest.update(memoryview(vectors).cast("B"))
+    path = cache_dir / "index" / f"hnsw-{digest.hexdigest()[:32]}.bin"
+    if path.exists():
+        try:
+            return HnswIndex(vectors, **params, path=path)
+        except (RuntimeError, SkimError):
+            path.unlink(missing_ok=True)
+    index = HnswIndex(vectors, **params)
+    with atomic_path(path, suffix=".bin") as tmp:
+        index.save(tmp)
+    return index

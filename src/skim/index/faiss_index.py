@@ -41,7 +41,7 @@ class FaissIndex:
         factory: str = "hnsw",
         M: int = 32,
         ef_construction: int = 200,
-        ef: int = 128,
+        ef: int = 64,
         num_threads: int | None = None,
     ) -> None:
         faiss = _import_faiss()

@@ -7,6 +7,8 @@ with :func:`skim.index.exact_topk`.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from skim.errors import SkimError
@@ -25,11 +27,15 @@ class HnswIndex:
         Candidate list size while building: higher is more accurate and slower.
     ef
         Candidate list size while searching; raised to ``k`` at search time so that hnswlib
-        can always return ``k`` neighbours.
+        can always return ``k`` neighbours. 64 kept 99.97% of the exact kept pairs at top-10
+        in ``benchmarks/map.py`` (32: 99.5%, 16: 97.3%).
     num_threads
         Threads for building and searching; -1 uses every core.
     seed
         Seed of the level assignment, for repeatable graphs.
+    path
+        Load a graph saved by :meth:`save` for these same vectors and settings instead of
+        building it.
     """
 
     kind = "hnsw"
@@ -39,9 +45,10 @@ class HnswIndex:
         vectors: np.ndarray,
         M: int = 32,
         ef_construction: int = 200,
-        ef: int = 128,
+        ef: int = 64,
         num_threads: int = -1,
         seed: int = 100,
+        path: str | os.PathLike | None = None,
     ) -> None:
         import hnswlib
 
@@ -56,6 +63,11 @@ class HnswIndex:
         self.dim = int(vectors.shape[1])
         self._n = len(vectors)
         self._index = hnswlib.Index(space="ip", dim=self.dim)
+        if path is not None:
+            self._index.load_index(str(path), max_elements=max(self._n, 1))
+            if self._index.element_count != self._n or self._index.M != self.M:
+                raise SkimError(f"{path}: saved hnsw index does not match the vectors")
+            return
         self._index.init_index(
             max_elements=max(self._n, 1),
             M=self.M,
@@ -64,6 +76,11 @@ class HnswIndex:
         )
         if self._n:
             self._index.add_items(vectors, np.arange(self._n), num_threads=self.num_threads)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the graph in hnswlib's own binary format (no pickle); reopen it with
+        ``HnswIndex(vectors, ..., path=path)``."""
+        self._index.save_index(str(path))
 
     def __len__(self) -> int:
         return self._n

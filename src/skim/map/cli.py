@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-known-pairs", type=int, default=10, help="support for --tau auto (10)")
     p.add_argument("--M", type=int, help="hnsw/faiss graph degree (32)")
     p.add_argument("--ef-construction", type=int, help="hnsw/faiss build list size (200)")
-    p.add_argument("--ef", type=int, help="hnsw/faiss search list size, raised to topk (128)")
+    p.add_argument("--ef", type=int, help="hnsw/faiss search list size, raised to topk (64)")
     p.add_argument("--threads", type=int, help="hnsw/faiss threads (all cores)")
     p.add_argument("--device", help="encoder and exact index device (cpu, cuda, ...)")
     p.add_argument("--chunk-size", type=int, default=32768, help="synthetic texts per chunk")

@@ -21,8 +21,8 @@ import scipy.sparse as sp
 
 from skim import __version__
 from skim._io import file_fingerprint, texts_fingerprint, write_json_atomic
-from skim.data import Dataset, canonical, load_matrix, save_matrix
-from skim.encode import TextEncoder, encode_texts, load_text_encoder
+from skim.data import Dataset, canonical, load_dataset, load_matrix, save_matrix
+from skim.encode import TextEncoder, default_cache_dir, encode_texts, load_text_encoder
 from skim.errors import SkimError
 from skim.index import build_index
 from skim.map.pairs import (
@@ -54,6 +54,10 @@ def matrix_fingerprint(matrix: sp.csr_matrix) -> str:
     for part in (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64), matrix.data):
         digest.update(np.ascontiguousarray(part).tobytes())
     return digest.hexdigest()
+
+
+def _as_dataset(dataset: Dataset | str | os.PathLike) -> Dataset:
+    return dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -157,13 +161,16 @@ def propose_pairs(
 
     t0 = time.perf_counter()
     enc = _resolve_encoder(encoder, device)
+    timings["load_encoder"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     target_vectors = _normalise(encode_texts(enc, targets, cache_dir))
     timings["encode_targets"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     params = dict(index_params or {})
     if device and index in ("auto", "exact"):
         params.setdefault("device", device)
-    idx = build_index(target_vectors, kind=index, **params)
+    index_cache = Path(cache_dir or default_cache_dir())
+    idx = build_index(target_vectors, kind=index, cache_dir=index_cache, **params)
     timings["build_index"] = time.perf_counter() - t0
 
     shape = (dataset.n_trn, dataset.n_labels)
@@ -185,16 +192,19 @@ def propose_pairs(
         valid = np.sort(scores[ids >= 0])
         hits_at += len(valid) - np.searchsorted(valid, tau_marks, side="left")
         acc.add(*hits_to_pairs(sources, scores, ids, floor, direction))
-        for i in range(min(N_EXAMPLES - len(examples), len(texts))):
-            examples.append(
-                {
-                    "source": int(sources[i]),
-                    "text": texts[i],
-                    "neighbours": [
-                        [int(j), round(float(s), 4)] for j, s in zip(ids[i], scores[i], strict=True)
-                    ],
-                }
-            )
+        if len(examples) < N_EXAMPLES:  # the first text of each of the first sources
+            seen = {ex["source"] for ex in examples}
+            for i in np.flatnonzero(np.r_[True, sources[1:] != sources[:-1]]):
+                if len(examples) < N_EXAMPLES and int(sources[i]) not in seen:
+                    seen.add(int(sources[i]))
+                    neighbours = zip(ids[i].tolist(), scores[i].tolist(), strict=True)
+                    examples.append(
+                        {
+                            "source": int(sources[i]),
+                            "text": texts[i],
+                            "neighbours": list(neighbours),
+                        }
+                    )
         t_encode += t1 - t0
         t_search += t2 - t1
         t_aggregate += time.perf_counter() - t2
@@ -227,13 +237,13 @@ def _examples(proposal: Proposal, tau: float, direction: str) -> list[dict]:
     for ex in proposal.examples:
         pairs = []
         for target, score in ex["neighbours"]:
-            if score >= tau and target >= 0:
+            if score >= np.float32(tau) and target >= 0:
                 row, col = (
                     (ex["source"], target)
                     if direction == QUERIES_TO_LABELS
                     else (target, ex["source"])
                 )
-                pairs.append([row, col, score])
+                pairs.append([row, col, round(score, 4)])
         out.append({"source": ex["source"], "text": ex["text"], "pairs": pairs})
     return out
 
@@ -265,7 +275,7 @@ def _propose_and_measure(
 
 
 def map_synthetic(
-    dataset: Dataset,
+    dataset: Dataset | str | os.PathLike,
     synthetic: str | os.PathLike,
     direction: str,
     observed: sp.spmatrix | str | os.PathLike | None = None,
@@ -290,7 +300,7 @@ def map_synthetic(
     Parameters
     ----------
     dataset
-        The dataset; its train queries or labels are the targets.
+        The dataset (or its directory); its train queries or labels are the targets.
     synthetic
         SYNTHETIC.jsonl: ``{"source": int, "texts": [...]}`` per line.
     direction
@@ -325,8 +335,15 @@ def map_synthetic(
     matrix, manifest
         ``N_trn x L`` float32 CSR, a superset of ``observed`` with every clicked value kept or
         raised; and the manifest (settings, inputs, counts, tau estimate, timings, examples).
+        Counts: ``texts`` read, ``empty_skipped``, ``duplicate_skipped`` (same text for the
+        same source within a chunk), ``texts_used``, ``neighbours_searched`` (hits examined),
+        ``pairs_proposed`` (hits >= tau, before aggregation), ``pairs_kept`` (distinct
+        pairs >= tau), ``new_pairs`` (kept pairs not stored in ``observed``),
+        ``rows_touched`` / ``labels_touched`` (rows and labels gaining a new pair),
+        ``observed_pairs`` and ``output_pairs``.
     """
     started = time.perf_counter()
+    dataset = _as_dataset(dataset)
     _check_settings(direction, topk, tau, target_precision)
     grid = tuple(sorted(tau_grid)) if tau == "auto" else (float(tau),)
     engine = dict(
@@ -408,7 +425,7 @@ def _inputs(
 
 
 def sweep_tau(
-    dataset: Dataset,
+    dataset: Dataset | str | os.PathLike,
     synthetic: str | os.PathLike,
     direction: str,
     taus: tuple[float, ...] | list[float] = (0.6, 0.7, 0.8, 0.9),
@@ -431,6 +448,7 @@ def sweep_tau(
     ...); precision and recovered are None without known rows. Other parameters are those of
     :func:`map_synthetic`.
     """
+    dataset = _as_dataset(dataset)
     taus = tuple(sorted(float(t) for t in taus))
     if not taus or taus[0] < 0 or taus[-1] > 1:
         raise SkimError(f"sweep taus must be numbers in [0, 1], got {list(taus)}")

@@ -35,63 +35,113 @@ def hits_to_pairs(
         ``"queries-to-labels"``: source = train query, neighbour = label, pair (source, id);
         ``"labels-to-queries"``: source = label, neighbour = train query, pair (id, source).
     """
-    keep = (scores >= np.float32(tau)) & (ids >= 0)
-    src = np.broadcast_to(np.asarray(sources, dtype=np.int64)[:, None], ids.shape)[keep]
-    tgt = ids[keep].astype(np.int64)
+    keep = scores >= np.float32(tau)
+    if ids.size and ids.min() < 0:
+        keep &= ids >= 0
+    flat = np.flatnonzero(keep)  # integer gathers: several times faster than boolean masks
+    src = np.asarray(sources, dtype=np.int64)[flat // max(ids.shape[1], 1)]
+    tgt = np.take(np.ravel(ids), flat).astype(np.int64)
+    values = np.take(np.ravel(scores), flat)
     if direction == QUERIES_TO_LABELS:
-        return src, tgt, scores[keep]
-    return tgt, src, scores[keep]
+        return src, tgt, values
+    return tgt, src, values
 
 
-def max_by_key(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct ``keys`` and the maximum of ``values`` over each key's occurrences."""
-    if len(keys) == 0:
-        return keys.astype(np.int64), values.astype(np.float32)
-    order = np.argsort(keys, kind="stable")
-    keys, values = keys[order], values[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    return keys[starts], np.maximum.reduceat(values, starts)
+_VALUE_BITS = 30  # float32 values in [0, 1] have bit patterns below 2**30 (1.0 = 0x3F800000)
+_KEY_LIMIT = 1 << (64 - _VALUE_BITS)  # local pair keys must stay below 2**34
+
+
+def pack(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``key << 30 | bits(value)`` as uint64, for keys below 2**34 and values in [0, 1].
+
+    Bit patterns of non-negative floats sort like the floats, so one (SIMD) ``np.sort`` of the
+    packed words groups equal keys and puts each key's largest value last.
+    """
+    bits = np.abs(np.clip(values, 0, 1).astype(np.float32)).view(np.uint32)  # abs: no -0.0
+    return (np.asarray(keys).astype(np.uint64) << np.uint64(_VALUE_BITS)) | bits.astype(np.uint64)
+
+
+def unpack(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The int64 keys and float32 values of :func:`pack`."""
+    keys = (packed >> np.uint64(_VALUE_BITS)).astype(np.int64)
+    mask = np.uint64((1 << _VALUE_BITS) - 1)
+    return keys, (packed & mask).astype(np.uint32).view(np.float32)
+
+
+def max_packed(packed: np.ndarray) -> np.ndarray:
+    """Sorted packed pairs, one per key: the one holding that key's maximum value."""
+    packed = np.sort(packed)
+    keys = packed >> np.uint64(_VALUE_BITS)
+    last = np.empty(len(packed), dtype=bool)
+    np.not_equal(keys[1:], keys[:-1], out=last[:-1])
+    last[-1:] = True
+    return packed[last]
 
 
 class PairAccumulator:
-    """Max-aggregates (row, col, score) triples chunk by chunk into an ``shape`` matrix.
+    """Max-aggregates (row, col, score) triples, chunk by chunk, into a ``shape`` matrix.
 
-    Pending chunks are merged once they outgrow what is already merged, so the total cost is
-    O(h log h) for h hits and memory stays within twice the number of distinct pairs plus one
-    chunk.
+    Scores must lie in [0, 1]. Rows are cut into blocks small enough that a pair's key within
+    its block and its score pack into one uint64 (:func:`pack`), so aggregation is a few
+    ``np.sort`` calls, about ten times faster than ``argsort``. Each block merges its pending
+    chunks once they hold twice what it has merged: O(h log h) for h hits, memory within
+    three times the distinct pairs plus one chunk.
     """
 
-    def __init__(self, shape: tuple[int, int]) -> None:
+    def __init__(self, shape: tuple[int, int], rows_per_block: int | None = None) -> None:
         self.shape = (int(shape[0]), int(shape[1]))
-        self._keys = np.zeros(0, np.int64)
-        self._values = np.zeros(0, np.float32)
-        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
-        self._pending_size = 0
+        if self.shape[1] >= _KEY_LIMIT:
+            raise ValueError(f"at most {_KEY_LIMIT - 1} columns, got {self.shape[1]}")
+        most = max(1, min(self.shape[0], _KEY_LIMIT // max(self.shape[1], 1)))
+        self.rows_per_block = min(most, rows_per_block or most)
+        self._merged: dict[int, np.ndarray] = {}
+        self._pending: dict[int, list[np.ndarray]] = {}
 
     def add(self, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
         """Add triples (duplicates allowed; the maximum wins)."""
-        keys = np.asarray(rows, np.int64) * self.shape[1] + np.asarray(cols, np.int64)
-        keys, values = max_by_key(keys, np.asarray(values, np.float32))
-        self._pending.append((keys, values))
-        self._pending_size += len(keys)
-        if self._pending_size > len(self._keys):
-            self._merge()
+        rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+        values = np.asarray(values, np.float32)
+        if self.rows_per_block >= self.shape[0]:  # one block: no partition needed
+            blocks = np.zeros(len(rows), np.int64)
+        else:
+            blocks = rows // self.rows_per_block
+        if len(blocks) and blocks.max() > blocks.min():
+            small = blocks.astype(np.uint16) if blocks.max() < 1 << 16 else blocks
+            order = np.argsort(small, kind="stable")  # radix sort for 16-bit keys
+            rows, cols, values, blocks = rows[order], cols[order], values[order], blocks[order]
+        starts = np.flatnonzero(np.r_[True, blocks[1:] != blocks[:-1]]) if len(blocks) else []
+        for lo, hi in zip(starts, [*starts[1:], len(blocks)], strict=True):
+            block = int(blocks[lo])
+            local = (rows[lo:hi] - block * self.rows_per_block) * self.shape[1] + cols[lo:hi]
+            pending = self._pending.setdefault(block, [])
+            pending.append(pack(local, values[lo:hi]))
+            if sum(len(p) for p in pending) > 2 * len(self._merged.get(block, ())):
+                self._merge(block)
 
-    def _merge(self) -> None:
-        if not self._pending:
-            return
-        keys = np.concatenate([self._keys, *(k for k, _ in self._pending)])
-        values = np.concatenate([self._values, *(v for _, v in self._pending)])
-        self._keys, self._values = max_by_key(keys, values)
-        self._pending, self._pending_size = [], 0
+    def _merge(self, block: int) -> None:
+        parts = self._pending.pop(block, [])
+        if parts:
+            merged = self._merged.get(block, np.zeros(0, np.uint64))
+            self._merged[block] = max_packed(np.concatenate([merged, *parts]))
 
     def matrix(self) -> sp.csr_matrix:
         """The aggregated float32 CSR matrix (sorted indices, one entry per pair)."""
-        self._merge()
-        rows, cols = np.divmod(self._keys, self.shape[1])
-        indptr = np.zeros(self.shape[0] + 1, np.int64)
-        np.cumsum(np.bincount(rows, minlength=self.shape[0]), out=indptr[1:])
-        return sp.csr_matrix((self._values.copy(), cols, indptr), shape=self.shape)
+        for block in list(self._pending):
+            self._merge(block)
+        keys, values = [np.zeros(0, np.int64)], [np.zeros(0, np.float32)]
+        for block in sorted(self._merged):
+            local, vals = unpack(self._merged[block])
+            if block:
+                local += block * self.rows_per_block * self.shape[1]
+            keys.append(local)
+            values.append(vals)
+        keys = np.concatenate(keys) if len(keys) > 2 else keys[-1]  # no copy for one block
+        values = np.concatenate(values) if len(values) > 2 else values[-1]
+        # keys are sorted: row boundaries by binary search, no division of every key
+        starts = np.arange(self.shape[0] + 1, dtype=np.int64) * self.shape[1]
+        indptr = np.searchsorted(keys, starts)
+        cols = keys - np.repeat(starts[:-1], np.diff(indptr))
+        return sp.csr_matrix((values, cols, indptr), shape=self.shape)
 
 
 def pair_keys(matrix: sp.csr_matrix) -> np.ndarray:
