@@ -135,9 +135,14 @@ def write_report(
         counts = manifest.get("counts", {})
         parts += [f"## Mapping: {gen}", ""]
         parts += [f"- {k.replace('_', ' ')}: {v}" for k, v in counts.items()]
-        for key in ("tau", "encoder", "index", "precision_estimate"):
-            if key in manifest:
-                parts.append(f"- {key}: {manifest[key]}")
+        settings = manifest.get("settings", {})
+        parts += [f"- {k}: {settings[k]}" for k in ("tau", "topk", "encoder") if k in settings]
+        if manifest.get("added_nothing"):
+            parts.append(f"- no pairs added: {manifest['added_nothing']}")
+        estimate = manifest.get("tau_estimate") or {}
+        for key in ("precision", "recovered"):
+            if estimate.get(key) is not None:
+                parts.append(f"- estimated {key} on the seed rows: {estimate[key]:.3f}")
         parts.append("")
     for gen, path in synthetic.items():
         if gen in mapped and Path(path).exists():

@@ -214,6 +214,10 @@ def tau_table(
     return table
 
 
+class TauUnreachable(SkimError):
+    """No tau of the grid reaches the requested precision on the rows with known labels."""
+
+
 def choose_tau(
     table: list[dict], target_precision: float, min_known_pairs: int = MIN_KNOWN_PAIRS
 ) -> dict:
@@ -237,7 +241,7 @@ def choose_tau(
             "estimated; give more known rows or set tau by hand"
         )
     best = max(trusted, key=lambda r: r["precision"])
-    raise SkimError(
+    raise TauUnreachable(
         f"no tau reaches precision {target_precision:g} on the rows with known complete labels "
         f"(best {best['precision']:.3f} at tau {best['tau']:g}); lower --target-precision or "
         "map with an encoder tuned on the dataset"

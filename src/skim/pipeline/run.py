@@ -285,6 +285,7 @@ def _map_stages(
     log: Log,
 ) -> dict[str, Path]:
     from skim.map import map_synthetic, write_mapping
+    from skim.map.tau import TauUnreachable
 
     conf = config["map"]
     direction = config["generate"]["direction"]
@@ -293,20 +294,26 @@ def _map_stages(
     for gen, path in synthetic.items():
         target = out / f"trn_X_Y_skim-{gen}.npz"
 
-        def do_map(path: Path = path, target: Path = target) -> None:
-            matrix, manifest = map_synthetic(
-                load_dataset(ds_dir),
-                path,
-                direction,
-                observed=load_matrix(base),
-                encoder=encoder,
-                index=conf["index"],
-                topk=conf["topk"],
-                tau=conf["tau"],
-                target_precision=conf["target_precision"],
-                known=base,
-                known_rows=_seed_rows(out, direction),
-            )
+        def do_map(path: Path = path, target: Path = target, gen: str = gen) -> None:
+            try:
+                matrix, manifest = map_synthetic(
+                    load_dataset(ds_dir),
+                    path,
+                    direction,
+                    observed=load_matrix(base),
+                    encoder=encoder,
+                    index=conf["index"],
+                    topk=conf["topk"],
+                    tau=conf["tau"],
+                    target_precision=conf["target_precision"],
+                    known=base,
+                    known_rows=_seed_rows(out, direction),
+                )
+            except TauUnreachable as exc:
+                # the calibration guard: pairs that cannot be trusted are not added at all
+                log(f"[map-{gen}] adds no pairs: {exc}")
+                matrix = load_matrix(base)
+                manifest = {"tau": None, "added_nothing": str(exc), "counts": {"new_pairs": 0}}
             write_mapping(target, matrix, manifest)
 
         inputs = [ds_dir, base, path] + (
