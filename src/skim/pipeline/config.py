@@ -61,6 +61,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "num_return": ((int,), 5),
         "no_metadata": ((bool,), False),
         "model": (_ANY_STR, None),
+        "model_items": ((int, type(None)), None),
     },
     "map": {
         "tau": ((int, float, str), 0.8),

@@ -199,6 +199,14 @@ def observed_demonstrations(
     return out
 
 
+def _sample_items(ds_dir: Path, direction: str, count: int, seed: int) -> list[int]:
+    """A fixed random sample of source items, so a model generator's cost stays bounded."""
+    dataset = load_dataset(ds_dir)
+    total = dataset.n_trn if direction == "queries-to-labels" else dataset.n_labels
+    rng = np.random.default_rng(seed)
+    return sorted(int(i) for i in rng.choice(total, size=min(count, total), replace=False))
+
+
 def _generate_stages(
     config: dict[str, Any], out: Path, ds_dir: Path, demos: Path, base: Path, log: Log
 ) -> dict[str, Path]:
@@ -240,6 +248,8 @@ def _generate_stages(
         path = out / f"synthetic-{gen}.jsonl"
         kwargs: dict[str, Any] = {"generator": gen, "num_return": gen_conf["num_return"]}
         inputs: list[Path] = [ds_dir]
+        if gen in ("slm", "udapdr", "vllm") and gen_conf["model_items"] is not None:
+            kwargs["items"] = _sample_items(ds_dir, direction, gen_conf["model_items"], seed)
         if gen in ("slm", "udapdr"):
             kwargs.update(generator="hf", model=model, no_metadata=gen == "udapdr")
             inputs.append(Path(model))
@@ -371,6 +381,17 @@ def _train_model(
     return model_dir
 
 
+def _matrix_key(path: Path) -> str:
+    """Hash of a label matrix's content (not of its file's bytes)."""
+    import hashlib
+
+    matrix = load_matrix(path)
+    digest = hashlib.sha256(str(matrix.shape).encode())
+    for part in (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64), matrix.data):
+        digest.update(np.ascontiguousarray(part).tobytes())
+    return digest.hexdigest()
+
+
 def _train_and_score(
     config: dict[str, Any],
     out: Path,
@@ -384,8 +405,15 @@ def _train_and_score(
 
     ks = sorted(set(config["evaluate"]["k"]) | set(CURVE_K))
     results = []
+    trained: dict[tuple[str, str, str], dict[str, Any]] = {}
     for row in rows:
         for learner in config["train"]["learners"]:
+            # identical labels (e.g. a mapping that added nothing) give the identical model
+            same = (_matrix_key(files[row["labels"]]), row["method"], learner)
+            if same in trained:
+                log(f"[{row['name']} / {learner}] same labels as an earlier row: results reused")
+                results.append({**trained[same], "method": row["name"]})
+                continue
             model_dir = _train_model(config, out, ds_dir, row, files[row["labels"]], learner, log)
             pred_path = out / "predictions" / f"{model_dir.name}.npz"
             run_stage(
@@ -401,6 +429,7 @@ def _train_and_score(
             )
             metrics = evaluate_predictions(load_dataset(ds_dir), load_matrix(pred_path), ks)
             results.append({"method": row["name"], "learner": learner, "metrics": metrics})
+            trained[same] = results[-1]
     return results
 
 
