@@ -3,7 +3,7 @@
 - exposure (Algorithm 1): a true pair is observed only if a pretrained encoder ranks its label
   among the top-K labels for the query text, as if a deployed retriever had shown only those;
 - click model (Figure 3, MNAR): an exposed pair is then kept with probability sigma(s / T),
-  s being the encoder's cosine score of the pair;
+  s being the encoder's score of the pair (cosine of the normalised embeddings);
 - MAR (Figure 3's control): instead, a uniform random fraction F of the true pairs is kept.
 
 The random draw of every true pair is made once per seed, whatever K or F, so that sweeping
@@ -161,7 +161,8 @@ def simulate_bias(
         the label texts for each query text (not the metadata).
     click_model
         None (every exposed pair is clicked) or ``"sigmoid"``: keep with probability
-        sigma(s / ``temperature``), s the cosine score of the pair.
+        sigma(s / ``temperature``), s the pair's inner product of embeddings (the cosine for
+        sentence-transformers encoders, which skim normalises).
     mar_fraction
         If given, ignore exposure and click model and keep a uniform random fraction of the
         true pairs (missing at random, the control of Figure 3).

@@ -57,7 +57,7 @@ def _encoder(args: argparse.Namespace):
         return None
     from skim.encode import load_text_encoder
 
-    return load_text_encoder(args.encoder, device=args.device)
+    return load_text_encoder(args.encoder, **({"device": args.device} if args.device else {}))
 
 
 def _summary(dataset) -> str:

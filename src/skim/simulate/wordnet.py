@@ -240,7 +240,9 @@ def wordnet_dataset(
     Queries are the synsets with a hypernym (restricted to ``lexfiles`` when given; their
     labels may lie in any lexicographer file). Both the observed and the unbiased matrices hold
     every true pair; :func:`skim.simulate.simulate_bias` makes the observed ones biased.
-    A query that is also a label gets a filter pair, the XC convention for a point's own label.
+    Query and label texts are both :meth:`Synset.text` (first three lemmas), metadata the
+    gloss; queries and labels are ordered by WordNet offset. A query that is also a label gets
+    a filter pair, the XC convention for a point's own label.
     """
     if depth < 1:
         raise SkimError(f"--depth must be at least 1, got {depth}")
