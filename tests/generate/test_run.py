@@ -54,6 +54,14 @@ def test_rerun_after_crash_skips_finished_shards_and_writes_one_complete_file(tm
     assert summary["items"] == 8 and summary["generated_this_run"] == 5
     assert not (tmp_path / "synthetic.jsonl.shards").exists()
     assert json.loads((tmp_path / "synthetic.manifest.json").read_text())["items"] == 8
+    again = CountingGenerator()
+    assert (
+        generate(toy_dataset(), out, "queries-to-labels", again, shard_size=3, show_progress=False)[
+            "generated_this_run"
+        ]
+        == 0
+    )
+    assert again.calls == 0 and len(_records(out)) == 8
 
 
 def test_leftover_shards_of_other_settings_are_refused_unless_overwrite(tmp_path):
