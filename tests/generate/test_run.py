@@ -149,3 +149,12 @@ def test_cli_generate_extractive_then_errors_exit_2(tmp_path, capsys):
         main(["distill", str(tmp_path / "none.jsonl"), str(tmp_path / "m"), "--from-scratch"]) == 2
     )
     assert "none.jsonl does not exist" in capsys.readouterr().err
+
+
+def test_vllm_without_vllm_installed_says_how_to_get_it(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here")
+    with pytest.raises(SkimError, match=r"skim-xc\[vllm\]"):
+        generate(toy_dataset(), tmp_path / "s.jsonl", "queries-to-labels", "vllm", model="m")
