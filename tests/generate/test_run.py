@@ -62,6 +62,10 @@ def test_rerun_after_crash_skips_finished_shards_and_writes_one_complete_file(tm
         == 0
     )
     assert again.calls == 0 and len(_records(out)) == 8
+    changed, fresh = toy_dataset(), CountingGenerator()
+    changed.trn_meta[0] = "another gloss"  # the data changed: the old output is stale
+    generate(changed, out, "queries-to-labels", fresh, shard_size=3, show_progress=False)
+    assert fresh.seen == list(range(8))
 
 
 def test_leftover_shards_of_other_settings_are_refused_unless_overwrite(tmp_path):

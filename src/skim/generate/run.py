@@ -142,7 +142,7 @@ def generate(
     else:
         gen = generator
     settings = {"generator": gen.name, "direction": direction, **gen.settings}
-    key = _run_key(settings, sources)
+    key = _run_key(settings, sources, _dataset_key(dataset, direction))
     manifest_path = out_path.with_suffix(".manifest.json")
     if out_path.is_file() and manifest_path.is_file():
         previous = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -222,11 +222,28 @@ def _model_no_metadata(model: str | None, adapter: str | None) -> bool:
     return False
 
 
-def _run_key(settings: dict[str, Any], sources: list[int]) -> str:
-    """A hash of what decides the output: the generator's settings and the items."""
+def _dataset_key(dataset: Dataset, direction: str) -> str:
+    """A hash of what generators read: source and target texts, metadata, observed pairs."""
     import hashlib
 
-    text = json.dumps({"settings": settings, "sources": sources}, sort_keys=True, default=str)
+    from skim._io import texts_fingerprint
+
+    texts, meta = source_texts(dataset, direction)
+    digest = hashlib.sha256()
+    for part in (texts, meta or [], dataset.label_texts, dataset.trn_texts):
+        digest.update(texts_fingerprint(part).encode())
+    observed = dataset.trn_X_Y.tocsr()
+    digest.update(observed.indptr.tobytes() + observed.indices.tobytes())
+    return digest.hexdigest()
+
+
+def _run_key(settings: dict[str, Any], sources: list[int], data_key: str) -> str:
+    """A hash of what decides the output: the data, the generator's settings and the items."""
+    import hashlib
+
+    text = json.dumps(
+        {"settings": settings, "sources": sources, "data": data_key}, sort_keys=True, default=str
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
