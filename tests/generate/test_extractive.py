@@ -61,3 +61,13 @@ def test_own_names_are_not_proposed_and_partners_metadata_adds_candidates():
     assert "carnivore" in texts  # from the observed partner's metadata
     alone = ExtractiveGenerator(ds, "queries-to-labels", use_partners=False)
     assert alone.generate([Item(0, "dog, domestic dog", ds.trn_meta[0])])[0] == ["tame dog", "tame"]
+
+
+def test_labels_to_queries_prefers_phrases_that_are_train_queries():
+    ds = _dataset(["pet"], ["a small wolf", "a lion", "a small feline"])
+    ds.trn_texts[:] = ["dog", "cat", "kitten"]
+    ds.label_meta = ["a tame animal such as a dog or a cat kept at home"]
+    texts = ExtractiveGenerator(ds, "labels-to-queries", num_return=2).generate(
+        [Item(0, "pet", ds.label_meta[0])]
+    )[0]
+    assert sorted(texts) == ["cat", "dog"]
