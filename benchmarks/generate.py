@@ -63,6 +63,8 @@ def main() -> None:
     parser.add_argument("--num-layers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--skip-hf", action="store_true")
+    parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--hf-variants", default="hf,hf-no-metadata")
     parser.add_argument("--work", default=None, help="folder for models and outputs")
     args = parser.parse_args()
     if args.threads:
@@ -115,10 +117,11 @@ def main() -> None:
         results[name] = row
         print(name, json.dumps(row), flush=True)
 
-    run("item-text", ItemText())
-    run("ngrams", NGrams())
-    run("extractive", "extractive")
-    run("extractive-no-partners", "extractive", use_partners=False)
+    if not args.skip_baselines:
+        run("item-text", ItemText())
+        run("ngrams", NGrams())
+        run("extractive", "extractive")
+        run("extractive-no-partners", "extractive", use_partners=False)
     if not args.skip_hf:
         truth = ds.trn_X_Y_unbiased.tocsr()
         demos = work / "demos.jsonl"
@@ -134,7 +137,8 @@ def main() -> None:
                 }
                 handle.write(json.dumps(record) + "\n")
         extra = observed_pairs(ds, direction, args.max_observed)
-        for variant, no_meta in (("hf", False), ("hf-no-metadata", True)):
+        for variant in args.hf_variants.split(","):
+            no_meta = variant.endswith("no-metadata")
             tick = time.time()
             model = distill(
                 demos,

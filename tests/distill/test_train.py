@@ -146,3 +146,31 @@ def test_clear_errors_for_bad_model_settings(tmp_path):
             model=str(tmp_path / "missing" / "model"),
             show_progress=False,
         )
+
+
+def test_cli_distill_adds_observed_pairs(tmp_path, capsys):
+    from skim.cli import main
+    from skim.data import save_dataset
+
+    data = save_dataset(toy_dataset(), tmp_path / "data")
+    demos = write_demos(tmp_path / "demos.jsonl")
+    argv = [
+        "distill",
+        str(demos),
+        str(tmp_path / "m"),
+        "--from-scratch",
+        "--max-steps",
+        "2",
+        "--hidden-size",
+        "32",
+        "--num-layers",
+        "2",
+        "--observed",
+        str(data),
+        "--max-observed",
+        "5",
+    ]
+    assert main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["n_demonstrations"] == 4 and printed["n_extra_pairs"] == 5
+    assert printed["steps"] == 2

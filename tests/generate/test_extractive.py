@@ -20,6 +20,13 @@ def _dataset(label_texts, meta, label_meta=None, observed=None):
     )
 
 
+def test_participles_end_chunks_unless_targets_use_them():
+    phrases = [p for p, _, _ in candidate_phrases("a bone formed by fusion")]
+    assert "bone" in phrases and not any("formed" in p for p in phrases)
+    kept = [p for p, _, _ in candidate_phrases("a low building", vocab={"building"})]
+    assert "low building" in kept
+
+
 def test_candidates_are_head_final_chunks_without_function_words_or_quotes():
     metadata = 'a large African antelope of the plains; "we saw one"'
     phrases = [p for p, _, _ in candidate_phrases(metadata)]
@@ -43,7 +50,7 @@ def test_own_names_are_not_proposed_and_partners_metadata_adds_candidates():
     observed = np.array([[1, 0, 0]], np.float32)
     ds = _dataset(
         ["canine, canid", "carnivore", "placental"],
-        ["a domesticated dog"],
+        ["a tame dog"],
         label_meta=["a fissiped carnivore", "a flesh-eating placental", "a mammal"],
         observed=observed,
     )
@@ -53,7 +60,14 @@ def test_own_names_are_not_proposed_and_partners_metadata_adds_candidates():
     assert "dog" not in [t.lower() for t in texts]
     assert "carnivore" in texts  # from the observed partner's metadata
     alone = ExtractiveGenerator(ds, "queries-to-labels", use_partners=False)
-    assert alone.generate([Item(0, "dog, domestic dog", ds.trn_meta[0])])[0] == [
-        "domesticated dog",
-        "domesticated",
-    ]
+    assert alone.generate([Item(0, "dog, domestic dog", ds.trn_meta[0])])[0] == ["tame dog", "tame"]
+
+
+def test_labels_to_queries_prefers_phrases_that_are_train_queries():
+    ds = _dataset(["pet"], ["a small wolf", "a lion", "a small feline"])
+    ds.trn_texts[:] = ["dog", "cat", "kitten"]
+    ds.label_meta = ["a tame animal such as a dog or a cat kept at home"]
+    texts = ExtractiveGenerator(ds, "labels-to-queries", num_return=2).generate(
+        [Item(0, "pet", ds.label_meta[0])]
+    )[0]
+    assert sorted(texts) == ["cat", "dog"]

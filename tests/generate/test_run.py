@@ -54,6 +54,18 @@ def test_rerun_after_crash_skips_finished_shards_and_writes_one_complete_file(tm
     assert summary["items"] == 8 and summary["generated_this_run"] == 5
     assert not (tmp_path / "synthetic.jsonl.shards").exists()
     assert json.loads((tmp_path / "synthetic.manifest.json").read_text())["items"] == 8
+    again = CountingGenerator()
+    assert (
+        generate(toy_dataset(), out, "queries-to-labels", again, shard_size=3, show_progress=False)[
+            "generated_this_run"
+        ]
+        == 0
+    )
+    assert again.calls == 0 and len(_records(out)) == 8
+    changed, fresh = toy_dataset(), CountingGenerator()
+    changed.trn_meta[0] = "another gloss"  # the data changed: the old output is stale
+    generate(changed, out, "queries-to-labels", fresh, shard_size=3, show_progress=False)
+    assert fresh.seen == list(range(8))
 
 
 def test_leftover_shards_of_other_settings_are_refused_unless_overwrite(tmp_path):
@@ -141,3 +153,12 @@ def test_cli_generate_extractive_then_errors_exit_2(tmp_path, capsys):
         main(["distill", str(tmp_path / "none.jsonl"), str(tmp_path / "m"), "--from-scratch"]) == 2
     )
     assert "none.jsonl does not exist" in capsys.readouterr().err
+
+
+def test_vllm_without_vllm_installed_says_how_to_get_it(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here")
+    with pytest.raises(SkimError, match=r"skim-xc\[vllm\]"):
+        generate(toy_dataset(), tmp_path / "s.jsonl", "queries-to-labels", "vllm", model="m")

@@ -125,7 +125,7 @@ def load_student(
 ):
     """(model, tokenizer, manifest) ready for generation; a LoRA adapter is merged in."""
     base, adapter, manifest = resolve_student(model, adapter)
-    if not Path(base).exists() and os.sep in base:
+    if not Path(base).exists() and (Path(base).is_absolute() or base.startswith(".")):
         raise SkimError(f"model path {base} does not exist")
     lm, tokenizer = load_base(base, device=device, dtype=dtype)
     if adapter:

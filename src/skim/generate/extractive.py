@@ -5,8 +5,9 @@ shaped and ranked to look like the texts they will be mapped onto:
 
 1. quoted examples are dropped and the metadata is cut into clauses at punctuation;
 2. a clause is cut into noun-phrase-like chunks at function words (determiners, prepositions,
-   pronouns, auxiliaries, ...); every short span of a chunk is a candidate, and as English
-   noun phrases are head-final, trailing spans ("African antelope", "antelope") get a bonus;
+   pronouns, auxiliaries, participles no target uses); every short span of a chunk is a
+   candidate, and as English noun phrases are head-final, trailing spans ("African antelope",
+   "antelope") get a bonus;
 3. the metadata of the item's observed partners adds candidates of its own (a label's
    definition names its own broader concepts), at a lower weight;
 4. candidates are ranked by how target-like they are: an exact target name counts most, then
@@ -48,11 +49,21 @@ def _names(text: str) -> list[str]:
     return [n.strip().lower() for n in text.split(",") if n.strip()]
 
 
-def candidate_phrases(metadata: str, max_words: int = 4) -> list[tuple[str, int, bool]]:
+def _breaks(word: str, vocab) -> bool:
+    """Whether ``word`` ends a chunk: a function word, a number, a single letter, or a
+    participle/gerund (``formed``, ``serving``) that no target text uses."""
+    low = word.lower()
+    if low in STOPWORDS or word.isdigit() or len(word) < 2:
+        return True
+    return len(low) > 4 and low.endswith(("ed", "ing")) and (vocab is None or low not in vocab)
+
+
+def candidate_phrases(metadata: str, max_words: int = 4, vocab=None) -> list[tuple[str, int, bool]]:
     """Noun-phrase-like candidates of ``metadata``: (phrase, chunk rank, ends the chunk).
 
     Every span of up to ``max_words`` words of a chunk is a candidate; spans that end the chunk
-    are flagged, since English noun phrases are head-final.
+    are flagged, since English noun phrases are head-final. Words in ``vocab`` (the target
+    texts' words) never end a chunk on account of their suffix.
     """
     text = _QUOTED.sub(" ", metadata or "")
     out: list[tuple[str, int, bool]] = []
@@ -60,7 +71,7 @@ def candidate_phrases(metadata: str, max_words: int = 4) -> list[tuple[str, int,
     for clause in _CLAUSE.split(text):
         run: list[str] = []
         for word in [*_WORD.findall(clause), ""]:
-            if word and word.lower() not in STOPWORDS and not word.isdigit():
+            if word and not _breaks(word, vocab):
                 run.append(word)
                 continue
             if run:
@@ -118,7 +129,7 @@ class ExtractiveGenerator:
         own = set(_names(self.sources[item.source])) | set(_names(item.text))
 
         def add(metadata: str, weight: float) -> None:
-            for phrase, rank, head in candidate_phrases(metadata, self.max_words):
+            for phrase, rank, head in candidate_phrases(metadata, self.max_words, self.vocab):
                 key = phrase.lower()
                 if key in own:
                     continue

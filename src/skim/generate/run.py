@@ -119,6 +119,7 @@ def generate(
     -------
     dict
         Summary: counts, timings, throughput, generator settings; also ``OUT.manifest.json``.
+        A finished ``out_path`` with the same settings and items is not generated again.
     """
     check_direction(direction)
     if shard_size < 1:
@@ -141,8 +142,14 @@ def generate(
     else:
         gen = generator
     settings = {"generator": gen.name, "direction": direction, **gen.settings}
+    key = _run_key(settings, sources, _dataset_key(dataset, direction))
+    manifest_path = out_path.with_suffix(".manifest.json")
+    if out_path.is_file() and manifest_path.is_file():
+        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if previous.get("run_key") == key:
+            return {**previous, "generated_this_run": 0}
     shard_dir = out_path.with_name(out_path.name + ".shards")
-    _prepare_shards(shard_dir, settings, sources, overwrite)
+    _prepare_shards(shard_dir, key, overwrite)
 
     shards = [sources[i : i + shard_size] for i in range(0, len(sources), shard_size)]
     from tqdm.auto import tqdm
@@ -195,12 +202,13 @@ def generate(
         "generate_seconds": round(gen_seconds, 3),
         "items_per_second": round(n_generated / gen_seconds, 2) if gen_seconds else None,
         "seconds": round(time.time() - started, 3),
+        "run_key": key,
     }
     tokens = getattr(gen, "generated_tokens", None)
     if tokens is not None and gen_seconds:
         summary["generated_tokens"] = tokens
         summary["tokens_per_second"] = round(tokens / gen_seconds, 1)
-    write_json_atomic(out_path.with_suffix(".manifest.json"), summary)
+    write_json_atomic(manifest_path, summary)
     return summary
 
 
@@ -214,21 +222,40 @@ def _model_no_metadata(model: str | None, adapter: str | None) -> bool:
     return False
 
 
-def _prepare_shards(shard_dir: Path, settings: dict, sources: list[int], overwrite: bool) -> None:
-    """Create the shard folder, or check that the one left by a crash is for the same run."""
+def _dataset_key(dataset: Dataset, direction: str) -> str:
+    """A hash of what generators read: source and target texts, metadata, observed pairs."""
     import hashlib
 
-    key = {
-        "settings": settings,
-        "sources": hashlib.sha256(json.dumps(sources).encode()).hexdigest(),
-    }
+    from skim._io import texts_fingerprint
+
+    texts, meta = source_texts(dataset, direction)
+    digest = hashlib.sha256()
+    for part in (texts, meta or [], dataset.label_texts, dataset.trn_texts):
+        digest.update(texts_fingerprint(part).encode())
+    observed = dataset.trn_X_Y.tocsr()
+    digest.update(observed.indptr.tobytes() + observed.indices.tobytes())
+    return digest.hexdigest()
+
+
+def _run_key(settings: dict[str, Any], sources: list[int], data_key: str) -> str:
+    """A hash of what decides the output: the data, the generator's settings and the items."""
+    import hashlib
+
+    text = json.dumps(
+        {"settings": settings, "sources": sources, "data": data_key}, sort_keys=True, default=str
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _prepare_shards(shard_dir: Path, key: str, overwrite: bool) -> None:
+    """Create the shard folder, or check that the one left by a crash is for the same run."""
     stamp = shard_dir / "run.json"
     if shard_dir.is_dir():
         try:
             previous = json.loads(stamp.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             previous = None
-        if previous == json.loads(json.dumps(key)):
+        if previous == {"run_key": key}:
             return
         if not overwrite:
             raise SkimError(
@@ -237,4 +264,4 @@ def _prepare_shards(shard_dir: Path, settings: dict, sources: list[int], overwri
             )
         shutil.rmtree(shard_dir)
     shard_dir.mkdir(parents=True)
-    write_json_atomic(stamp, key)
+    write_json_atomic(stamp, {"run_key": key})

@@ -61,13 +61,8 @@ class VLLMGenerator:
         self.tokenizer = AutoTokenizer.from_pretrained(adapter or base)
         self.lora = LoRARequest("skim-student", 1, adapter) if adapter else None
         sample = temperature > 0
-        self.params = SamplingParams(
-            n=num_return,
-            temperature=temperature if sample else 0.0,
-            top_k=top_k if sample else -1,
-            max_tokens=max_new_tokens,
-            seed=seed,
-        )
+        sampling = {"temperature": temperature, "top_k": top_k} if sample else {"temperature": 0.0}
+        self.params = SamplingParams(n=num_return, max_tokens=max_new_tokens, seed=seed, **sampling)
         if max_metadata_words is None:
             max_metadata_words = (manifest or {}).get(
                 "max_metadata_words", DEFAULT_MAX_METADATA_WORDS
