@@ -21,9 +21,9 @@ def test_loads_demonstrations_written_by_teach(tmp_path):
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("{not json", "line 2: not valid JSON"),
-        ('{"text": "x", "direction": "queries-to-labels"}', "line 2: missing key(s) texts"),
-        ('{"text": "x", "direction": "sideways", "texts": ["a"]}', "line 2: direction"),
+        ("{not json", "line 2: not a JSON record"),
+        ('{"text": "x", "direction": "queries-to-labels"}', "line 2: missing texts"),
+        ('{"text": "x", "direction": "sideways", "texts": ["a"]}', "record 2: direction"),
         ('{"text": "x", "direction": "queries-to-labels", "texts": "a"}', "list of strings"),
     ],
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,36 +39,23 @@ def load_demonstrations(path: str | os.PathLike) -> list[Demonstration]:
     path = Path(path)
     if not path.is_file():
         raise SkimError(f"demonstrations file {path} does not exist")
+    from skim.teach.store import read_demonstrations
+
     demos: list[Demonstration] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SkimError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise SkimError(f"{path}, line {number}: expected a JSON object")
-            missing = [k for k in ("text", "direction", "texts") if k not in record]
-            if missing:
-                raise SkimError(f"{path}, line {number}: missing key(s) {', '.join(missing)}")
-            texts = record["texts"]
-            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-                raise SkimError(f"{path}, line {number}: 'texts' must be a list of strings")
-            if record["direction"] not in DIRECTIONS:
-                raise SkimError(
-                    f"{path}, line {number}: direction {record['direction']!r} is not one of "
-                    f"{', '.join(DIRECTIONS)}"
-                )
-            demo = Demonstration(
-                str(record["text"]),
-                str(record.get("metadata") or ""),
-                tuple(texts),
-                record["direction"],
+    for number, record in enumerate(read_demonstrations(path, ("text", "direction", "texts")), 1):
+        if record["direction"] not in DIRECTIONS:
+            raise SkimError(
+                f"{path}, record {number}: direction {record['direction']!r} is not one of "
+                f"{', '.join(DIRECTIONS)}"
             )
-            if demo.completion():
-                demos.append(demo)
+        demo = Demonstration(
+            str(record["text"]),
+            str(record.get("metadata") or ""),
+            tuple(record["texts"]),
+            record["direction"],
+        )
+        if demo.completion():
+            demos.append(demo)
     if not demos:
         raise SkimError(f"{path} holds no demonstration with texts to learn from")
     return demos

@@ -10,7 +10,6 @@ the true partners the observed labels lack: the ones SKIM exists to recover.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -30,19 +29,11 @@ def read_synthetic(path: str | os.PathLike) -> dict[int, list[str]]:
     path = Path(path)
     if not path.is_file():
         raise SkimError(f"synthetic file {path} does not exist")
+    from skim.teach.store import read_demonstrations
+
     out: dict[int, list[str]] = {}
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                source, texts = int(record["source"]), [str(t) for t in record["texts"]]
-            except (ValueError, KeyError, TypeError):
-                raise SkimError(
-                    f"{path}, line {number}: expected a JSON object with 'source' and 'texts'"
-                ) from None
-            out.setdefault(source, []).extend(texts)
+    for record in read_demonstrations(path, ("source", "texts")):
+        out.setdefault(int(record["source"]), []).extend(record["texts"])
     return out
 
 

@@ -173,32 +173,6 @@ def _teach_stage(config: dict[str, Any], out: Path, ds_dir: Path, log: Log) -> t
     return demos, ds_dir / "trn_X_Y.npz"
 
 
-def observed_demonstrations(
-    dataset: Dataset, labels: Any, direction: str, count: int, seed: int
-) -> list[tuple[str, str, list[str]]]:
-    """Up to ``count`` (text, metadata, targets) examples drawn from observed pairs.
-
-    They show the small LM the output format (target-like texts) next to the teacher's
-    demonstrations; for queries-to-labels a row is a train query and its observed labels, for
-    labels-to-queries a label and its observed train queries.
-    """
-    matrix = labels.tocsr() if direction == "queries-to-labels" else labels.tocsc()
-    texts, targets = (
-        (dataset.trn_texts, dataset.label_texts)
-        if direction == "queries-to-labels"
-        else (dataset.label_texts, dataset.trn_texts)
-    )
-    meta = dataset.trn_meta if direction == "queries-to-labels" else dataset.label_meta
-    nonempty = np.flatnonzero(np.diff(matrix.indptr) > 0)
-    rng = np.random.default_rng(seed)
-    chosen = rng.choice(nonempty, size=min(count, len(nonempty)), replace=False) if count else []
-    out = []
-    for i in sorted(int(v) for v in chosen):
-        cols = matrix.indices[matrix.indptr[i] : matrix.indptr[i + 1]]
-        out.append((texts[i], meta[i] if meta is not None else "", [targets[j] for j in cols]))
-    return out
-
-
 def _sample_items(ds_dir: Path, direction: str, count: int, seed: int) -> list[int]:
     """A fixed random sample of source items, so a model generator's cost stays bounded."""
     dataset = load_dataset(ds_dir)
@@ -217,14 +191,14 @@ def _generate_stages(
     slm_dir = out / "slm"
     if needs_slm and gen_conf["model"] is None:
         from skim.distill import distill
+        from skim.distill.demos import observed_pairs
 
         dist = config["distill"]
 
         def train_slm() -> None:
             dataset = load_dataset(ds_dir)
-            extra = observed_demonstrations(
-                dataset, load_matrix(base), direction, dist["observed_demos"], seed
-            )
+            with_seed = dataset.replace(trn_X_Y=load_matrix(base))
+            extra = observed_pairs(with_seed, direction, dist["observed_demos"], seed)
             distill(
                 demos,
                 slm_dir,
