@@ -215,7 +215,7 @@ def tau_table(
 
 
 class TauUnreachable(SkimError):
-    """No tau of the grid reaches the requested precision on the rows with known labels."""
+    """No tau of the grid is known to reach the requested precision on the known rows."""
 
 
 def choose_tau(
@@ -235,7 +235,7 @@ def choose_tau(
         if row["precision"] >= target_precision:
             return row
     if not trusted:
-        raise SkimError(
+        raise TauUnreachable(
             f"no tau in [{table[0]['tau']}, {table[-1]['tau']}] adds {min_known_pairs} or more "
             "new pairs on the rows with known complete labels, so precision cannot be "
             "estimated; give more known rows or set tau by hand"
