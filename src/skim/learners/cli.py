@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--with-metadata", action="store_true", help="append query metadata to text")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=512)
-    p.add_argument("--lr", type=float, help="default: 2e-3 for ova, 1e-3 for dual")
+    p.add_argument("--lr", type=float, help="default: 3e-2 for ova, 1e-3 for dual")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--encoder", help="sentence-transformers name or path (default: MiniLM)")
     p.add_argument("--cache-dir", help="embedding cache (default: $SKIM_CACHE_DIR)")

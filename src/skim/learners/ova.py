@@ -18,8 +18,8 @@ from skim.learners.targets import TrainingSet, dense_rows
 
 # Initial logits are INIT_SCALE * (cosine - INIT_SHIFT): a label starts by scoring the
 # queries near its text high, the way a zero-shot nearest-label model would.
-INIT_SCALE = 10.0
-INIT_SHIFT = 0.5
+INIT_SCALE = 20.0
+INIT_SHIFT = 0.8
 
 
 class OvaNet(nn.Module):
@@ -61,12 +61,15 @@ def ova_loss(
     """Soft-target BCE summed over labels, averaged over the batch.
 
     ``-(positive * log sigmoid(s) + (1 - targets) * log(1 - sigmoid(s)))`` where
-    ``positive = pos_weight * targets`` (``targets`` itself when None).
+    ``positive = pos_weight * targets`` (``targets`` itself when None). The dense part runs
+    in torch's fused BCE kernel; the weights only add a term on the entries they change.
     """
-    if positive is None:
-        positive = targets
-    loss = -(positive * F.logsigmoid(logits) + (1.0 - targets) * F.logsigmoid(-logits))
-    return loss.sum(dim=1).mean()
+    loss = F.binary_cross_entropy_with_logits(logits, targets, reduction="sum")
+    if positive is not None:
+        changed = torch.nonzero(positive != targets, as_tuple=True)
+        extra = positive[changed] - targets[changed]
+        loss = loss + (extra * F.softplus(-logits[changed])).sum()
+    return loss / len(logits)
 
 
 def fit_ova(
@@ -84,13 +87,13 @@ def fit_ova(
     net.to(device)
     trainer = Trainer(net.parameters(), inputs.parameters(), params, show_progress)
     targets = training.targets
-    positive = targets.data * training.weight_data()
+    positive = None if training.pos_weight is None else targets.data * training.pos_weight.data
     rng = np.random.default_rng(params.seed)
     for epoch in range(params.epochs):
         for rows in trainer.epoch(batches(len(training.texts), params.batch_size, rng), epoch):
             logits = net(inputs(rows).to(device))
             t = dense_rows(targets, rows).to(device)
-            p = dense_rows(targets, rows, positive).to(device)
+            p = None if positive is None else dense_rows(targets, rows, positive).to(device)
             trainer.step(ova_loss(logits, t, p))
     return net, trainer.history
 

@@ -12,7 +12,7 @@ LEARNERS = ("ova", "dual")
 METHODS = ("none", "ips", "lever", "lever+ips", "gandalf", "oracle")
 
 # Per-learner defaults for the settings left as None.
-_DEFAULT_LR = {"ova": 2e-3, "dual": 1e-3}
+_DEFAULT_LR = {"ova": 3e-2, "dual": 1e-3}
 
 
 @dataclass
@@ -26,7 +26,7 @@ class TrainParams:
     method
         How the training labels are turned into targets (see :mod:`skim.learners.methods`).
     epochs, batch_size, lr, seed
-        Optimisation; ``lr`` None picks the learner's default (ova 2e-3, dual 1e-3).
+        Optimisation; ``lr`` None picks the learner's default (ova 3e-2, dual 1e-3).
     with_metadata
         Append each query's metadata to its text at train and test time.
     finetune_encoder

@@ -144,7 +144,7 @@ def train(
     else:
         inputs = FrozenInputs(ctx.embed(training.texts))
         label_inputs = FrozenInputs(ctx.embed(ctx.label_texts))
-    fit_started = time.perf_counter()
+    fit_started, fit_cpu = time.perf_counter(), time.process_time()
     if params.learner == "ova":
         from skim.learners.ova import fit_ova
 
@@ -153,7 +153,7 @@ def train(
         from skim.learners.dual import fit_dual
 
         net, history = fit_dual(inputs, label_inputs, training, params, device, show_progress)
-    finished = time.perf_counter()
+    finished, finished_cpu = time.perf_counter(), time.process_time()
 
     model_dir = Path(model_dir)
     if params.finetune_encoder:
@@ -171,6 +171,7 @@ def train(
             **training.info,
             "loss": [round(v, 6) for v in history],
             "fit_seconds": round(finished - fit_started, 2),
+            "fit_cpu_seconds": round(finished_cpu - fit_cpu, 2),
             "total_seconds": round(finished - started, 2),
         },
     }
