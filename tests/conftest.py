@@ -18,9 +18,11 @@ class HashEncoder:
         self.dim = dim
         self.id = f"hash-{dim}"
         self.calls = 0
+        self.seen: list[list[str]] = []
 
     def encode(self, texts: list[str]) -> np.ndarray:
         self.calls += 1
+        self.seen.append(list(texts))
         rows = []
         for text in texts:
             seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")

@@ -19,14 +19,18 @@ def test_cache_by_content_skips_the_second_encode(tmp_path, hash_encoder):
     second = encode_texts(hash_encoder, texts, cache_dir=tmp_path)
     assert hash_encoder.calls == 1
     np.testing.assert_array_equal(first, second)
-    encode_texts(hash_encoder, ["exon", "intron"], cache_dir=tmp_path)
-    assert hash_encoder.calls == 2
+    mixed = encode_texts(hash_encoder, ["intron", "exon"], cache_dir=tmp_path)
+    assert hash_encoder.calls == 2 and hash_encoder.seen[-1] == ["intron"]  # only the new text
+    np.testing.assert_array_equal(mixed[1], first[0])
+    encode_texts(hash_encoder, ["gene", "intron"], cache_dir=tmp_path)
+    assert hash_encoder.calls == 2  # a new list of known texts costs nothing
 
 
 def test_a_corrupt_cache_file_is_recomputed(tmp_path, hash_encoder):
     encode_texts(hash_encoder, ["a"], cache_dir=tmp_path)
-    (cache_file,) = (tmp_path / "embeddings").iterdir()
-    cache_file.write_bytes(b"garbage")
+    (store,) = (tmp_path / "embeddings").iterdir()
+    (vecs,) = store.glob("*.vecs.npy")
+    vecs.write_bytes(b"garbage")
     out = encode_texts(hash_encoder, ["a"], cache_dir=tmp_path)
     assert out.shape == (1, 16) and hash_encoder.calls == 2
 

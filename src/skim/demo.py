@@ -20,7 +20,13 @@ def demo_config(out: str | Path, quick: bool = False) -> dict[str, Any]:
         # observed labels + seed here) and tau 0.8; with generated texts of unknown quality the
         # calibrated tau guards the learners: pairs below 30% estimated precision are not added
         "map": {"tau": "auto", "target_precision": 0.3, "topk": 10, "encoder": "dual"},
-        "train": {"learners": ["ova", "dual"], "methods": ["none"], "oracle": True},
+        # one ova epoch: a full-batch pass over 17K labels is the demo's costliest step
+        "train": {
+            "learners": ["ova", "dual"],
+            "methods": ["none"],
+            "oracle": True,
+            "epochs": {"ova": 1, "dual": 3},
+        },
     }
     if quick:
         raw["dataset"]["lexfiles"] = QUICK_LEXFILES
@@ -28,7 +34,13 @@ def demo_config(out: str | Path, quick: bool = False) -> dict[str, Any]:
         raw["generate"]["generators"] = ["extractive", "slm"]
         # a from-scratch student is weak on 2 CPU cores (see benchmarks/RESULTS.md): a short
         # run on a sample of queries shows the path without spending the demo's budget on it
-        raw["distill"] = {"from_scratch": True, "observed_demos": 3000, "max_steps": 300}
+        raw["distill"] = {
+            "from_scratch": True,
+            "observed_demos": 3000,
+            "max_steps": 300,
+            "hidden_size": 128,
+            "num_layers": 2,
+        }
         raw["generate"]["model_items"] = 3000
     return raw
 

@@ -121,30 +121,81 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("SKIM_CACHE_DIR") or Path.home() / ".cache" / "skim")
 
 
+def _text_keys(texts: list[str]) -> np.ndarray:
+    """64-bit content hash of each text (collisions are negligible below billions of texts)."""
+    return np.fromiter(
+        (
+            int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
+            for t in texts
+        ),
+        dtype=np.uint64,
+        count=len(texts),
+    )
+
+
+def _load_shards(store: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(keys, vectors) of every complete shard; a shard that cannot be read is removed."""
+    shards = []
+    for keys_file in sorted(store.glob("*.keys.npy")):
+        vecs_file = keys_file.with_name(keys_file.name.replace(".keys.npy", ".vecs.npy"))
+        try:
+            keys = np.load(keys_file, allow_pickle=False)
+            vecs = np.load(vecs_file, mmap_mode="r", allow_pickle=False)
+            if keys.ndim != 1 or vecs.ndim != 2 or len(keys) != len(vecs):
+                raise ValueError("inconsistent shard")
+        except (ValueError, OSError):
+            keys_file.unlink(missing_ok=True)
+            vecs_file.unlink(missing_ok=True)
+            continue
+        shards.append((keys, vecs))
+    return shards
+
+
 def encode_texts(
     encoder: TextEncoder, texts: list[str], cache_dir: str | os.PathLike | None = None
 ) -> np.ndarray:
-    """Embed ``texts`` once per distinct text, reusing a cached result for the same content.
+    """Embed ``texts``, encoding only the distinct texts this encoder has never seen.
 
-    The cache key is the encoder's ``id`` and the texts themselves, so a rerun with the same
-    texts and encoder reads the array from disk instead of encoding again. ``cache_dir``
-    defaults to :func:`default_cache_dir`.
+    Embeddings are cached on disk per text, keyed by the encoder's ``id`` and the text's
+    content, so a rerun, or another stage that needs some of the same texts (the dataset
+    builder, the learners and the mapping all encode query and label texts), reads them from
+    disk instead of encoding again. ``cache_dir`` defaults to :func:`default_cache_dir`.
     """
     texts = list(texts)
-    key = hashlib.sha256(f"{encoder.id}\n{texts_fingerprint(texts)}".encode()).hexdigest()
-    cache_file = Path(cache_dir or default_cache_dir()) / "embeddings" / f"{key}.npy"
-    if cache_file.exists():
-        try:
-            return np.load(cache_file, allow_pickle=False)
-        except (ValueError, OSError):
-            cache_file.unlink(missing_ok=True)
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-    vectors = np.asarray(encoder.encode([str(t) for t in unique]), dtype=np.float32)[inverse]
-    with atomic_path(cache_file, suffix=".npy") as tmp:
-        np.save(tmp, vectors, allow_pickle=False)
-    return vectors
+    unique = [str(t) for t in unique]
+    keys = _text_keys(unique)
+    store = Path(cache_dir or default_cache_dir()) / "embeddings"
+    store = store / hashlib.sha256(encoder.id.encode()).hexdigest()[:24]
+    store.mkdir(parents=True, exist_ok=True)
+    shards = _load_shards(store)
+    out: np.ndarray | None = None
+    found = np.zeros(len(unique), dtype=bool)
+    for shard_keys, shard_vecs in shards:
+        order = np.argsort(shard_keys)
+        pos = np.searchsorted(shard_keys, keys, sorter=order)
+        pos[pos == len(shard_keys)] = 0
+        rows = order[pos] if len(shard_keys) else pos
+        hit = ~found & (shard_keys[rows] == keys) if len(shard_keys) else np.zeros_like(found)
+        if hit.any():
+            if out is None:
+                out = np.empty((len(unique), shard_vecs.shape[1]), dtype=np.float32)
+            out[hit] = shard_vecs[rows[hit]]
+            found |= hit
+    missing = np.flatnonzero(~found)
+    if len(missing):
+        new = np.asarray(encoder.encode([unique[i] for i in missing]), dtype=np.float32)
+        if out is None:
+            out = np.empty((len(unique), new.shape[1]), dtype=np.float32)
+        out[missing] = new
+        name = texts_fingerprint([unique[i] for i in missing])[:24]
+        with atomic_path(store / f"{name}.vecs.npy", suffix=".npy") as tmp:
+            np.save(tmp, new, allow_pickle=False)
+        with atomic_path(store / f"{name}.keys.npy", suffix=".npy") as tmp:  # written last
+            np.save(tmp, keys[missing], allow_pickle=False)
+    return out[inverse]
 
 
 MODEL_CONFIG = "skim_model.json"

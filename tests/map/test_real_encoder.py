@@ -34,4 +34,4 @@ def test_synonyms_map_to_their_labels(tmp_path):
     # neighbours (dog 0.73 for house cat, ...) stay below tau
     assert sorted(zip(*matrix.nonzero(), strict=True)) == [(0, 0), (0, 1), (2, 4)]
     assert manifest["settings"]["encoder"].endswith("|len=256|norm")
-    assert list((tmp_path / "embeddings").glob("*.npy"))  # targets and texts cached
+    assert list((tmp_path / "embeddings").glob("*/*.npy"))  # targets and texts cached

@@ -54,6 +54,8 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "lora_r": ((int,), 16),
         "max_steps": ((int, type(None)), None),
         "observed_demos": ((int,), 0),
+        "hidden_size": ((int,), 256),
+        "num_layers": ((int,), 4),
     },
     "generate": {
         "direction": ((str,), "queries-to-labels"),
@@ -74,7 +76,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "learners": ((list,), ["ova", "dual"]),
         "methods": ((list,), ["none"]),
         "oracle": ((bool,), True),
-        "epochs": ((int, type(None)), None),
+        "epochs": ((int, dict, type(None)), None),
         "encoder": (_ANY_STR, None),
         "with_metadata": ((bool,), False),
     },
@@ -148,6 +150,11 @@ def _check_values(config: dict[str, Any], where: str) -> None:
         raise _fail(where, '[map] tau must be a number or "auto"')
     if tau == "auto" and config["map"]["target_precision"] is None:
         raise _fail(where, '[map] tau = "auto" needs target_precision')
+    epochs = config["train"]["epochs"]
+    if isinstance(epochs, dict) and not all(
+        name in LEARNERS and isinstance(n, int) and n > 0 for name, n in epochs.items()
+    ):
+        raise _fail(where, "[train] epochs must be a number or a table like {ova = 1, dual = 3}")
     if not all(isinstance(k, int) and k > 0 for k in config["evaluate"]["k"]):
         raise _fail(where, "[evaluate] k must be a list of positive integers")
 

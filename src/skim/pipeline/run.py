@@ -209,6 +209,8 @@ def _generate_stages(
                 extra_pairs=extra or None,
                 max_steps=dist["max_steps"],
                 seed=seed,
+                hidden_size=dist["hidden_size"],
+                num_layers=dist["num_layers"],
             )
 
         run_stage(
@@ -317,6 +319,12 @@ def _label_files(ds_dir: Path, base: Path, mapped: dict[str, Path]) -> dict[str,
     return files
 
 
+def _epochs(setting: int | dict[str, int] | None, learner: str) -> dict[str, int]:
+    """``train``'s epochs argument: one number for every learner, or one per learner."""
+    value = setting.get(learner) if isinstance(setting, dict) else setting
+    return {"epochs": value} if value else {}
+
+
 def _train_model(
     config: dict[str, Any],
     out: Path,
@@ -345,7 +353,7 @@ def _train_model(
             with_metadata=conf["with_metadata"],
             seed=config["run"]["seed"],
             encoder=conf["encoder"],
-            **({"epochs": conf["epochs"]} if conf["epochs"] else {}),
+            **_epochs(conf["epochs"], learner),
         ),
         [model_dir / "skim_model.json"],
         [ds_dir, labels],
