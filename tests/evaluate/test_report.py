@@ -60,7 +60,15 @@ def test_report_lists_new_pairs_with_truth_marks(tmp_path, tiny_dataset):
     from skim.data import save_matrix
 
     save_matrix(tmp_path / "skim.npz", sp.csr_matrix(mapped))
-    manifest = {"counts": {"new_pairs": 2}, "tau": 0.8}
+    manifest = {
+        "counts": {"new_pairs": 2},
+        "settings": {"tau": 0.8},
+        "tau_table": [
+            {"tau": 0.8, "new_pairs": 1200, "precision": 0.05, "recovered": 0.3},
+            {"tau": 0.81, "new_pairs": 1100, "precision": 0.06, "recovered": 0.29},
+            {"tau": 0.85, "new_pairs": 900, "precision": None, "recovered": None},
+        ],
+    }
     report = write_report(
         tmp_path,
         tiny_dataset,
@@ -72,6 +80,9 @@ def test_report_lists_new_pairs_with_truth_marks(tmp_path, tiny_dataset):
     )
     text = report.read_text()
     assert "| SKIM (extractive) | ova |" in text and "- new pairs: 2" in text
+    assert "- tau: 0.8" in text
+    assert "| 0.8 | 1,200 | 0.050 | 0.300 |" in text  # every 0.05 of tau, measured rows only
+    assert "| 0.81 |" not in text and "| 0.85 |" not in text
     assert (
         "**exon**: generated *nucleic acid* -> added: nucleic acid (true), part (not true)" in text
     )

@@ -139,6 +139,20 @@ def write_report(
         parts += [f"- {k}: {settings[k]}" for k in ("tau", "topk", "encoder") if k in settings]
         if manifest.get("added_nothing"):
             parts.append(f"- no pairs added: {manifest['added_nothing']}")
+        table = [r for r in manifest.get("tau_table") or [] if r.get("precision") is not None]
+        if table:
+            parts += [
+                "",
+                "| tau | new pairs | est. precision | est. recovered |",
+                "|---|---:|---:|---:|",
+            ]
+            parts += [
+                f"| {r['tau']:g} | {r['new_pairs']:,} | {r['precision']:.3f} | "
+                f"{r.get('recovered') or 0:.3f} |"
+                for r in table
+                if round(r["tau"] * 100) % 5 == 0
+            ]
+            parts.append("")
         estimate = manifest.get("tau_estimate") or {}
         for key in ("precision", "recovered"):
             if estimate.get(key) is not None:

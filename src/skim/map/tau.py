@@ -215,7 +215,14 @@ def tau_table(
 
 
 class TauUnreachable(SkimError):
-    """No tau of the grid is known to reach the requested precision on the known rows."""
+    """No tau of the grid is known to reach the requested precision on the known rows.
+
+    ``table`` holds the measured rows (tau, new pairs, precision, recovered) for the report.
+    """
+
+    def __init__(self, message: str, table: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.table = table or []
 
 
 def choose_tau(
@@ -238,13 +245,15 @@ def choose_tau(
         raise TauUnreachable(
             f"no tau in [{table[0]['tau']}, {table[-1]['tau']}] adds {min_known_pairs} or more "
             "new pairs on the rows with known complete labels, so precision cannot be "
-            "estimated; give more known rows or set tau by hand"
+            "estimated; give more known rows or set tau by hand",
+            table,
         )
     best = max(trusted, key=lambda r: r["precision"])
     raise TauUnreachable(
         f"no tau reaches precision {target_precision:g} on the rows with known complete labels "
         f"(best {best['precision']:.3f} at tau {best['tau']:g}); lower --target-precision or "
-        "map with an encoder tuned on the dataset"
+        "map with an encoder tuned on the dataset",
+        table,
     )
 
 

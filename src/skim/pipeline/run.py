@@ -299,7 +299,12 @@ def _map_stages(
                 # the calibration guard: pairs that cannot be trusted are not added at all
                 log(f"[map-{gen}] adds no pairs: {exc}")
                 matrix = load_matrix(base)
-                manifest = {"tau": None, "added_nothing": str(exc), "counts": {"new_pairs": 0}}
+                manifest = {
+                    "tau": None,
+                    "added_nothing": str(exc),
+                    "counts": {"new_pairs": 0},
+                    "tau_table": exc.table,
+                }
             write_mapping(target, matrix, manifest)
 
         inputs = [ds_dir, base, path] + (
