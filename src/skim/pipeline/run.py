@@ -345,7 +345,15 @@ def _train_model(
     conf = config["train"]
     slug = f"{row['labels']}-{row['method']}-{learner}"
     model_dir = out / "models" / slug
-    settings = {**conf, "learner": learner, "method": row["method"], "seed": config["run"]["seed"]}
+    # only what changes this model: adding a method to the comparison retrains nothing else
+    settings = {
+        "learner": learner,
+        "method": row["method"],
+        "seed": config["run"]["seed"],
+        "encoder": conf["encoder"],
+        "with_metadata": conf["with_metadata"],
+        **_epochs(conf["epochs"], learner),
+    }
     run_stage(
         out,
         f"train-{slug}",
