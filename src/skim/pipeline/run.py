@@ -64,7 +64,9 @@ def _mar_stage(config: dict[str, Any], out: Path, ds_dir: Path, base: Path, log:
         fraction = dataset.trn_X_Y.nnz / max(dataset.trn_X_Y_unbiased.nnz, 1)
         mar = simulate_bias(dataset, mar_fraction=fraction, seed=config["run"]["seed"]).trn_X_Y
         seed_matrix = load_matrix(base)
-        seed_rows = np.flatnonzero(np.diff((seed_matrix != dataset.trn_X_Y).tocsr().indptr) > 0)
+        seed_rows = _seed_rows(out, config["generate"]["direction"])
+        if seed_rows is None:  # no list of the seed: the rows where it changed the clicks
+            seed_rows = np.flatnonzero(np.diff((seed_matrix != dataset.trn_X_Y).tocsr().indptr))
         mar = mar.tolil()
         mar[seed_rows] = seed_matrix[seed_rows]
         save_matrix(target, mar.tocsr())
@@ -81,7 +83,10 @@ def _dataset_stage(config: dict[str, Any], out: Path, log: Log) -> Path:
         from skim.simulate import build_wordnet_dataset
 
         src = out / "dataset"
-        settings = {k: v for k, v in ds_conf.items() if k != "path"}
+        settings = {
+            **{k: v for k, v in ds_conf.items() if k != "path"},
+            "seed": config["run"]["seed"],
+        }
         run_stage(
             out,
             "dataset",
