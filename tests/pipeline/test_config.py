@@ -62,6 +62,8 @@ def test_shipped_example_and_demo_configs_are_valid():
 
     example = Path(__file__).parents[2] / "examples" / "wordnet.toml"
     assert load_config(example, out="o")["dataset"]["builder"] == "wordnet"
+    compare = load_config(example.with_name("wordnet-compare.toml"))
+    assert "lever+ips" in compare["train"]["methods"] and compare["train"]["epochs"]["ova"] == 1
     quick = check_config(demo_config("o", quick=True))
     assert quick["generate"]["generators"] == ["extractive"] and quick["dataset"]["lexfiles"]
     full = check_config(demo_config("o"))
