@@ -51,3 +51,17 @@ def test_a_changed_setting_reruns_only_the_stages_it_reaches(tiny_demo):
     ran = {line.split("]")[0][1:] for line in logs if line.endswith("running")}
     assert "dataset" not in ran and "teach" not in ran and "generate-extractive" not in ran
     assert "map-extractive" in ran
+
+
+def test_udapdr_row_generates_without_metadata_from_the_distilled_student(tiny_demo):
+    tiny_demo["generate"]["generators"] = ["udapdr"]
+    tiny_demo["generate"]["model_items"] = 20
+    tiny_demo["distill"].update(max_steps=4, hidden_size=32, num_layers=1, observed_demos=20)
+    tiny_demo["train"]["learners"] = ["ova"]
+    tiny_demo["train"]["methods"] = ["none"]
+    report = run_pipeline(tiny_demo, log=lambda m: None)
+    out = report.parent
+    assert "| UDAPDR (no metadata) | ova |" in report.read_text()
+    records = [json.loads(line) for line in (out / "synthetic-udapdr.jsonl").open()]
+    assert len(records) <= 20 and all(r["settings"]["no_metadata"] for r in records)
+    assert (out / "slm" / "skim_distill.json").exists()
