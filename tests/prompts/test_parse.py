@@ -19,6 +19,8 @@ from skim.prompts import format_completion, parse_response
         ("- [ ] exon\n- [x] intron", ["exon", "intron"]),
         ("\n\nexon\n\n\nintron\n\n", ["exon", "intron"]),
         ("exon\r\nintron\r\n", ["exon", "intron"]),
+        ("Query 1: exon\nQ2. intron\n- Label #3 - gene", ["exon", "intron", "gene"]),
+        ("Q&A sites\nquery languages", ["Q&A sites", "query languages"]),
     ],
 )
 def test_list_styles(answer, expected):

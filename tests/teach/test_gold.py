@@ -99,7 +99,9 @@ def test_cli_gold(tmp_path, gold_dataset, capsys):
     assert main(args) == 2
     assert "needs --seed-fraction" in capsys.readouterr().err
     assert main([*args, "--seed-fraction", "1", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["records"] == 4
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["records"] == 4
+    assert set(summary["inputs_sha256"]) == {"trn_X_Y.npz", "trn_X_Y_unbiased.npz"}
     assert len(_lines(tmp_path / "demos.jsonl")) == 4
     assert load_matrix(tmp_path / "demos.seed.npz").nnz == 7
 

@@ -88,12 +88,17 @@ def test_max_rpm_spaces_request_starts(tmp_path, served_dataset):
 
 
 def test_unrecoverable_statuses(tmp_path, served_dataset):
-    with FakeChatServer({"item-0": ["400"]}) as server:
+    one_by_one = {**FAST, "concurrency": 1}  # items are asked in order
+    with FakeChatServer({"item-3": ["400"]}) as server:
         summary = teach(served_dataset, tmp_path / "d.jsonl", "labels-to-queries", server.url,
-                        "m", **FAST)  # fmt: skip
-        assert server.outcomes("item-0") == ["400"]  # a bad request is not repeated
-    assert summary["failed"] == 1
-    with FakeChatServer({f"item-{k}": ["401"] for k in range(8)}) as server:
+                        "m", **one_by_one)  # fmt: skip
+        assert server.outcomes("item-3") == ["400"]  # a bad request is not repeated
+    assert summary["failed"] == 1 and summary["answered"] == 7
+    with FakeChatServer({"item-0": ["400"]}) as server:  # before any success: the settings
+        with pytest.raises(SkimError, match="rejected the request for model 'm' .*status 400"):
+            teach(served_dataset, tmp_path / "e.jsonl", "labels-to-queries", server.url, "m",
+                  **one_by_one)  # fmt: skip
+    with FakeChatServer({item: ["401"] for item in ITEMS}) as server:
         with pytest.raises(SkimError, match="refused model 'm' with status 401"):
             teach(served_dataset, tmp_path / "e.jsonl", "labels-to-queries", server.url, "m",
                   **FAST)  # fmt: skip

@@ -11,6 +11,11 @@ _MARKER = re.compile(
     r"|\(?\d{1,3}\)\s*|\d{1,3}[.:]\s+|\d{1,3}\s+[-\u2013\u2014]\s+"
     r"|\(?[a-z]\)\s+|\[[ xX]?\]\s+)"
 )
+# "Query 3: ...", "Q3. ...", "Label #2 - ..."
+_LABELLED = re.compile(
+    r"^(?:q|query|queries|label|labels|category|categories)\s*#?\d{1,3}\s*[:.)\-\u2013]\s*",
+    re.IGNORECASE,
+)
 _HEADING = re.compile(r"^(?:#{1,6}\s|#{1,6}$|[=\-_*~]{3,}$)")
 _CHATTER = re.compile(
     r"^(?:sure|certainly|of course|okay|ok|here (?:are|is)|below (?:are|is))\b", re.IGNORECASE
@@ -44,7 +49,7 @@ def _clean(line: str) -> str | None:
         return None
     has_marker = False
     while True:  # "1. - foo" and "- 1. foo" happen
-        stripped = _MARKER.sub("", line, count=1)
+        stripped = _LABELLED.sub("", _MARKER.sub("", line, count=1), count=1)
         if stripped == line:
             break
         has_marker, line = True, stripped.strip()

@@ -73,7 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--tokenizer", help="Hugging Face tokenizer counting metadata tokens")
     p.add_argument("--temperature", type=float, default=0.7)
-    p.add_argument("--max-tokens", type=int, default=1000, help="completion limit (default 1000)")
+    p.add_argument(
+        "--max-tokens", type=int, default=1000, help="completion limit, 0: not sent (default 1000)"
+    )
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
     p.add_argument("--max-retries", type=int, default=6)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -111,7 +113,7 @@ def _teach(args: argparse.Namespace) -> int:
             args.dataset, args.out, args.direction, args.endpoint, args.model,
             n=10 if args.n is None else args.n, concurrency=args.concurrency,
             max_rpm=args.max_rpm, sample=args.sample, seed=args.seed,
-            temperature=args.temperature, max_tokens=args.max_tokens, timeout=args.timeout,
+            temperature=args.temperature, max_tokens=args.max_tokens or None, timeout=args.timeout,
             max_retries=args.max_retries, progress=not args.quiet, **common,
         )  # fmt: skip
     if args.json:

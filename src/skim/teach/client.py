@@ -5,9 +5,10 @@ and paced here). Requests share one rate limiter: at most ``max_rpm`` starts a m
 ``Retry-After`` from the server pauses every worker, not just the one that was told. Retried
 with exponential backoff and jitter: 429, 5xx and other unexpected statuses, timeouts,
 dropped connections and malformed replies (invalid JSON, no choices, empty content, or text
-that ``accept`` rejects). Not retried: 400/422 (this item's request is bad: the item fails).
-Fatal for the whole run: 401/403/404 (wrong key, model or URL), and an endpoint that could
-not be reached through all retries of an item before any request succeeded.
+that ``accept`` rejects). Not retried: 400/422 (this item's request is bad: the item
+fails). Fatal for the whole run: 401/403/404 (wrong key, model or URL), and, before any
+request has succeeded, a 400/422 (e.g. a parameter the model does not take) or an endpoint
+that stayed unreachable through all retries of an item.
 """
 
 from __future__ import annotations
@@ -161,6 +162,12 @@ class ChatClient:
         )
 
     @property
+    def answered(self) -> int:
+        """How many requests got a usable answer so far."""
+        with self._lock:
+            return self._answered
+
+    @property
     def errors(self) -> dict[str, int]:
         """How many attempts failed, by kind (``"429"``, ``"500"``, ``"timeout"``, ...)."""
         with self._lock:
@@ -189,7 +196,13 @@ class ChatClient:
             ) from None
         except (oa.BadRequestError, oa.UnprocessableEntityError) as exc:
             self._count(str(exc.status_code))
-            raise ItemFailed(f"status {exc.status_code}: {_status_message(exc)}", 0) from None
+            message = f"status {exc.status_code}: {_status_message(exc)}"
+            if not self.answered:  # nothing ever worked: the settings, not this item, are wrong
+                raise SkimError(
+                    f"{self.endpoint} rejected the request for model {self.model!r} ({message}); "
+                    "check --model, --max-tokens, --temperature and --max-meta-tokens"
+                ) from None
+            raise ItemFailed(message, 0) from None
         except oa.APIStatusError as exc:
             self._count(str(exc.status_code))
             wait = retry_after_seconds(exc.response.headers)
@@ -246,9 +259,7 @@ class ChatClient:
                 seconds=round(time.monotonic() - started, 3),
                 finish_reason=getattr(response.choices[0], "finish_reason", None),
             )
-        with self._lock:
-            never_answered = self._answered == 0
-        if unreachable and never_answered:  # a wrong URL or a server that is down: stop the run
+        if unreachable and not self.answered:  # a wrong URL or a server that is down: stop the run
             raise SkimError(f"cannot reach {self.endpoint} ({error}); check --endpoint")
         raise ItemFailed(f"gave up after {self.max_retries + 1} attempts: {error}", attempt + 1)
 

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skim._io import file_fingerprint, write_json_atomic
-from skim.data import Dataset, canonical, save_matrix
+from skim.data import Dataset, canonical, resolve_matrix, save_matrix
 from skim.errors import SkimError
 from skim.prompts import check_direction, format_completion, load_template
 from skim.teach.items import (
@@ -57,6 +57,14 @@ def seed_matrix(dataset: Dataset, direction: str, seed_items: np.ndarray) -> sp.
     keep = sp.diags(mask)
     added = keep @ complete if axis == 0 else complete @ keep
     return canonical(dataset.trn_X_Y.maximum(added))
+
+
+def _input_fingerprints(dataset: Dataset) -> dict[str, str]:
+    """SHA-256 of the label files the seed was drawn from (when the dataset is on disk)."""
+    if dataset.path is None:
+        return {}
+    found = {name: resolve_matrix(dataset.path, name) for name in ("trn_X_Y", "trn_X_Y_unbiased")}
+    return {path.name: file_fingerprint(path) for path in found.values() if path is not None}
 
 
 def gold_teacher(
@@ -152,6 +160,7 @@ def gold_teacher(
         "pairs_added": int(matrix.nnz - canonical(dataset.trn_X_Y).nnz),
         "elapsed_s": round(time.monotonic() - started, 3),
         "dataset": str(dataset.path) if dataset.path else None,
+        "inputs_sha256": _input_fingerprints(dataset),
         "out": str(out_path),
         "seed_matrix": str(seed_path),
         "seed_matrix_sha256": file_fingerprint(seed_path),

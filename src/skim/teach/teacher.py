@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from skim._io import write_json_atomic
+from skim._io import texts_fingerprint, write_json_atomic
 from skim.data import Dataset
 from skim.errors import SkimError
 from skim.prompts import check_direction, load_template, parse_response
@@ -262,6 +262,7 @@ def teach(
         "retried_errors": client.errors,
         "elapsed_s": round(time.monotonic() - started, 3),
         "dataset": str(dataset.path) if dataset.path else None,
+        "items_sha256": texts_fingerprint(keys),  # exactly what was asked, settings included
         "out": str(out_path),
         "cache": str(cache_path),
         "failed_path": str(failed_path) if failures else None,
