@@ -7,10 +7,9 @@ padding, as decoder-only generation needs). The defaults sample like the paper (
 
 from __future__ import annotations
 
-from typing import Any
-
-from skim.distill.format import DEFAULT_MAX_METADATA_WORDS, format_prompt, parse_completion
+from skim.distill.format import parse_completion
 from skim.generate.base import Item
+from skim.generate.student import student_prompts, student_settings
 
 
 class HFGenerator:
@@ -38,36 +37,18 @@ class HFGenerator:
 
         self.model, self.tokenizer, manifest = load_student(model, adapter, device=device)
         self.tokenizer.padding_side = "left"
-        if max_metadata_words is None:
-            max_metadata_words = (manifest or {}).get(
-                "max_metadata_words", DEFAULT_MAX_METADATA_WORDS
-            )
         self.direction = direction
         self.no_metadata = no_metadata
         self.batch_size = batch_size
         self.seed = seed
-        self.settings: dict[str, Any] = {
-            "model": model,
-            "adapter": adapter,
-            "no_metadata": no_metadata,
-            "num_return": num_return,
-            "max_texts": max_texts,
-            "max_new_tokens": max_new_tokens,
-            "temperature": temperature,
-            "top_k": top_k,
-            "max_metadata_words": max_metadata_words,
-            "seed": seed,
-        }
+        self.settings = student_settings(
+            model, adapter, manifest, no_metadata, num_return, max_texts, max_new_tokens,
+            temperature, top_k, max_metadata_words, seed,
+        )  # fmt: skip
         self.generated_tokens = 0
 
     def prompts(self, items: list[Item]) -> list[str]:
-        s = self.settings
-        return [
-            format_prompt(
-                it.text, it.metadata, self.direction, s["no_metadata"], s["max_metadata_words"]
-            )
-            for it in items
-        ]
+        return student_prompts(items, self.direction, self.settings)
 
     def generate(self, items: list[Item]) -> list[list[str]]:
         import torch

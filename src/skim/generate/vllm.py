@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from skim.distill.format import DEFAULT_MAX_METADATA_WORDS, format_prompt, parse_completion
+from skim.distill.format import parse_completion
 from skim.errors import SkimError
 from skim.generate.base import Item
+from skim.generate.student import student_prompts, student_settings
 
 
 class VLLMGenerator:
@@ -63,43 +64,19 @@ class VLLMGenerator:
         sample = temperature > 0
         sampling = {"temperature": temperature, "top_k": top_k} if sample else {"temperature": 0.0}
         self.params = SamplingParams(n=num_return, max_tokens=max_new_tokens, seed=seed, **sampling)
-        if max_metadata_words is None:
-            max_metadata_words = (manifest or {}).get(
-                "max_metadata_words", DEFAULT_MAX_METADATA_WORDS
-            )
         self.direction = direction
-        self.settings: dict[str, Any] = {
-            "model": model,
-            "adapter": adapter,
-            "no_metadata": no_metadata,
-            "num_return": num_return,
-            "max_texts": max_texts,
-            "max_new_tokens": max_new_tokens,
-            "temperature": temperature,
-            "top_k": top_k,
-            "max_metadata_words": max_metadata_words,
-            "seed": seed,
-        }
+        self.settings = student_settings(
+            model, adapter, manifest, no_metadata, num_return, max_texts, max_new_tokens,
+            temperature, top_k, max_metadata_words, seed,
+        )  # fmt: skip
         self.generated_tokens = 0
 
     def generate(self, items: list[Item]) -> list[list[str]]:
         s = self.settings
         bos = [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
         prompts = [
-            {
-                "prompt_token_ids": bos
-                + self.tokenizer(
-                    format_prompt(
-                        it.text,
-                        it.metadata,
-                        self.direction,
-                        s["no_metadata"],
-                        s["max_metadata_words"],
-                    ),
-                    add_special_tokens=False,
-                )["input_ids"]
-            }
-            for it in items
+            {"prompt_token_ids": bos + self.tokenizer(text, add_special_tokens=False)["input_ids"]}
+            for text in student_prompts(items, self.direction, s)
         ]
         outputs = self.llm.generate(prompts, self.params, lora_request=self.lora, use_tqdm=False)
         results = []

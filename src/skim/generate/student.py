@@ -1,0 +1,48 @@
+"""What the model generators (hf, vllm) share: the distilled student's settings and prompts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skim.distill.format import DEFAULT_MAX_METADATA_WORDS, format_prompt
+from skim.generate.base import Item
+
+
+def student_settings(
+    model: str | None,
+    adapter: str | None,
+    manifest: dict | None,
+    no_metadata: bool,
+    num_return: int,
+    max_texts: int,
+    max_new_tokens: int,
+    temperature: float,
+    top_k: int,
+    max_metadata_words: int | None,
+    seed: int,
+) -> dict[str, Any]:
+    """The settings recorded with every record; metadata truncation follows the distillation's."""
+    if max_metadata_words is None:
+        max_metadata_words = (manifest or {}).get("max_metadata_words", DEFAULT_MAX_METADATA_WORDS)
+    return {
+        "model": model,
+        "adapter": adapter,
+        "no_metadata": no_metadata,
+        "num_return": num_return,
+        "max_texts": max_texts,
+        "max_new_tokens": max_new_tokens,
+        "temperature": temperature,
+        "top_k": top_k,
+        "max_metadata_words": max_metadata_words,
+        "seed": seed,
+    }
+
+
+def student_prompts(items: list[Item], direction: str, settings: dict[str, Any]) -> list[str]:
+    """The prompts the student was distilled on, one per item."""
+    return [
+        format_prompt(
+            it.text, it.metadata, direction, settings["no_metadata"], settings["max_metadata_words"]
+        )
+        for it in items
+    ]
