@@ -396,6 +396,7 @@ def _train_and_score(
     config: dict[str, Any],
     out: Path,
     ds_dir: Path,
+    dataset: Dataset,
     rows: list[dict[str, Any]],
     files: dict[str, Path],
     log: Log,
@@ -420,14 +421,14 @@ def _train_and_score(
                 out,
                 f"predict-{model_dir.name}",
                 lambda model_dir=model_dir, pred_path=pred_path: save_matrix(
-                    pred_path, predict(load_dataset(ds_dir), model_dir, k=max(ks))
+                    pred_path, predict(dataset, model_dir, k=max(ks))
                 ),
                 [pred_path],
                 [ds_dir, model_dir],
                 {"k": max(ks)},
                 log,
             )
-            metrics = evaluate_predictions(load_dataset(ds_dir), load_matrix(pred_path), ks)
+            metrics = evaluate_predictions(dataset, load_matrix(pred_path), ks)
             results.append({"method": row["name"], "learner": learner, "metrics": metrics})
             trained[same] = results[-1]
     return results
@@ -454,7 +455,7 @@ def run_pipeline(config: dict[str, Any], log: Log = print) -> Path:
     files = _label_files(ds_dir, base, mapped)
     if any(row["labels"] == "mar" for row in rows):
         files["mar"] = _mar_stage(config, out, ds_dir, base, log)
-    results = _train_and_score(config, out, ds_dir, rows, files, log)
+    results = _train_and_score(config, out, ds_dir, dataset, rows, files, log)
     write_json_atomic(out / "metrics.json", results)
     manifests = {
         gen: json.loads(path.with_suffix(".manifest.json").read_text(encoding="utf-8"))
