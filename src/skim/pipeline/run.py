@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from skim._io import write_json_atomic
-from skim.data import Dataset, load_dataset, load_matrix, resolve_matrix, save_dataset, save_matrix
+from skim.data import Dataset, load_dataset, load_matrix, resolve_matrix, save_matrix
 from skim.pipeline.stages import run_stage
 
 Log = Callable[[str], None]
@@ -106,12 +106,13 @@ def _dataset_stage(config: dict[str, Any], out: Path, log: Log) -> Path:
     if not config["_present"]["simulate"]:
         return src
     from skim.simulate import simulate_bias
+    from skim.simulate.output import save_dataset_dir
 
     sim = config["simulate"]
     dst = out / "simulated"
 
     def simulate() -> None:
-        save_dataset(
+        save_dataset_dir(
             simulate_bias(
                 load_dataset(src),
                 exposure_topk=sim["exposure_topk"],
