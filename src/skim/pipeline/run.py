@@ -408,10 +408,11 @@ def _train_and_score(
     ks = sorted(set(config["evaluate"]["k"]) | set(CURVE_K))
     results = []
     trained: dict[tuple[str, str, str], dict[str, Any]] = {}
+    content = {name: _matrix_key(files[name]) for name in {row["labels"] for row in rows}}
     for row in rows:
         for learner in config["train"]["learners"]:
             # identical labels (e.g. a mapping that added nothing) give the identical model
-            same = (_matrix_key(files[row["labels"]]), row["method"], learner)
+            same = (content[row["labels"]], row["method"], learner)
             if same in trained:
                 log(f"[{row['name']} / {learner}] same labels as an earlier row: results reused")
                 results.append({**trained[same], "method": row["name"]})
