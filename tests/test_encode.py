@@ -35,6 +35,22 @@ def test_a_corrupt_cache_file_is_recomputed(tmp_path, hash_encoder):
     assert out.shape == (1, 16) and hash_encoder.calls == 2
 
 
+def test_a_projection_over_a_base_encoder_caches_only_the_base(tmp_path, hash_encoder):
+    from skim.learners.dual import DualTextEncoder
+
+    projection = np.eye(16, dtype=np.float32)[::-1].copy()  # reverses the coordinates
+    dual = DualTextEncoder(hash_encoder, projection, model_id="m1")
+    out = encode_texts(dual, ["exon", "gene"], cache_dir=tmp_path)
+    base = encode_texts(hash_encoder, ["exon", "gene"], cache_dir=tmp_path)
+    assert hash_encoder.calls == 1  # the base vectors came from the first call's cache
+    expected = base[:, ::-1] / np.linalg.norm(base, axis=1, keepdims=True)
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    retrained = DualTextEncoder(hash_encoder, projection, model_id="m2")
+    encode_texts(retrained, ["gene"], cache_dir=tmp_path)
+    assert hash_encoder.calls == 1  # a newly trained model reuses the base's vectors
+    assert len(list((tmp_path / "embeddings").iterdir())) == 1  # one store: the base's
+
+
 def test_default_encoder_is_the_bundled_minilm():
     path = resolve_encoder(None)
     assert resolve_encoder(DEFAULT_ENCODER) == path and path.endswith("model")

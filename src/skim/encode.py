@@ -160,10 +160,17 @@ def encode_texts(
     content, so a rerun, or another stage that needs some of the same texts (the dataset
     builder, the learners and the mapping all encode query and label texts), reads them from
     disk instead of encoding again. ``cache_dir`` defaults to :func:`default_cache_dir`.
+
+    An encoder that is a cheap fixed map over another one (it has ``base`` and
+    ``project(vectors)``, like a trained dual model's projection) caches nothing of its own:
+    the base's vectors are cached and projected, so every newly trained model reuses them.
     """
     texts = list(texts)
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
+    project = getattr(encoder, "project", None)
+    if project is not None:  # a fixed map over a base encoder: cache the base's vectors only
+        return project(encode_texts(encoder.base, texts, cache_dir))
     unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
     unique = [str(t) for t in unique]
     keys = _text_keys(unique)

@@ -211,11 +211,15 @@ class DualTextEncoder:
     def dim(self) -> int:
         return int(self.projection.shape[0])
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        vectors = np.asarray(self.base.encode(list(texts)), dtype=np.float32)
+    def project(self, vectors: np.ndarray) -> np.ndarray:
+        """The trained projection of base-encoder vectors, L2-normalised."""
+        vectors = np.asarray(vectors, dtype=np.float32)
         vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         out = vectors @ self.projection.T
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.project(self.base.encode(list(texts)))
 
 
 def load_dual_text_encoder(
