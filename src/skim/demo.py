@@ -36,12 +36,12 @@ def demo_config(out: str | Path, quick: bool = False) -> dict[str, Any]:
         # run on a sample of queries shows the path without spending the demo's budget on it
         raw["distill"] = {
             "from_scratch": True,
-            "observed_demos": 3000,
-            "max_steps": 300,
+            "observed_demos": 2000,
+            "max_steps": 150,
             "hidden_size": 128,
             "num_layers": 2,
         }
-        raw["generate"]["model_items"] = 3000
+        raw["generate"]["model_items"] = 1000
     return raw
 
 

@@ -23,7 +23,9 @@ def flush_denormals() -> Iterator[None]:
 
     A one-vs-all layer drives most logits far below zero, so their sigmoid gradients fall
     into the subnormal range, where CPU arithmetic is many times slower: flushing them made a
-    WordNet epoch 3x faster with weights equal to 1e-28.
+    WordNet epoch 3x faster with weights equal to 1e-28. The setting is per thread and torch's
+    worker threads inherit it when they start, so this covers the calling thread only; the
+    ``skim`` commands that train set it for the whole process before any worker starts.
     """
     import torch
 
