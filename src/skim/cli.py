@@ -28,10 +28,6 @@ COMMAND_MODULES = (
     "skim.demo",
 )
 
-# Commands that train learners flush subnormal floats to zero for the whole process, set
-# before torch starts its worker threads, which inherit it (see skim.learners.loop).
-TRAINING_COMMANDS = frozenset({"train", "run", "compare", "demo"})
-
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every registered command."""
@@ -61,10 +57,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``skim`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command in TRAINING_COMMANDS:
-        import torch
-
-        torch.set_flush_denormal(True)
     try:
         return int(args.func(args) or 0)
     except SkimError as exc:

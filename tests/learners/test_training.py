@@ -155,3 +155,22 @@ def test_dual_text_encoder_encodes_like_the_model(tmp_path, dataset, encoder, fi
     assert text_encoder.id != encoder.id
     with pytest.raises(SkimError, match="no text encoder"):
         load_text_encoder(str(train(dataset, tmp_path / "o", **fit_kwargs)))
+
+
+def test_training_flushes_subnormal_floats_and_restores_the_default(
+    tmp_path, dataset, encoder, fit_kwargs
+):
+    from tests.test_floats import is_flushed
+
+    seen = []
+
+    class Recording:
+        id = encoder.id + "-recording"
+
+        def encode(self, texts):
+            seen.append(is_flushed())
+            return encoder.encode(texts)
+
+    train(dataset, tmp_path / "m", **{**fit_kwargs, "encoder": Recording()})
+    assert seen and all(seen)  # from the first torch work of train(), before any fit
+    assert not is_flushed()

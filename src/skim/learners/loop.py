@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -15,25 +14,6 @@ def batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarra
     """A seeded random permutation of ``range(n)`` cut into batches."""
     order = rng.permutation(n)
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
-
-
-@contextmanager
-def flush_denormals() -> Iterator[None]:
-    """Treat subnormal floats as zero on the CPU while training, then restore the default.
-
-    A one-vs-all layer drives most logits far below zero, so their sigmoid gradients fall
-    into the subnormal range, where CPU arithmetic is many times slower: flushing them made a
-    WordNet epoch 3x faster with weights equal to 1e-28. The setting is per thread and torch's
-    worker threads inherit it when they start, so this covers the calling thread only; the
-    ``skim`` commands that train set it for the whole process before any worker starts.
-    """
-    import torch
-
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(False)
 
 
 class Trainer:
@@ -75,8 +55,7 @@ class Trainer:
             disable=not self.show_progress,
             leave=False,
         )
-        with flush_denormals():
-            yield from self._bar
+        yield from self._bar
         self._bar.close()
         self.history.append(self._sum / max(self._count, 1))
 

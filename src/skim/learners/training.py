@@ -9,6 +9,7 @@ from typing import Any
 
 import scipy.sparse as sp
 
+from skim._floats import flush_denormals
 from skim.data import Dataset, canonical, load_dataset, load_matrix
 from skim.encode import TextEncoder
 from skim.errors import SkimError
@@ -48,6 +49,7 @@ def _load(dataset: Dataset | str | os.PathLike) -> Dataset:
     return dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
 
 
+@flush_denormals()
 def train(
     dataset: Dataset | str | os.PathLike,
     model_dir: str | os.PathLike,

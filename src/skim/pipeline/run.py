@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from skim._floats import flush_denormals
 from skim._io import write_json_atomic
 from skim.data import Dataset, load_dataset, load_matrix, resolve_matrix, save_matrix
 from skim.pipeline.stages import run_stage
@@ -439,6 +440,7 @@ def _train_and_score(
 CURVE_K = (1, 2, 3, 5, 10, 25, 50, 100)
 
 
+@flush_denormals()
 def run_pipeline(config: dict[str, Any], log: Log = print) -> Path:
     """Run every configured stage under ``[run] out`` and write ``report.md``; return its path."""
     from skim.evaluate.report import write_report
