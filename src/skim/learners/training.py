@@ -101,6 +101,9 @@ def train(
         Further :class:`~skim.learners.params.TrainParams` fields (``bottleneck``,
         ``temperature``, ``hard_negatives``, ``lever_lambda``, ...).
 
+    Subnormal floats are flushed to zero while it runs (see :func:`skim._floats.flush_denormals`:
+    a one-vs-all fit is about 3x faster on CPU).
+
     Returns
     -------
     Path

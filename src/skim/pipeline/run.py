@@ -442,7 +442,10 @@ CURVE_K = (1, 2, 3, 5, 10, 25, 50, 100)
 
 @flush_denormals()
 def run_pipeline(config: dict[str, Any], log: Log = print) -> Path:
-    """Run every configured stage under ``[run] out`` and write ``report.md``; return its path."""
+    """Run every configured stage under ``[run] out`` and write ``report.md``; return its path.
+
+    Subnormal floats are flushed to zero from the start (see :func:`skim._floats.flush_denormals`).
+    """
     from skim.evaluate.report import write_report
 
     out = Path(config["run"]["out"])
