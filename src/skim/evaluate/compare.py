@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from skim._io import write_json_atomic, write_text_atomic
+from skim.evaluate.report import metric_table
 
 COMPARE_COLUMNS = (
     ("observed", "P@5"),
@@ -22,16 +23,9 @@ COMPARE_COLUMNS = (
 
 def comparison_table(results: list[dict[str, Any]]) -> str:
     """Markdown: one row per method, a block of rows per learner; metrics in percent."""
-    head = " | ".join(f"{'biased' if s == 'observed' else s} {m}" for s, m in COMPARE_COLUMNS)
-    lines = [f"| learner | method | {head} |", "|---|---|" + "---:|" * len(COMPARE_COLUMNS)]
-    for learner in dict.fromkeys(r["learner"] for r in results):
-        for r in (r for r in results if r["learner"] == learner):
-            cells = []
-            for split, metric in COMPARE_COLUMNS:
-                value = r["metrics"].get(split, {}).get(metric)
-                cells.append("-" if value is None else f"{100 * value:.2f}")
-            lines.append(f"| {learner} | {r['method']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    learners = dict.fromkeys(r["learner"] for r in results)
+    grouped = [r for learner in learners for r in results if r["learner"] == learner]
+    return metric_table(grouped, ("learner", "method"), COMPARE_COLUMNS)
 
 
 def plot_comparison(results: list[dict[str, Any]], path: Path, metric: str = "R@100") -> Path:

@@ -22,19 +22,24 @@ TABLE_COLUMNS = (
 )
 
 
-def results_table(results: list[dict[str, Any]]) -> str:
-    """Markdown table: one row per (method, learner), metrics in percent."""
-    head = "| method | learner | " + " | ".join(
-        f"{'unbiased' if s == 'unbiased' else 'biased'} {m}" for s, m in TABLE_COLUMNS
-    )
-    lines = [head + " |", "|---|---|" + "---:|" * len(TABLE_COLUMNS)]
+def metric_table(
+    results: list[dict[str, Any]], keys: tuple[str, ...], columns: tuple[tuple[str, str], ...]
+) -> str:
+    """Markdown table: the rows' ``keys``, then each (split, metric) of ``columns`` in percent."""
+    head = " | ".join(f"{'biased' if s == 'observed' else s} {m}" for s, m in columns)
+    lines = [f"| {' | '.join(keys)} | {head} |", "|" + "---|" * len(keys) + "---:|" * len(columns)]
     for r in results:
-        cells = []
-        for split, metric in TABLE_COLUMNS:
+        cells = [str(r[key]) for key in keys]
+        for split, metric in columns:
             value = r["metrics"].get(split, {}).get(metric)
             cells.append("-" if value is None else f"{100 * value:.2f}")
-        lines.append(f"| {r['method']} | {r['learner']} | " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def results_table(results: list[dict[str, Any]]) -> str:
+    """Markdown table: one row per (method, learner), metrics in percent."""
+    return metric_table(results, ("method", "learner"), TABLE_COLUMNS)
 
 
 def plot_recall_curves(results: list[dict[str, Any]], path: Path) -> Path | None:
