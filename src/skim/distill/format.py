@@ -16,21 +16,25 @@ from __future__ import annotations
 
 import re
 
-DIRECTIONS = ("queries-to-labels", "labels-to-queries")
+from skim.prompts.parse import format_completion
+from skim.prompts.templates import DIRECTIONS, check_direction
+
+__all__ = [
+    "DEFAULT_MAX_METADATA_WORDS",
+    "DIRECTIONS",
+    "FORMAT_VERSION",
+    "check_direction",
+    "format_completion",
+    "format_prompt",
+    "parse_completion",
+    "truncate_words",
+]
+
 FORMAT_VERSION = 1
 DEFAULT_MAX_METADATA_WORDS = 200
 
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]+|\(?\d{1,3}[.):]|[a-z][.)])\s+")
 _SPACES = re.compile(r"\s+")
-
-
-def check_direction(direction: str) -> str:
-    """Return ``direction`` if it is one of :data:`DIRECTIONS`, else raise a clear error."""
-    from skim.errors import SkimError
-
-    if direction not in DIRECTIONS:
-        raise SkimError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-    return direction
 
 
 def _one_line(text: str) -> str:
@@ -59,11 +63,6 @@ def format_prompt(
         lines.append(f"metadata: {truncate_words(metadata or '', max_metadata_words)}")
     lines.append("output:")
     return "\n".join(lines) + "\n"
-
-
-def format_completion(texts: list[str]) -> str:
-    """The student's completion: one text per line (without the end-of-sequence token)."""
-    return "\n".join(t for t in (_one_line(x) for x in texts) if t)
 
 
 def parse_completion(completion: str, max_texts: int | None = None) -> list[str]:
