@@ -107,6 +107,7 @@ class ExtractiveGenerator:
         lengths = [len(n.split()) for n in self.target_names] or [1]
         self.typical_words = float(np.median(lengths))
         self.max_words = max_words
+        self._partner_candidates: dict[int, list[tuple[str, str, float]]] = {}
         self.settings: dict[str, Any] = {
             "num_return": num_return,
             "use_partners": use_partners,
@@ -123,25 +124,33 @@ class ExtractiveGenerator:
         position = 1.0 / (1.0 + 0.5 * chunk_rank)
         return exact + known + length + position + (0.5 if head else 0.0)
 
+    def scored(self, metadata: str) -> list[tuple[str, str, float]]:
+        """(lowercased key, phrase, score) of every candidate of ``metadata``, in order."""
+        return [
+            (phrase.lower(), phrase, self.score(phrase, rank, head))
+            for phrase, rank, head in candidate_phrases(metadata, self.max_words, self.vocab)
+        ]
+
     def rank(self, item: Item) -> list[str]:
         """Candidates of ``item``, best first, without its own names and duplicates."""
         best: dict[str, tuple[float, str]] = {}
         own = set(_names(self.sources[item.source])) | set(_names(item.text))
 
-        def add(metadata: str, weight: float) -> None:
-            for phrase, rank, head in candidate_phrases(metadata, self.max_words, self.vocab):
-                key = phrase.lower()
+        def add(candidates: list[tuple[str, str, float]], weight: float) -> None:
+            for key, phrase, score in candidates:
                 if key in own:
                     continue
-                value = weight * self.score(phrase, rank, head)
+                value = weight * score
                 if key not in best or value > best[key][0]:
                     best[key] = (value, phrase)
 
-        add(item.metadata, 1.0)
+        add(self.scored(item.metadata), 1.0)
         if self.partners is not None and self.partner_meta is not None:
             row = self.partners[item.source]
             for j in row.indices:
-                add(self.partner_meta[j], self.settings["partner_weight"])
+                if j not in self._partner_candidates:  # a label is the partner of many queries
+                    self._partner_candidates[j] = self.scored(self.partner_meta[j])
+                add(self._partner_candidates[j], self.settings["partner_weight"])
         ordered = sorted(best.values(), key=lambda v: -v[0])
         return [phrase for _, phrase in ordered]
 
