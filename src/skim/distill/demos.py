@@ -7,7 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from skim.distill.format import DIRECTIONS, format_completion, format_prompt
+from skim.distill.format import (
+    DEFAULT_MAX_METADATA_WORDS,
+    DIRECTIONS,
+    format_completion,
+    format_prompt,
+)
 from skim.errors import SkimError
 
 
@@ -20,7 +25,9 @@ class Demonstration:
     texts: tuple[str, ...]
     direction: str
 
-    def prompt(self, no_metadata: bool = False, max_metadata_words: int | None = 200) -> str:
+    def prompt(
+        self, no_metadata: bool = False, max_metadata_words: int | None = DEFAULT_MAX_METADATA_WORDS
+    ) -> str:
         return format_prompt(
             self.text, self.metadata, self.direction, no_metadata, max_metadata_words
         )

@@ -38,7 +38,6 @@ class HFGenerator:
         self.model, self.tokenizer, manifest = load_student(model, adapter, device=device)
         self.tokenizer.padding_side = "left"
         self.direction = direction
-        self.no_metadata = no_metadata
         self.batch_size = batch_size
         self.seed = seed
         self.settings = student_settings(

@@ -8,7 +8,6 @@ text per line.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -49,7 +48,9 @@ class OpenAIGenerator:
     ) -> None:
         from openai import OpenAI
 
-        key = os.environ.get("SKIM_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        from skim.teach.teacher import api_key_from_env
+
+        key = api_key_from_env()
         if not key:
             raise SkimError("the openai generator needs SKIM_API_KEY or OPENAI_API_KEY set")
         self.client = OpenAI(
@@ -67,7 +68,6 @@ class OpenAIGenerator:
             "max_metadata_words": max_metadata_words,
             "seed": seed,
         }
-        self.failed = 0
 
     def _ask(self, item: Item) -> list[str]:
         import openai
@@ -91,7 +91,6 @@ class OpenAIGenerator:
                 "the endpoint refused the API key (SKIM_API_KEY / OPENAI_API_KEY)"
             ) from None
         except (openai.APIError, IndexError, AttributeError):
-            self.failed += 1
             return []
         return parse_completion(content, s["num_return"])
 

@@ -14,7 +14,6 @@ def exact_topk(
     targets: np.ndarray,
     k: int,
     device: str | None = None,
-    show_progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` targets of highest inner product for every query.
 
@@ -48,13 +47,8 @@ def exact_topk(
     q_chunk = max(1, _BLOCK_ELEMENTS // t_chunk)
     out_scores = np.empty((n, k), np.float32)
     out_ids = np.empty((n, k), np.int64)
-    starts = range(0, n, q_chunk)
-    if show_progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc="exact search", unit="chunk")
     with torch.inference_mode():
-        for q0 in starts:
+        for q0 in range(0, n, q_chunk):
             q = torch.from_numpy(queries[q0 : q0 + q_chunk]).to(dev)
             best_s = best_i = None
             for t0 in range(0, len(targets), t_chunk):
