@@ -89,7 +89,8 @@ def _resolve_observed(dataset: Dataset, observed) -> tuple[sp.csr_matrix, dict]:
             f"{matrix.shape[1]}, but the dataset has {dataset.n_trn} train queries x "
             f"{dataset.n_labels} labels"
         )
-    info.setdefault("sha256", matrix_fingerprint(matrix))
+    if "sha256" not in info:  # a file's own hash is already there
+        info["sha256"] = matrix_fingerprint(matrix)
     info["pairs"] = int(matrix.nnz)
     return matrix, info
 
@@ -419,7 +420,11 @@ def _inputs(
         },
         "synthetic": {"path": str(synthetic), "sha256": file_fingerprint(synthetic)},
         "observed": observed_info,
-        "clicks_sha256": matrix_fingerprint(dataset.trn_X_Y),
+        "clicks_sha256": (
+            observed_info["sha256"]
+            if observed_info["origin"] == "trn_X_Y"
+            else matrix_fingerprint(dataset.trn_X_Y)
+        ),
         "known": known.describe() if known is not None else None,
     }
 

@@ -183,10 +183,10 @@ def tau_table(
         on_known = contains(known.rows, keys // n_cols)
         click_keys = pair_keys(clicks)
         candidate = on_known & ~contains(click_keys, keys)
-        true = candidate & contains(pair_keys(known.complete), keys)
+        complete_keys = pair_keys(known.complete)
+        true = candidate & contains(complete_keys, keys)
         known_new = _count_at_least(np.sort(values[candidate]), taus_arr)
         known_true = _count_at_least(np.sort(values[true]), taus_arr)
-        complete_keys = pair_keys(known.complete)
         missing = int(
             np.count_nonzero(
                 contains(known.rows, complete_keys // n_cols) & ~contains(click_keys, complete_keys)
