@@ -133,10 +133,18 @@ def _text_keys(texts: list[str]) -> np.ndarray:
     )
 
 
-def _load_shards(store: Path) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(keys, vectors) of every complete shard; a shard that cannot be read is removed."""
+# Shards already read by this process, by keys file: (keys, their sort order, vectors). A
+# shard's name is its content's hash and it is never rewritten, so each is read once.
+_SHARDS: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _load_shards(store: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(keys, key order, vectors) of every complete shard; one that cannot be read is removed."""
     shards = []
     for keys_file in sorted(store.glob("*.keys.npy")):
+        if str(keys_file) in _SHARDS:
+            shards.append(_SHARDS[str(keys_file)])
+            continue
         vecs_file = keys_file.with_name(keys_file.name.replace(".keys.npy", ".vecs.npy"))
         try:
             keys = np.load(keys_file, allow_pickle=False)
@@ -147,7 +155,8 @@ def _load_shards(store: Path) -> list[tuple[np.ndarray, np.ndarray]]:
             keys_file.unlink(missing_ok=True)
             vecs_file.unlink(missing_ok=True)
             continue
-        shards.append((keys, vecs))
+        _SHARDS[str(keys_file)] = (keys, np.argsort(keys), vecs)
+        shards.append(_SHARDS[str(keys_file)])
     return shards
 
 
@@ -180,8 +189,7 @@ def encode_texts(
     shards = _load_shards(store)
     out: np.ndarray | None = None
     found = np.zeros(len(unique), dtype=bool)
-    for shard_keys, shard_vecs in shards:
-        order = np.argsort(shard_keys)
+    for shard_keys, order, shard_vecs in shards:
         pos = np.searchsorted(shard_keys, keys, sorter=order)
         pos[pos == len(shard_keys)] = 0
         rows = order[pos] if len(shard_keys) else pos
