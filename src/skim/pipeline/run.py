@@ -17,6 +17,7 @@ import numpy as np
 from skim._floats import flush_denormals
 from skim._io import write_json_atomic
 from skim.data import Dataset, load_dataset, load_matrix, resolve_matrix, save_matrix
+from skim.map import manifest_path, matrix_fingerprint
 from skim.pipeline.stages import run_stage
 
 Log = Callable[[str], None]
@@ -224,6 +225,9 @@ def _generate_stages(
             out, "distill", train_slm, [slm_dir / "skim_distill.json"], [demos, base], dist, log
         )
     model = gen_conf["model"] or str(slm_dir)
+    sampled = None  # the same sample for every model generator
+    if needs_slm and gen_conf["model_items"] is not None:
+        sampled = _sample_items(ds_dir, direction, gen_conf["model_items"], seed)
     outputs: dict[str, Path] = {}
     for gen in gen_conf["generators"]:
         from skim.generate import generate
@@ -231,8 +235,8 @@ def _generate_stages(
         path = out / f"synthetic-{gen}.jsonl"
         kwargs: dict[str, Any] = {"generator": gen, "num_return": gen_conf["num_return"]}
         inputs: list[Path] = [ds_dir]
-        if gen in ("slm", "udapdr", "vllm") and gen_conf["model_items"] is not None:
-            kwargs["items"] = _sample_items(ds_dir, direction, gen_conf["model_items"], seed)
+        if gen in ("slm", "udapdr", "vllm") and sampled is not None:
+            kwargs["items"] = sampled
         if gen in ("slm", "udapdr"):
             kwargs.update(generator="hf", model=model, no_metadata=gen == "udapdr")
             inputs.append(Path(model))
@@ -383,17 +387,6 @@ def _train_model(
     return model_dir
 
 
-def _matrix_key(path: Path) -> str:
-    """Hash of a label matrix's content (not of its file's bytes)."""
-    import hashlib
-
-    matrix = load_matrix(path)
-    digest = hashlib.sha256(str(matrix.shape).encode())
-    for part in (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64), matrix.data):
-        digest.update(np.ascontiguousarray(part).tobytes())
-    return digest.hexdigest()
-
-
 def _train_and_score(
     config: dict[str, Any],
     out: Path,
@@ -409,7 +402,8 @@ def _train_and_score(
     ks = sorted(set(config["evaluate"]["k"]) | set(CURVE_K))
     results = []
     trained: dict[tuple[str, str, str], dict[str, Any]] = {}
-    content = {name: _matrix_key(files[name]) for name in {row["labels"] for row in rows}}
+    names = {row["labels"] for row in rows}
+    content = {name: matrix_fingerprint(load_matrix(files[name])) for name in names}
     for row in rows:
         for learner in config["train"]["learners"]:
             # identical labels (e.g. a mapping that added nothing) give the identical model
@@ -465,8 +459,8 @@ def run_pipeline(config: dict[str, Any], log: Log = print) -> Path:
     results = _train_and_score(config, out, ds_dir, dataset, rows, files, log)
     write_json_atomic(out / "metrics.json", results)
     manifests = {
-        gen: json.loads(path.with_suffix(".manifest.json").read_text(encoding="utf-8"))
+        gen: json.loads(manifest_path(path).read_text(encoding="utf-8"))
         for gen, path in mapped.items()
-        if path.with_suffix(".manifest.json").exists()
+        if manifest_path(path).exists()
     }
     return write_report(out, dataset, results, manifests, synthetic, mapped, load_matrix(base))
