@@ -20,6 +20,7 @@ from skim.data import Dataset, load_dataset
 from skim.distill.format import check_direction
 from skim.errors import SkimError
 from skim.generate.base import Generator, make_items, source_texts
+from skim.teach.store import write_records
 
 GENERATORS = ("extractive", "hf", "vllm", "openai")
 
@@ -167,16 +168,17 @@ def generate(
         texts = gen.generate(make_items(dataset, direction, shard, no_metadata))
         gen_seconds += time.time() - tick
         n_generated += len(shard)
-        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
-            for source, synth in zip(shard, texts, strict=True):
-                record = {
-                    "source": source,
-                    "texts": synth,
-                    "direction": direction,
-                    "generator": gen.name,
-                    "settings": gen.settings,
-                }
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        records = [
+            {
+                "source": source,
+                "texts": synth,
+                "direction": direction,
+                "generator": gen.name,
+                "settings": gen.settings,
+            }
+            for source, synth in zip(shard, texts, strict=True)
+        ]
+        write_records(path, records)
         bar.update(len(shard))
     bar.close()
 
