@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from skim.data import Dataset, load_dataset
 from skim.distill.format import check_direction
@@ -78,7 +79,12 @@ def evaluate_generation(
 
         encoder = load_text_encoder(encoder)
 
-    sources = [s for s in sorted(synth) if truth[s].nnz]
+    sizes = np.diff(truth.indptr)
+
+    def row(matrix: sp.csr_matrix, i: int) -> set[int]:
+        return set(matrix.indices[matrix.indptr[i] : matrix.indptr[i + 1]].tolist())
+
+    sources = [s for s in sorted(synth) if sizes[s]]
     flat = [t for s in sources for t in synth[s]]
     bounds = np.concatenate([[0], np.cumsum([len(synth[s]) for s in sources])]).astype(int)
     found = np.zeros(len(sources), np.float64)
@@ -88,7 +94,7 @@ def evaluate_generation(
         queries = encode_texts(encoder, flat, cache_dir)
         scores, ids = exact_topk(queries, targets, k)
     for pos, source in enumerate(sources):
-        gold = set(truth[source].indices.tolist())
+        gold = row(truth, source)
         top: set[int] = set()
         if bounds[pos + 1] > bounds[pos]:
             rows = slice(bounds[pos], bounds[pos + 1])
@@ -101,7 +107,7 @@ def evaluate_generation(
                     break
             top = set(seen)
         found[pos] = len(gold & top) / len(gold)
-        missing = gold - set(observed[source].indices.tolist())
+        missing = gold - row(observed, source)
         if unbiased and missing:
             found_missing[pos] = len(missing & top) / len(missing)
     result = {
