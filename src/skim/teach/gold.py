@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from skim._io import file_fingerprint, write_json_atomic
 from skim.data import Dataset, canonical, resolve_matrix, save_matrix
 from skim.errors import SkimError
+from skim.generate.base import target_texts
 from skim.prompts import check_direction, format_completion, load_template
 from skim.teach.items import (
     DEFAULT_MAX_META_TOKENS,
@@ -36,7 +37,6 @@ from skim.teach.items import (
     build_items,
     item_key,
     oriented,
-    partner_texts,
     sample_indices,
     sibling,
 )
@@ -119,7 +119,7 @@ def gold_teacher(
     params = {"n": n}
     seed_items = sample_indices(complete.shape[0], float(seed_fraction), seed)
     items = build_items(dataset, direction, seed_items, n_known, max_meta_tokens, tokenizer, seed)
-    partners = partner_texts(dataset, direction)
+    partners = target_texts(dataset, direction)
 
     records = []
     for item in items:

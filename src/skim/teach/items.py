@@ -19,7 +19,8 @@ import scipy.sparse as sp
 
 from skim.data import Dataset
 from skim.errors import SkimError
-from skim.prompts import check_direction, truncate_metadata
+from skim.generate.base import source_texts, target_texts
+from skim.prompts import truncate_metadata
 
 # paper appendix E: 750 metadata tokens for web pages (labels-to-queries, LF-Orcas-800K) and
 # 1000 for articles (queries-to-labels, LF-WikiTitlesHierarchy-2M); known queries are shown
@@ -102,11 +103,6 @@ def oriented(dataset: Dataset, direction: str, unbiased: bool = False) -> sp.csr
     return (matrix.T if direction == "labels-to-queries" else matrix).tocsr()
 
 
-def partner_texts(dataset: Dataset, direction: str) -> list[str]:
-    """Texts the teacher writes: queries for labels-to-queries, labels for queries-to-labels."""
-    return dataset.trn_texts if direction == "labels-to-queries" else dataset.label_texts
-
-
 def build_items(
     dataset: Dataset,
     direction: str,
@@ -117,13 +113,9 @@ def build_items(
     seed: int = 0,
 ) -> list[Item]:
     """The items at ``indices``: their text, truncated metadata and shown known partners."""
-    check_direction(direction)
-    if direction == "labels-to-queries":
-        texts, meta = dataset.label_texts, dataset.label_meta
-    else:
-        texts, meta = dataset.trn_texts, dataset.trn_meta
+    texts, meta = source_texts(dataset, direction)
     observed = oriented(dataset, direction)
-    partners = partner_texts(dataset, direction)
+    partners = target_texts(dataset, direction)
     return [
         Item(
             source=int(i),
