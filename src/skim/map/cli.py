@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-DIRECTION_CHOICES = ("labels-to-queries", "queries-to-labels")
+from skim.map.pairs import DIRECTIONS
 
 
 def _tau(text: str) -> float | str:
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dataset", help="dataset directory (DATASET.md layout)")
     p.add_argument("synthetic", help='SYNTHETIC.jsonl: {"source": int, "texts": [...]} per line')
     p.add_argument("out", nargs="?", help="output label matrix (.npz or .txt); not with --sweep")
-    p.add_argument("--direction", required=True, choices=DIRECTION_CHOICES)
+    p.add_argument("--direction", required=True, choices=DIRECTIONS)
     p.add_argument("--observed", help="labels to unite with (default the dataset's trn_X_Y)")
     p.add_argument(
         "--encoder", help="sentence-transformers name/path or skim dual model (default MiniLM)"

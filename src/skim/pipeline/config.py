@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from skim.errors import SkimError
+from skim.learners.params import LEARNERS
+from skim.map.pairs import DIRECTIONS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -83,9 +85,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "evaluate": {"k": ((list,), [1, 5, 10, 25, 100])},
 }
 
-DIRECTIONS = ("queries-to-labels", "labels-to-queries")
 GENERATORS = ("extractive", "slm", "vllm", "openai", "udapdr")
-LEARNERS = ("ova", "dual")
 BUILDERS = ("wordnet",)
 
 
