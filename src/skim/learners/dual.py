@@ -65,6 +65,7 @@ def mine_hard_negatives(
     fewer than ``n`` non-positive labels.
     """
     from skim.index import exact_topk
+    from skim.map.pairs import contains, pair_keys
 
     n_queries = len(query_vectors)
     out = np.full((n_queries, n), -1, dtype=np.int64)
@@ -74,13 +75,8 @@ def mine_hard_negatives(
     targets.sort_indices()
     max_pos = int(np.diff(targets.indptr).max(initial=0))
     _, ids = exact_topk(query_vectors, label_vectors, n + min(max_pos, MAX_SKIPPED), device=device)
-    n_labels = targets.shape[1]
-    keys = np.repeat(np.arange(n_queries, dtype=np.int64), np.diff(targets.indptr)) * n_labels
-    keys += targets.indices[: len(keys)]
-    keys = keys[targets.data > 0]
-    found = np.arange(n_queries, dtype=np.int64)[:, None] * n_labels + ids
-    pos = np.minimum(np.searchsorted(keys, found), max(len(keys) - 1, 0))
-    is_pos = (keys[pos] == found) if len(keys) else np.zeros(ids.shape, bool)
+    found = np.arange(n_queries, dtype=np.int64)[:, None] * targets.shape[1] + ids
+    is_pos = contains(pair_keys(targets), found.ravel()).reshape(found.shape)
     order = np.argsort(is_pos, axis=1, kind="stable")[:, :n]  # non-positives first, best first
     picked = np.take_along_axis(ids, order, axis=1)
     picked[np.take_along_axis(is_pos, order, axis=1)] = -1
