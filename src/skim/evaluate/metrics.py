@@ -86,12 +86,40 @@ def _best_weights(
     return rank[keep], w[keep]
 
 
+def check_inputs(predictions, truth, k: Sequence[int]) -> list[int]:
+    """The sorted distinct cut-offs, after checking them and the two matrices' shapes."""
+    ks = sorted({int(v) for v in k})
+    if not ks or ks[0] < 1:
+        raise SkimError(f"k must be positive integers, got {list(k)}")
+    if predictions.shape != truth.shape:
+        raise SkimError(
+            f"predictions are {predictions.shape[0]} x {predictions.shape[1]} but the true "
+            f"labels are {truth.shape[0]} x {truth.shape[1]}"
+        )
+    return ks
+
+
+def rank_predictions(
+    predictions: sp.spmatrix | sp.sparray, max_k: int, filter_pairs: np.ndarray | None = None
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The filtered predictions and each entry's rank in its row (ranks >= ``max_k`` are cut).
+
+    This is the costly part of :func:`compute_metrics`; computing it once lets several label
+    sets (observed and unbiased) be scored against the same ranking.
+    """
+    pred = sp.csr_matrix(predictions, dtype=np.float32, copy=True)
+    pred.sum_duplicates()
+    pred = _drop_pairs(pred, filter_pairs)
+    return pred, _entry_ranks(pred, max_k)
+
+
 def compute_metrics(
     predictions: sp.spmatrix | sp.sparray,
     truth: sp.spmatrix | sp.sparray,
     k: Sequence[int] = (1, 5, 10),
     inv_propensity: np.ndarray | None = None,
     filter_pairs: np.ndarray | None = None,
+    ranked: tuple[sp.csr_matrix, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """P@k, R@k, nDCG@k, coverage@k and, given label weights, PSP@k and PSnDCG@k.
 
@@ -110,6 +138,8 @@ def compute_metrics(
         PSP@k and PSnDCG@k are left out when it is None.
     filter_pairs
         ``(n, 2)`` array of (row, col) pairs excluded from predictions.
+    ranked
+        :func:`rank_predictions` of the same predictions, filter and ``max(k)``, to reuse.
 
     Returns
     -------
@@ -117,14 +147,7 @@ def compute_metrics(
         Keys ``"P@k"``, ``"R@k"``, ``"nDCG@k"``, ``"coverage@k"`` (labels that appear in some
         top-k, over all labels), ``"PSP@k"``, ``"PSnDCG@k"``; values are fractions in [0, 1].
     """
-    ks = sorted({int(v) for v in k})
-    if not ks or ks[0] < 1:
-        raise SkimError(f"k must be positive integers, got {list(k)}")
-    if predictions.shape != truth.shape:
-        raise SkimError(
-            f"predictions are {predictions.shape[0]} x {predictions.shape[1]} but the true "
-            f"labels are {truth.shape[0]} x {truth.shape[1]}"
-        )
+    ks = check_inputs(predictions, truth, k)
     truth = sp.csr_matrix(truth, copy=True)
     truth.data = (truth.data > 0).astype(np.float64)
     truth.eliminate_zeros()
@@ -132,10 +155,7 @@ def compute_metrics(
     n_rows, n_cols = truth.shape
     max_k = ks[-1]
 
-    pred = sp.csr_matrix(predictions, dtype=np.float32, copy=True)
-    pred.sum_duplicates()
-    pred = _drop_pairs(pred, filter_pairs)
-    rank = _entry_ranks(pred, max_k)
+    pred, rank = ranked or rank_predictions(predictions, max_k, filter_pairs)
     # entry ids that survive an element-wise product with the truth are the hits
     ids = sp.csr_matrix(
         (np.arange(1, pred.nnz + 1, dtype=np.float64), pred.indices, pred.indptr), shape=pred.shape

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import scipy.sparse as sp
 
 from skim.data import Dataset
-from skim.evaluate.metrics import compute_metrics
+from skim.evaluate.metrics import check_inputs, compute_metrics, rank_predictions
 
 DEFAULT_K = (1, 5, 10, 25, 100)
 
@@ -21,12 +21,12 @@ def evaluate_predictions(
     observed train labels and the dataset's propensity settings.
     """
     weights = dataset.inv_propensity()
-    results = {
-        "observed": compute_metrics(predictions, dataset.tst_X_Y, k, weights, dataset.tst_filter)
-    }
+    ks = check_inputs(predictions, dataset.tst_X_Y, k)
+    ranked = rank_predictions(predictions, ks[-1], dataset.tst_filter)  # shared by both
+    results = {"observed": compute_metrics(predictions, dataset.tst_X_Y, k, weights, ranked=ranked)}
     if dataset.tst_X_Y_unbiased is not None:
         results["unbiased"] = compute_metrics(
-            predictions, dataset.tst_X_Y_unbiased, k, weights, dataset.tst_filter
+            predictions, dataset.tst_X_Y_unbiased, k, weights, ranked=ranked
         )
     return results
 
