@@ -1,16 +1,20 @@
 """The ``skim`` command line: a thin layer over the library's public functions.
 
 Each command lives beside the code it drives (``skim/<stage>/cli.py``) and registers itself
-here. A user error (:class:`skim.errors.SkimError`) is printed as one sentence and exits with
-status 2, never a traceback.
+here. A user error (:class:`skim.errors.SkimError`), or a file that cannot be read or written
+(an OSError), is printed as one sentence and exits with status 2, never a traceback. Values
+are checked as they are parsed, with the shared argparse types below (``positive_int``, ...).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
 
 from skim import __version__
 from skim.errors import SkimError
@@ -29,9 +33,16 @@ COMMAND_MODULES = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block), with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every registered command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="skim",
         description="SKIM: recover missing labels of extreme classification data from metadata.",
     )
@@ -53,14 +64,68 @@ def parse_k(text: str) -> list[int]:
     return ks
 
 
+def _checked_number(kind: type, what: str, ok: Callable[[float], bool]) -> Callable[[str], Any]:
+    """An argparse type: ``kind(text)``, finite and ``ok``, else an error saying ``what``."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what.replace(" ", "_")
+    return parse
+
+
+# argparse types shared by every command: counts, sizes, seeds, rates and fractions
+positive_int = _checked_number(int, "a positive integer", lambda v: v >= 1)
+non_negative_int = _checked_number(int, "an integer >= 0", lambda v: v >= 0)
+positive_float = _checked_number(float, "a positive number", lambda v: v > 0)
+non_negative_float = _checked_number(float, "a number >= 0", lambda v: v >= 0)
+fraction = _checked_number(float, "a number in (0, 1]", lambda v: 0 < v <= 1)
+
+MATRIX_SUFFIXES = (".npz", ".txt")
+
+
+def matrix_path(text: str) -> str:
+    """An argparse type: a label-matrix file to write, ending in ``.npz`` or ``.txt``."""
+    if Path(text).suffix not in MATRIX_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must end in .npz (compressed) or .txt (XC text format)"
+        )
+    return text
+
+
+def npz_path(text: str) -> str:
+    """An argparse type: a file to write that must end in ``.npz``."""
+    if Path(text).suffix != ".npz":
+        raise argparse.ArgumentTypeError(f"{text!r} must end in .npz")
+    return text
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One sentence for an OSError that escaped: the file, then the reason."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{exc.filename}: {reason}" if exc.filename is not None else reason
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``skim`` command; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a bad value (2), --help or --version (0): a status, as below
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return int(args.func(args) or 0)
     except SkimError as exc:
         print(f"skim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file system error no stage turned into a sentence
+        print(f"skim {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"skim {args.command}: interrupted", file=sys.stderr)

@@ -11,3 +11,10 @@ class SkimError(ValueError):
 
 class DatasetError(SkimError):
     """A dataset file is missing, malformed or inconsistent with the others."""
+
+
+class OutputError(SkimError, OSError):
+    """An output could not be written (read-only folder, full disk, a folder in the way).
+
+    Also an :class:`OSError`, so callers that catch file-system errors still catch it.
+    """

@@ -63,7 +63,7 @@ def test_wordnet_then_simulate_end_to_end(tiny_wordnet, tmp_path, capsys, fake_d
     [
         (["--lexfiles", "noun.foood"], "unknown WordNet noun lexicographer file 'noun.foood'"),
         (["--source", "MISSING"], "no data.noun file found"),
-        (["--depth", "0"], "--depth must be at least 1"),
+        (["--depth", "0"], "argument --depth: expected a positive integer, got '0'"),
     ],
 )
 def test_wordnet_bad_settings_exit_2(tiny_wordnet, tmp_path, capsys, args, message):

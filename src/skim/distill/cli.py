@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from skim.cli import non_negative_int, positive_float, positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -18,23 +20,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     kind.add_argument(
         "--from-scratch", action="store_true", help="train a tiny Llama and its tokenizer"
     )
-    p.add_argument("--lora-r", type=int, default=16, help="LoRA rank (default 16)")
-    p.add_argument("--epochs", type=float, default=2, help="passes over the data (default 2)")
-    p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, help="peak learning rate (default 2e-4 LoRA, 1e-3 scratch)")
-    p.add_argument("--max-length", type=int, default=256, help="tokens per example")
+    p.add_argument("--lora-r", type=positive_int, default=16, help="LoRA rank (default 16)")
+    p.add_argument(
+        "--epochs", type=positive_float, default=2, help="passes over the data (default 2)"
+    )
+    p.add_argument("--max-steps", type=positive_int, help="stop after this many optimizer steps")
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument(
+        "--lr", type=positive_float, help="peak learning rate (default 2e-4 LoRA, 1e-3 scratch)"
+    )
+    p.add_argument("--max-length", type=positive_int, default=256, help="tokens per example")
     p.add_argument("--no-metadata", action="store_true", help="prompts without metadata")
     p.add_argument(
         "--observed",
         metavar="DATASET",
         help="add this dataset's observed train pairs as extra demonstrations of the format",
     )
-    p.add_argument("--max-observed", type=int, default=2000, help="cap on observed pairs added")
-    p.add_argument("--hidden-size", type=int, default=256, help="from scratch: model width")
-    p.add_argument("--num-layers", type=int, default=4, help="from scratch: layers")
-    p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--max-observed", type=non_negative_int, default=2000, help="cap on observed pairs added"
+    )
+    p.add_argument(
+        "--hidden-size", type=positive_int, default=256, help="from scratch: model width"
+    )
+    p.add_argument("--num-layers", type=positive_int, default=4, help="from scratch: layers")
+    p.add_argument(
+        "--checkpoint-every", type=positive_int, default=200, help="steps between checkpoints"
+    )
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.set_defaults(func=_distill)
 
 

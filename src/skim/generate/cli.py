@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from skim.cli import non_negative_float, non_negative_int, positive_int
 from skim.distill.format import DIRECTIONS
 
 
@@ -24,16 +25,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="prompts without metadata (default: as the model was distilled)",
     )
-    p.add_argument("--num-return", type=int, help="completions (hf, vllm) or texts per item")
-    p.add_argument("--temperature", type=float, help="0 decodes greedily (default 0.8)")
-    p.add_argument("--top-k", type=int, help="sampling top-k (default 200)")
-    p.add_argument("--max-new-tokens", type=int, help="tokens generated per item (default 64)")
-    p.add_argument("--batch-size", type=int, help="prompts per forward pass (hf)")
+    p.add_argument(
+        "--num-return", type=positive_int, help="completions (hf, vllm) or texts per item"
+    )
+    p.add_argument(
+        "--temperature", type=non_negative_float, help="0 decodes greedily (default 0.8)"
+    )
+    p.add_argument("--top-k", type=positive_int, help="sampling top-k (default 200)")
+    p.add_argument(
+        "--max-new-tokens", type=positive_int, help="tokens generated per item (default 64)"
+    )
+    p.add_argument("--batch-size", type=positive_int, help="prompts per forward pass (hf)")
     p.add_argument("--endpoint", help="base URL of the OpenAI-compatible endpoint (openai)")
-    p.add_argument("--limit", type=int, help="generate for the first N items only")
-    p.add_argument("--shard-size", type=int, default=1000, help="items per resumable shard")
+    p.add_argument("--limit", type=positive_int, help="generate for the first N items only")
+    p.add_argument(
+        "--shard-size", type=positive_int, default=1000, help="items per resumable shard"
+    )
     p.add_argument("--overwrite", action="store_true", help="discard shards of other settings")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.set_defaults(func=_generate)
 
     e = sub.add_parser(
@@ -43,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("synthetic", help="SYNTHETIC.jsonl written by skim generate")
     e.add_argument("--direction", required=True, choices=DIRECTIONS)
     e.add_argument("--encoder", help="encoder name/folder (default all-MiniLM-L6-v2)")
-    e.add_argument("-k", type=int, default=100, help="neighbours per item (default 100)")
+    e.add_argument("-k", type=positive_int, default=100, help="neighbours per item (default 100)")
     e.set_defaults(func=_evaluate)
 
 

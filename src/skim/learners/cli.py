@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from skim.cli import matrix_path, non_negative_float, non_negative_int, positive_float, positive_int
 from skim.learners.params import LEARNERS, METHODS
 
 
@@ -15,28 +16,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", help="training labels (default: the dataset's trn_X_Y.npz)")
     p.add_argument("--method", choices=METHODS, default="none", help="default: none")
     p.add_argument("--with-metadata", action="store_true", help="append query metadata to text")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=512)
-    p.add_argument("--lr", type=float, help="default: 3e-2 for ova, 1e-3 for dual")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=positive_int, default=3)
+    p.add_argument("--batch-size", type=positive_int, default=512)
+    p.add_argument("--lr", type=positive_float, help="default: 3e-2 for ova, 1e-3 for dual")
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--encoder", help="sentence-transformers name or path (default: MiniLM)")
     p.add_argument("--cache-dir", help="embedding cache (default: $SKIM_CACHE_DIR)")
     p.add_argument("--finetune-encoder", action="store_true", help="train the encoder too (GPU)")
-    p.add_argument("--encoder-lr", type=float, default=2e-5)
-    p.add_argument("--bottleneck", type=int, help="ova: width of a bottleneck layer")
-    p.add_argument("--temperature", type=float, default=0.05, help="dual: softmax temperature")
-    p.add_argument("--hard-negatives", type=int, default=4, help="dual: mined per query")
-    p.add_argument("--lever-lambda", type=float, default=0.5, help="lever: weight of the labels")
-    p.add_argument("--lever-topk", type=int, default=10, help="lever: teacher labels per query")
-    p.add_argument("--gandalf-threshold", type=float, default=0.1)
+    p.add_argument("--encoder-lr", type=positive_float, default=2e-5)
+    p.add_argument("--bottleneck", type=positive_int, help="ova: width of a bottleneck layer")
+    p.add_argument(
+        "--temperature", type=positive_float, default=0.05, help="dual: softmax temperature"
+    )
+    p.add_argument(
+        "--hard-negatives", type=non_negative_int, default=4, help="dual: mined per query"
+    )
+    p.add_argument(
+        "--lever-lambda", type=non_negative_float, default=0.5, help="lever: weight of the labels"
+    )
+    p.add_argument(
+        "--lever-topk", type=positive_int, default=10, help="lever: teacher labels per query"
+    )
+    p.add_argument("--gandalf-threshold", type=non_negative_float, default=0.1)
     p.add_argument("--device", help="torch device (default: cuda if available)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("predict", help="top-k label scores of every test query")
     p.add_argument("dataset", help="dataset directory")
     p.add_argument("model_dir", help="a folder written by skim train")
-    p.add_argument("out", help="output .npz (N x L, top-k scores per row)")
-    p.add_argument("--k", type=int, default=100, help="labels per query (default 100)")
+    p.add_argument("out", type=matrix_path, help="output .npz (N x L, top-k scores per row)")
+    p.add_argument("--k", type=positive_int, default=100, help="labels per query (default 100)")
     p.add_argument("--split", choices=("tst", "trn"), default="tst")
     p.add_argument("--cache-dir", help="embedding cache (default: $SKIM_CACHE_DIR)")
     p.add_argument("--device", help="torch device (default: cuda if available)")

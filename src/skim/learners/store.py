@@ -2,19 +2,22 @@
 
 A fine-tuned encoder is saved beside them in ``encoder/`` (sentence-transformers format,
 safetensors weights). ``skim_model.json`` is written last, so its presence means the model
-is complete. Nothing is pickled.
+is complete. A model is written into a temporary folder beside its target and swapped in
+whole, so a failed rewrite (a full disk) leaves the model already there intact. Nothing is
+pickled.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skim._io import atomic_path, write_json_atomic
+from skim._io import atomic_dir, write_json_atomic
 from skim.encode import MODEL_CONFIG
-from skim.errors import SkimError
+from skim.errors import OutputError, SkimError
 
 if TYPE_CHECKING:
     import torch
@@ -25,17 +28,30 @@ FORMAT_VERSION = 1
 
 
 def save_model(
-    model_dir: str | os.PathLike, config: dict[str, Any], tensors: dict[str, torch.Tensor]
+    model_dir: str | os.PathLike,
+    config: dict[str, Any],
+    tensors: dict[str, torch.Tensor],
+    write_encoder: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write the weights, then the JSON that marks the model complete."""
+    """Write the weights (and ``write_encoder(folder)``'s encoder), then the JSON that marks
+    the model complete, all in a temporary folder that then replaces ``model_dir``.
+
+    An existing ``model_dir`` may hold only a model's files: it is replaced whole.
+    """
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
     model_dir = Path(model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    (model_dir / MODEL_CONFIG).unlink(missing_ok=True)
-    with atomic_path(model_dir / WEIGHTS, suffix=".safetensors") as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
-    write_json_atomic(model_dir / MODEL_CONFIG, {"format": FORMAT_VERSION, **config})
+    with atomic_dir(model_dir, keep=(WEIGHTS, MODEL_CONFIG, ENCODER_DIR)) as tmp:
+        if write_encoder is not None:
+            write_encoder(tmp / ENCODER_DIR)
+        try:
+            save_file(
+                {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp / WEIGHTS)
+            )
+        except SafetensorError as exc:  # the Rust writer's I/O errors (a full disk) are not OSError
+            raise OutputError(f"cannot write {model_dir}: {exc}") from None
+        write_json_atomic(tmp / MODEL_CONFIG, {"format": FORMAT_VERSION, **config})
     return model_dir
 
 

@@ -23,7 +23,7 @@ from skim.learners.features import (
 )
 from skim.learners.methods import MethodContext, build_training_set
 from skim.learners.params import TrainParams
-from skim.learners.store import ENCODER_DIR, save_model
+from skim.learners.store import save_model
 
 
 def resolve_labels(dataset: Dataset, labels) -> tuple[sp.csr_matrix, str]:
@@ -161,8 +161,6 @@ def train(
     finished, finished_cpu = time.perf_counter(), time.process_time()
 
     model_dir = Path(model_dir)
-    if params.finetune_encoder:
-        enc.model.save(str(model_dir / ENCODER_DIR), safe_serialization=True)
     config = {
         "learner": params.learner,
         "params": params.to_dict(),
@@ -180,7 +178,13 @@ def train(
             "total_seconds": round(finished - started, 2),
         },
     }
-    return save_model(model_dir, config, dict(net.state_dict()))
+    write_encoder = None
+    if params.finetune_encoder:
+
+        def write_encoder(folder: Path) -> None:
+            enc.model.save(str(folder), safe_serialization=True)
+
+    return save_model(model_dir, config, dict(net.state_dict()), write_encoder)
 
 
 __all__ = ["resolve_labels", "train"]

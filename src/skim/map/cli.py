@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from skim.cli import fraction, matrix_path, positive_int
 from skim.map.pairs import DIRECTIONS
 
 
@@ -36,16 +37,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("dataset", help="dataset directory (DATASET.md layout)")
     p.add_argument("synthetic", help='SYNTHETIC.jsonl: {"source": int, "texts": [...]} per line')
-    p.add_argument("out", nargs="?", help="output label matrix (.npz or .txt); not with --sweep")
+    p.add_argument(
+        "out",
+        nargs="?",
+        type=matrix_path,
+        help="output label matrix (.npz or .txt); not with --sweep",
+    )
     p.add_argument("--direction", required=True, choices=DIRECTIONS)
     p.add_argument("--observed", help="labels to unite with (default the dataset's trn_X_Y)")
     p.add_argument(
         "--encoder", help="sentence-transformers name/path or skim dual model (default MiniLM)"
     )
     p.add_argument("--index", default="auto", choices=("auto", "exact", "hnsw", "faiss"))
-    p.add_argument("--topk", type=int, default=10, help="neighbours per synthetic text (10)")
+    p.add_argument(
+        "--topk", type=positive_int, default=10, help="neighbours per synthetic text (10)"
+    )
     p.add_argument("--tau", type=_tau, default=0.8, help="min (cos+1)/2, or 'auto' (0.8)")
-    p.add_argument("--target-precision", type=float, help="with --tau auto: precision to reach")
+    p.add_argument("--target-precision", type=fraction, help="with --tau auto: precision to reach")
     p.add_argument("--binary", action="store_true", help="store 1 instead of mapping scores")
     p.add_argument("--sweep", type=_taus, metavar="TAUS", help="e.g. 0.6,0.7,0.8,0.9: print only")
     p.add_argument(
@@ -58,13 +66,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="file of the row indices of --known that are complete (.txt of "
         'integers, or .json list / {"rows": [...]}); default rows where it differs from clicks',
     )
-    p.add_argument("--min-known-pairs", type=int, default=10, help="support for --tau auto (10)")
-    p.add_argument("--M", type=int, help="hnsw/faiss graph degree (32)")
-    p.add_argument("--ef-construction", type=int, help="hnsw/faiss build list size (200)")
-    p.add_argument("--ef", type=int, help="hnsw/faiss search list size, raised to topk (64)")
-    p.add_argument("--threads", type=int, help="hnsw/faiss threads (all cores)")
+    p.add_argument(
+        "--min-known-pairs", type=positive_int, default=10, help="support for --tau auto (10)"
+    )
+    p.add_argument("--M", type=positive_int, help="hnsw/faiss graph degree (32)")
+    p.add_argument("--ef-construction", type=positive_int, help="hnsw/faiss build list size (200)")
+    p.add_argument(
+        "--ef", type=positive_int, help="hnsw/faiss search list size, raised to topk (64)"
+    )
+    p.add_argument("--threads", type=positive_int, help="hnsw/faiss threads (all cores)")
     p.add_argument("--device", help="encoder and exact index device (cpu, cuda, ...)")
-    p.add_argument("--chunk-size", type=int, default=32768, help="synthetic texts per chunk")
+    p.add_argument(
+        "--chunk-size", type=positive_int, default=32768, help="synthetic texts per chunk"
+    )
     p.add_argument("--cache-dir", help="embedding cache (default $SKIM_CACHE_DIR or ~/.cache/skim)")
     p.add_argument("--json", action="store_true", help="print the sweep or counts as JSON")
     p.set_defaults(func=_map)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from skim.cli import fraction, non_negative_int, positive_float, positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     datasets = sub.add_parser("datasets", help="build a dataset with complete labels")
@@ -13,10 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="WordNet 3.0 nouns: synset -> hypernym ancestors, with simulated exposure bias",
     )
     p.add_argument("out", help="output dataset directory")
-    p.add_argument("--depth", type=int, default=2, help="ancestor distance of labels (default 2)")
+    p.add_argument(
+        "--depth", type=positive_int, default=2, help="ancestor distance of labels (default 2)"
+    )
     p.add_argument(
         "--exposure-topk",
-        type=int,
+        type=non_negative_int,
         default=200,
         help="observe a true pair only if its label is in the encoder's top-K (default 200; "
         "0 keeps every pair)",
@@ -29,14 +33,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("simulate", help="rewrite observed labels from complete ones (click bias)")
     s.add_argument("dataset", help="dataset directory holding trn/tst_X_Y_unbiased")
     s.add_argument("out", help="output dataset directory (may be the input)")
-    s.add_argument("--exposure-topk", type=int, default=200, help="exposure K (default 200)")
+    s.add_argument(
+        "--exposure-topk", type=non_negative_int, default=200, help="exposure K (default 200)"
+    )
     s.add_argument(
         "--click-model", choices=["sigmoid"], help="after exposure, keep w.p. sigma(s/T)"
     )
-    s.add_argument("--temperature", type=float, default=1.0, help="T of the click model (1.0)")
+    s.add_argument(
+        "--temperature", type=positive_float, default=1.0, help="T of the click model (1.0)"
+    )
     s.add_argument(
         "--mar-fraction",
-        type=float,
+        type=fraction,
         help="instead: keep this uniform random fraction of the true pairs (MAR control)",
     )
     _add_common(s)
@@ -48,7 +56,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         "--encoder", help="sentence-transformers name or path (default: bundled all-MiniLM-L6-v2)"
     )
     p.add_argument("--device", help="encoder device, e.g. cpu or cuda (default: automatic)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument("--cache-dir", help="embedding cache (default $SKIM_CACHE_DIR or ~/.cache/skim)")
 
 

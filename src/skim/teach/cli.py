@@ -6,29 +6,32 @@ import argparse
 import json
 import sys
 
+from skim.cli import fraction, non_negative_float, non_negative_int, positive_float, positive_int
 from skim.prompts.templates import DIRECTIONS
 
 
 def _sample(text: str) -> int | float:
     """``500`` -> 500 items, ``0.02`` -> 2% of them."""
     try:
-        return int(text)
-    except ValueError:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
         pass
     try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a count or a fraction, got {text!r}") from None
+        return fraction(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive count or a fraction in (0, 1], got {text!r}"
+        ) from None
 
 
 def _meta_tokens(text: str) -> int | str | None:
     if text in ("auto", "none"):
         return None if text == "none" else text
     try:
-        return int(text)
-    except ValueError:
+        return non_negative_int(text)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"expected an integer, 'auto' or 'none', got {text!r}"
+            f"expected an integer >= 0, 'auto' or 'none', got {text!r}"
         ) from None
 
 
@@ -52,18 +55,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--endpoint", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
     p.add_argument("--model", help="model name at the endpoint")
     p.add_argument(
-        "--seed-fraction", type=float, help="gold teacher: fraction of items in the seed"
+        "--seed-fraction", type=fraction, help="gold teacher: fraction of items in the seed"
     )
-    p.add_argument("--n", type=int, help="texts to ask per item (default 10; gold: all)")
-    p.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
-    p.add_argument("--max-rpm", type=float, help="request starts per minute (default unlimited)")
+    p.add_argument("--n", type=positive_int, help="texts to ask per item (default 10; gold: all)")
+    p.add_argument(
+        "--concurrency", type=positive_int, default=8, help="requests in flight (default 8)"
+    )
+    p.add_argument(
+        "--max-rpm", type=positive_float, help="request starts per minute (default unlimited)"
+    )
     p.add_argument(
         "--sample", type=_sample, help="items to ask: a count or a fraction (default all)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument("--template", help="Jinja2 prompt template file (default: built-in)")
     p.add_argument(
-        "--known", type=int, help="known partners shown (default 5 labels-to-queries, else 0)"
+        "--known",
+        type=non_negative_int,
+        help="known partners shown (default 5 labels-to-queries, else 0)",
     )
     p.add_argument(
         "--max-meta-tokens",
@@ -72,12 +81,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="metadata token budget or 'none' (default 750 labels-to-queries, 1000 otherwise)",
     )
     p.add_argument("--tokenizer", help="Hugging Face tokenizer counting metadata tokens")
-    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--temperature", type=non_negative_float, default=0.7)
     p.add_argument(
-        "--max-tokens", type=int, default=1000, help="completion limit, 0: not sent (default 1000)"
+        "--max-tokens",
+        type=non_negative_int,
+        default=1000,
+        help="completion limit, 0: not sent (default 1000)",
     )
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
-    p.add_argument("--max-retries", type=int, default=6)
+    p.add_argument("--timeout", type=positive_float, default=120.0, help="seconds per request")
+    p.add_argument("--max-retries", type=non_negative_int, default=6)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_teach)
