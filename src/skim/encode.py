@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -168,7 +169,9 @@ def encode_texts(
     Embeddings are cached on disk per text, keyed by the encoder's ``id`` and the text's
     content, so a rerun, or another stage that needs some of the same texts (the dataset
     builder, the learners and the mapping all encode query and label texts), reads them from
-    disk instead of encoding again. ``cache_dir`` defaults to :func:`default_cache_dir`.
+    disk instead of encoding again. ``cache_dir`` defaults to :func:`default_cache_dir`. A
+    cache that cannot be written (read-only, full disk) is reported once on stderr and the
+    texts are encoded without it.
 
     An encoder that is a cheap fixed map over another one (it has ``base`` and
     ``project(vectors)``, like a trained dual model's projection) caches nothing of its own:
@@ -185,8 +188,12 @@ def encode_texts(
     keys = _text_keys(unique)
     store = Path(cache_dir or default_cache_dir()) / "embeddings"
     store = store / hashlib.sha256(encoder.id.encode()).hexdigest()[:24]
-    store.mkdir(parents=True, exist_ok=True)
-    shards = _load_shards(store)
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        shards = _load_shards(store)
+    except OSError as exc:
+        _cache_unwritable(store, exc)
+        shards = []
     out: np.ndarray | None = None
     found = np.zeros(len(unique), dtype=bool)
     for shard_keys, order, shard_vecs in shards:
@@ -205,12 +212,33 @@ def encode_texts(
         if out is None:
             out = np.empty((len(unique), new.shape[1]), dtype=np.float32)
         out[missing] = new
-        name = texts_fingerprint([unique[i] for i in missing])[:24]
-        with atomic_path(store / f"{name}.vecs.npy", suffix=".npy") as tmp:
-            np.save(tmp, new, allow_pickle=False)
-        with atomic_path(store / f"{name}.keys.npy", suffix=".npy") as tmp:  # written last
-            np.save(tmp, keys[missing], allow_pickle=False)
+        if str(store) not in _UNWRITABLE:
+            name = texts_fingerprint([unique[i] for i in missing])[:24]
+            try:
+                with atomic_path(store / f"{name}.vecs.npy", suffix=".npy") as tmp:
+                    np.save(tmp, new, allow_pickle=False)
+                with atomic_path(store / f"{name}.keys.npy", suffix=".npy") as tmp:  # last
+                    np.save(tmp, keys[missing], allow_pickle=False)
+            except OSError as exc:
+                _cache_unwritable(store, exc)
     return out[inverse]
+
+
+# Cache folders that could not be written in this process: warned about once, then skipped.
+_UNWRITABLE: set[str] = set()
+
+
+def _cache_unwritable(store: Path, exc: OSError) -> None:
+    """Warn once per folder that the embedding cache cannot be used; encoding goes on."""
+    if str(store) in _UNWRITABLE:
+        return
+    _UNWRITABLE.add(str(store))
+    reason = exc.strerror or str(exc)
+    print(
+        f"skim: warning: the embedding cache {store} cannot be written ({reason}); "
+        "going on without it (set $SKIM_CACHE_DIR or --cache-dir to another folder)",
+        file=sys.stderr,
+    )
 
 
 MODEL_CONFIG = "skim_model.json"
