@@ -12,6 +12,7 @@ def _write(tmp_path, text):
 
 
 def test_defaults_are_filled_and_relative_paths_resolved(tmp_path):
+    (tmp_path / "data").mkdir()
     cfg = load_config(_write(tmp_path, '[run]\nout = "o"\n[dataset]\npath = "data"\n'))
     assert cfg["map"]["tau"] == 0.8 and cfg["map"]["topk"] == 10
     assert cfg["train"]["learners"] == ["ova", "dual"]

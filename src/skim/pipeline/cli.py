@@ -46,10 +46,12 @@ def _compare(args: argparse.Namespace) -> int:
 
     from skim.evaluate.compare import comparison_table, write_comparison
     from skim.pipeline import load_config, run_pipeline
+    from skim.pipeline.config import check_methods
 
     config = load_config(args.config, out=args.out)
     if args.methods:
         config["train"]["methods"] = [m.strip() for m in args.methods.split(",") if m.strip()]
+        check_methods(config["train"]["methods"], "--methods")
     run_pipeline(config)
     out = Path(config["run"]["out"])
     results = json.loads((out / "metrics.json").read_text(encoding="utf-8"))

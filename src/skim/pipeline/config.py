@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from skim.errors import SkimError
-from skim.learners.params import LEARNERS
+from skim.index.build import INDEX_KINDS
+from skim.learners.params import LEARNERS, METHODS
 from skim.map.pairs import DIRECTIONS
+from skim.simulate.bias import CLICK_MODELS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -87,6 +91,53 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
 
 GENERATORS = ("extractive", "slm", "vllm", "openai", "udapdr")
 BUILDERS = ("wordnet",)
+RUN_METHODS = (*METHODS, "mar")  # the learners' methods and the MAR control of the pipeline
+
+
+def _whole(low: int) -> tuple[Callable[[Any], bool], str]:
+    return (lambda v: isinstance(v, int) and v >= low), f"an integer >= {low}"
+
+
+def _interval(low: float, high: float, low_open: bool) -> tuple[Callable[[Any], bool], str]:
+    def ok(v: Any) -> bool:
+        return math.isfinite(v) and (low < v if low_open else low <= v) and v <= high
+
+    return ok, f"in {'(' if low_open else '['}{low:g}, {high:g}]"
+
+
+_POSITIVE = (lambda v: math.isfinite(v) and v > 0), "a positive number"
+
+# section -> key -> (test of a value that is set, what it must be): checked after the types
+BOUNDS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "run": {"seed": _whole(0)},
+    "dataset": {"depth": _whole(1), "exposure_topk": _whole(0)},
+    "simulate": {
+        "exposure_topk": _whole(0),
+        "temperature": _POSITIVE,
+        "mar_fraction": _interval(0, 1, low_open=True),
+    },
+    "teach": {
+        "seed_fraction": _interval(0, 1, low_open=True),
+        "n": _whole(1),
+        "sample": (
+            lambda v: v >= 1 if isinstance(v, int) else math.isfinite(v) and 0 < v <= 1,
+            "a count >= 1 or a fraction in (0, 1]",
+        ),
+        "concurrency": _whole(1),
+        "max_rpm": _whole(1),
+    },
+    "distill": {
+        "epochs": _POSITIVE,
+        "lora_r": _whole(1),
+        "max_steps": _whole(1),
+        "observed_demos": _whole(0),
+        "hidden_size": _whole(1),
+        "num_layers": _whole(1),
+    },
+    "generate": {"num_return": _whole(1), "model_items": _whole(1)},
+    "map": {"topk": _whole(1), "target_precision": _interval(0, 1, low_open=True)},
+    "train": {"epochs": (lambda v: isinstance(v, dict) or v >= 1, "an integer >= 1")},
+}
 
 
 def _fail(where: str, message: str) -> SkimError:
@@ -122,6 +173,11 @@ def check_config(raw: dict[str, Any], where: str = "config") -> dict[str, dict[s
 
 
 def _check_values(config: dict[str, Any], where: str) -> None:
+    for section, keys in BOUNDS.items():
+        for key, (ok, what) in keys.items():
+            value = config[section][key]
+            if value is not None and not ok(value):
+                raise _fail(where, f"[{section}] {key} must be {what}, got {value!r}")
     ds = config["dataset"]
     if (ds["path"] is None) == (ds["builder"] is None):
         raise _fail(where, '[dataset] needs exactly one of path = "DIR" or builder = "wordnet"')
@@ -130,37 +186,63 @@ def _check_values(config: dict[str, Any], where: str) -> None:
     gen = config["generate"]
     if gen["direction"] not in DIRECTIONS:
         raise _fail(where, f"[generate] direction must be one of {', '.join(DIRECTIONS)}")
-    for name in gen["generators"]:
-        if name not in GENERATORS:
-            raise _fail(
-                where, f"[generate] unknown generator {name!r}; known: {', '.join(GENERATORS)}"
-            )
-    for name in config["train"]["learners"]:
-        if name not in LEARNERS:
-            raise _fail(where, f"[train] unknown learner {name!r}; known: {', '.join(LEARNERS)}")
+    _check_names(where, "generate", "generators", gen["generators"], GENERATORS, "generator")
     teach = config["teach"]
+    if "openai" in gen["generators"] and not (teach["endpoint"] and teach["model"]):
+        raise _fail(where, '[generate] generator "openai" needs [teach] endpoint and model')
+    _check_names(where, "train", "learners", config["train"]["learners"], LEARNERS, "learner")
+    if not config["train"]["learners"]:
+        raise _fail(where, f"[train] learners must name at least one of {', '.join(LEARNERS)}")
+    check_methods(config["train"]["methods"], where)
+    if config["dataset"]["lexfiles"] is not None:
+        _check_names(where, "dataset", "lexfiles", ds["lexfiles"], None, "lexfile")
+    if config["simulate"]["click_model"] not in (None, *CLICK_MODELS):
+        raise _fail(where, f"[simulate] click_model must be one of {', '.join(CLICK_MODELS)}")
+    if config["map"]["index"] not in INDEX_KINDS:
+        raise _fail(where, f"[map] index must be one of {', '.join(INDEX_KINDS)}")
     if teach["teacher"] not in ("gold", "endpoint"):
         raise _fail(where, '[teach] teacher must be "gold" or "endpoint"')
     if teach["teacher"] == "endpoint" and not (teach["endpoint"] and teach["model"]):
         raise _fail(where, '[teach] teacher = "endpoint" needs endpoint and model')
-    if not 0 < float(teach["seed_fraction"]) <= 1:
-        raise _fail(where, "[teach] seed_fraction must be in (0, 1]")
     tau = config["map"]["tau"]
     if isinstance(tau, str) and tau != "auto":
         raise _fail(where, '[map] tau must be a number or "auto"')
+    if not isinstance(tau, str) and not _interval(0, 1, low_open=False)[0](tau):
+        raise _fail(where, f'[map] tau must be in [0, 1] or "auto", got {tau!r}')
     if tau == "auto" and config["map"]["target_precision"] is None:
         raise _fail(where, '[map] tau = "auto" needs target_precision')
     epochs = config["train"]["epochs"]
     if isinstance(epochs, dict) and not all(
-        name in LEARNERS and isinstance(n, int) and n > 0 for name, n in epochs.items()
+        name in LEARNERS and isinstance(n, int) and not isinstance(n, bool) and n > 0
+        for name, n in epochs.items()
     ):
         raise _fail(where, "[train] epochs must be a number or a table like {ova = 1, dual = 3}")
-    if not all(isinstance(k, int) and k > 0 for k in config["evaluate"]["k"]):
-        raise _fail(where, "[evaluate] k must be a list of positive integers")
+    ks = config["evaluate"]["k"]
+    if not ks or not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in ks):
+        raise _fail(where, "[evaluate] k must be a non-empty list of positive integers")
+
+
+def check_methods(methods: list[Any], where: str = "config") -> None:
+    """Every name in ``methods`` is a known training method or control, none twice."""
+    _check_names(where, "train", "methods", methods, RUN_METHODS, "method")
+
+
+def _check_names(
+    where: str, section: str, key: str, names: list[Any], known: Sequence[str] | None, what: str
+) -> None:
+    """A list of distinct strings, each one of ``known`` (any string when None)."""
+    for name in names:
+        if not isinstance(name, str) or (known is not None and name not in known):
+            choices = f"; known: {', '.join(known)}" if known is not None else ""
+            raise _fail(where, f"[{section}] {key}: unknown {what} {name!r}{choices}")
+    if len(set(names)) != len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise _fail(where, f"[{section}] {key} names {twice!r} twice")
 
 
 def load_config(path: str | os.PathLike, out: str | None = None) -> dict[str, dict[str, Any]]:
-    """Read and check a TOML config; ``out`` overrides ``[run] out``."""
+    """Read and check a TOML config, all of it, before anything runs; ``out`` overrides
+    ``[run] out``. Every error names the file and the key."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -177,4 +259,6 @@ def load_config(path: str | os.PathLike, out: str | None = None) -> dict[str, di
     ds_path = config["dataset"]["path"]
     if ds_path is not None and not Path(ds_path).is_absolute():
         config["dataset"]["path"] = str(base / ds_path)
+    if ds_path is not None and not Path(config["dataset"]["path"]).is_dir():
+        raise SkimError(f"{path}: [dataset] path {ds_path!r} is not a folder")
     return config
