@@ -54,7 +54,7 @@ def test_bad_templates_are_named(tmp_path):
         load_template("queries-to-labels", broken)
     unknown = tmp_path / "unknown.j2"
     unknown.write_text("{{ title }}")
-    with pytest.raises(SkimError, match="unknown.j2: 'title' is undefined"):
+    with pytest.raises(SkimError, match="unknown.j2, line 1: 'title' is undefined"):
         render_prompt("queries-to-labels", "exon", template=unknown)
     with pytest.raises(SkimError, match="direction must be one of"):
         render_prompt("queries-to-queries", "exon")
@@ -67,3 +67,29 @@ def test_user_templates_are_sandboxed(tmp_path):
     evil.write_text("{{ text.__class__.__mro__ }}")
     with pytest.raises(SkimError, match="evil.j2"):
         render_prompt("queries-to-labels", "exon", template=evil)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ text }}\n{{ range(100000000)|list }}", r"line 2: range\(\) of 100000000 items is "
+         r"longer than the 10000 a template may build$"),
+        ("{% for i in range(10**9) %}x{% endfor %}", "line 1: range.. of 1000000000 items"),
+        ("\n\n{{ 1 / 0 }}", r"line 3: cannot render \(ZeroDivisionError: division by zero\)$"),
+        ("{{ text|int + 'a' }}", r"line 1: cannot render \(TypeError: unsupported operand"),
+        ("{{ known[5] }}", "line 1: list object has no element 5$"),
+    ],
+)  # fmt: skip
+def test_template_errors_at_render_time_are_one_sentence(tmp_path, source, message):
+    path = tmp_path / "t.j2"
+    path.write_text(source)
+    with pytest.raises(SkimError, match=rf"^template {tmp_path}/t.j2, {message}"):
+        render_prompt("queries-to-labels", "exon", template=path)
+
+
+def test_ranges_up_to_the_bound_still_work(tmp_path):
+    path = tmp_path / "count.j2"
+    path.write_text(
+        "{{ range(10000)|list|length }} {% for i in range(1, n + 1) %}{{ i }}{% endfor %}"
+    )
+    assert render_prompt("queries-to-labels", "exon", n=3, template=path) == "10000 123\n"

@@ -58,11 +58,25 @@ class PromptTemplate:
             out = _compile(self.source).render(
                 direction=direction, text=text, metadata=metadata or "", known=list(known), n=n
             )
-        except jinja2.UndefinedError as exc:
-            raise SkimError(f"template {self.name}: {exc.message}") from None
-        except jinja2.TemplateError as exc:
-            raise SkimError(f"template {self.name}: {exc}") from None
+        except Exception as exc:  # the template is the user's code: any error it raises is theirs
+            raise SkimError(f"{_where(self.name, exc)}: {_describe(exc)}") from None
         return out.strip("\n") + "\n"
+
+
+def _where(name: str, exc: BaseException) -> str:
+    """``template NAME, line L``: the template line that raised, found in the traceback."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f"template {name}" + (f", line {line}" if line else "")
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, jinja2.TemplateError):
+        return str(exc.message or exc)
+    return f"cannot render ({type(exc).__name__}: {exc})"
 
 
 def check_direction(direction: str) -> str:
@@ -79,6 +93,21 @@ _ENV = jinja2.sandbox.ImmutableSandboxedEnvironment(
     keep_trailing_newline=True,
     autoescape=False,
 )
+
+MAX_RANGE = 10_000  # the longest range() a prompt template may build (jinja2's own bound: 100000)
+
+
+def _bounded_range(*args: int) -> range:
+    """``range`` for templates: one longer than :data:`MAX_RANGE` is a template error."""
+    rng = range(*args)
+    if len(rng) > MAX_RANGE:
+        raise jinja2.sandbox.SecurityError(
+            f"range() of {len(rng)} items is longer than the {MAX_RANGE} a template may build"
+        )
+    return rng
+
+
+_ENV.globals["range"] = _bounded_range
 
 
 @functools.lru_cache(maxsize=32)
