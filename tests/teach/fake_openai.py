@@ -28,7 +28,8 @@ class FakeChatServer:
     ``"500"``, ``"503"``, ``"400"``, ``"401"``, ``"slow"`` (answers after ``slow_s``),
     ``"malformed"`` (invalid JSON), ``"noshape"`` (JSON without choices), ``"empty"`` (empty
     content), ``"nolist"`` (content with no list items), ``"text"`` (text/plain body),
-    ``"drop"`` (closes the connection without answering).
+    ``"drop"`` (closes the connection without answering), ``"echo"`` (a 500 whose error
+    message repeats the request's Authorization header, as careless proxies do).
     """
 
     def __init__(
@@ -146,6 +147,9 @@ class FakeChatServer:
                     self._json(429, error, [("retry-after-ms", "20")])
                 elif outcome in ("400", "401", "500", "503"):
                     self._json(int(outcome), error)
+                elif outcome == "echo":
+                    auth = self.headers.get("Authorization", "")
+                    self._json(500, {"error": {"message": f"bad gateway for {auth}"}})
                 elif outcome == "malformed":
                     self._send(200, b'{"choices": [{"message": ', "application/json")
                 elif outcome == "noshape":

@@ -186,7 +186,7 @@ def test_a_broken_user_template_fails_before_any_request(tmp_path, served_datase
     template = tmp_path / "mine.j2"
     template.write_text("{{ text }} {{ url }}")
     with FakeChatServer() as server:
-        with pytest.raises(SkimError, match="mine.j2: 'url' is undefined"):
+        with pytest.raises(SkimError, match="mine.j2, line 1: 'url' is undefined"):
             teach(served_dataset, tmp_path / "d.jsonl", "labels-to-queries", server.url, "m",
                   template=template, **FAST)  # fmt: skip
         assert server.asked() == []

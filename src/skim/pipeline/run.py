@@ -16,6 +16,7 @@ import numpy as np
 
 from skim._floats import flush_denormals
 from skim._io import write_json_atomic
+from skim._redact import redact_values
 from skim.data import Dataset, load_dataset, load_matrix, resolve_matrix, save_matrix
 from skim.map import manifest_path, matrix_fingerprint
 from skim.pipeline.stages import run_stage
@@ -444,9 +445,8 @@ def run_pipeline(config: dict[str, Any], log: Log = print) -> Path:
 
     out = Path(config["run"]["out"])
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(
-        out / "config.json", {k: v for k, v in config.items() if not k.startswith("_")}
-    )
+    saved = {k: v for k, v in config.items() if not k.startswith("_")}
+    write_json_atomic(out / "config.json", redact_values(saved))  # no endpoint password
     ds_dir = _dataset_stage(config, out, log)
     demos, base = _teach_stage(config, out, ds_dir, log)
     synthetic = _generate_stages(config, out, ds_dir, demos, base, log)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from skim._io import file_fingerprint, write_json_atomic
+from skim._redact import redact_values
 
 STAMP_DIR = ".skim-stages"
 
@@ -70,6 +71,7 @@ def run_stage(
     if missing:
         raise RuntimeError(f"stage {name} finished without writing {', '.join(missing)}")
     elapsed = time.perf_counter() - start
-    write_json_atomic(stamp, {"key": key, "seconds": round(elapsed, 2), "settings": settings or {}})
+    shown = redact_values(settings or {})  # e.g. an endpoint's password
+    write_json_atomic(stamp, {"key": key, "seconds": round(elapsed, 2), "settings": shown})
     log(f"[{name}] done in {elapsed:.1f} s")
     return True

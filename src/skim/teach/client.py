@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from skim._redact import redact, redact_url, url_secrets
 from skim.errors import SkimError
 
 
@@ -148,6 +149,8 @@ class ChatClient:
         if max_retries < 0 or timeout <= 0:
             raise SkimError("max retries must be >= 0 and the timeout positive")
         self.endpoint, self.model = endpoint, model
+        self.shown_endpoint = redact_url(endpoint) or "the default endpoint"
+        self._secrets = [api_key, *url_secrets(endpoint)]  # never printed nor written
         self.params = dict(params or {})
         self.max_retries, self.backoff, self.max_backoff = max_retries, backoff, max_backoff
         self.max_retry_after = max_retry_after
@@ -177,11 +180,13 @@ class ChatClient:
         with self._lock:
             self._errors[kind] = self._errors.get(kind, 0) + 1
 
-    def _attempt(self, prompt: str, accept: Callable[[str], bool] | None) -> tuple[str, Any]:
+    def _attempt(
+        self, messages: list[dict[str, str]], accept: Callable[[str], bool] | None
+    ) -> tuple[str, Any]:
         oa = self._openai
         try:
             response = self._client.chat.completions.create(
-                model=self.model, messages=[{"role": "user", "content": prompt}], **self.params
+                model=self.model, messages=messages, **self.params
             )
         except oa.APITimeoutError:
             self._count("timeout")
@@ -191,7 +196,7 @@ class ChatClient:
             raise _Retry(f"connection error ({exc.__cause__ or exc})", unreachable=True) from None
         except (oa.AuthenticationError, oa.PermissionDeniedError, oa.NotFoundError) as exc:
             raise SkimError(
-                f"{self.endpoint} refused model {self.model!r} with status {exc.status_code} "
+                f"{self.shown_endpoint} refused model {self.model!r} with status {exc.status_code} "
                 f"({_status_message(exc)}); check --endpoint, --model and SKIM_API_KEY"
             ) from None
         except (oa.BadRequestError, oa.UnprocessableEntityError) as exc:
@@ -199,8 +204,9 @@ class ChatClient:
             message = f"status {exc.status_code}: {_status_message(exc)}"
             if not self.answered:  # nothing ever worked: the settings, not this item, are wrong
                 raise SkimError(
-                    f"{self.endpoint} rejected the request for model {self.model!r} ({message}); "
-                    "check --model, --max-tokens, --temperature and --max-meta-tokens"
+                    f"{self.shown_endpoint} rejected the request for model {self.model!r} "
+                    f"({message}); check --model, --max-tokens, --temperature and "
+                    "--max-meta-tokens"
                 ) from None
             raise ItemFailed(message, 0) from None
         except oa.APIStatusError as exc:
@@ -223,11 +229,28 @@ class ChatClient:
             raise _Retry(f"unusable reply ({_short(text)})")
         return text, response
 
-    def complete(self, prompt: str, accept: Callable[[str], bool] | None = None) -> Reply:
+    def complete(
+        self, prompt: str, accept: Callable[[str], bool] | None = None, system: str | None = None
+    ) -> Reply:
         """Ask until a usable reply arrives; raise :class:`ItemFailed` after the last retry.
 
-        ``accept(text)`` may reject a well-formed but unusable reply (e.g. no list items).
+        ``accept(text)`` may reject a well-formed but unusable reply (e.g. no list items);
+        ``system`` is sent as a system message before the prompt. Error messages never hold
+        the API key or the endpoint's credentials, even when the server echoes them.
         """
+        messages = [{"role": "user", "content": prompt}]
+        if system is not None:
+            messages.insert(0, {"role": "system", "content": system})
+        try:
+            return self._complete(messages, accept)
+        except ItemFailed as exc:
+            raise ItemFailed(redact(str(exc), self._secrets), exc.attempts) from None
+        except SkimError as exc:
+            raise SkimError(redact(str(exc), self._secrets)) from None
+
+    def _complete(
+        self, messages: list[dict[str, str]], accept: Callable[[str], bool] | None
+    ) -> Reply:
         started = time.monotonic()
         error, unreachable = "", False
         for attempt in range(self.max_retries + 1):
@@ -235,7 +258,7 @@ class ChatClient:
                 raise ItemFailed("stopped", attempt)
             self.limiter.wait()
             try:
-                text, response = self._attempt(prompt, accept)
+                text, response = self._attempt(messages, accept)
             except _Retry as exc:
                 error, unreachable = str(exc), exc.unreachable
                 if attempt == self.max_retries:
@@ -260,7 +283,7 @@ class ChatClient:
                 finish_reason=getattr(response.choices[0], "finish_reason", None),
             )
         if unreachable and not self.answered:  # a wrong URL or a server that is down: stop the run
-            raise SkimError(f"cannot reach {self.endpoint} ({error}); check --endpoint")
+            raise SkimError(f"cannot reach {self.shown_endpoint} ({error}); check --endpoint")
         raise ItemFailed(f"gave up after {self.max_retries + 1} attempts: {error}", attempt + 1)
 
     def stop(self) -> None:

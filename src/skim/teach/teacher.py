@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from skim._io import texts_fingerprint, write_json_atomic
+from skim._redact import redact_url
 from skim.data import Dataset
 from skim.errors import SkimError
 from skim.prompts import check_direction, load_template, parse_response
@@ -235,7 +236,7 @@ def teach(
         failed_path.unlink()
     summary = {
         "teacher": model,
-        "endpoint": endpoint,
+        "endpoint": redact_url(endpoint),
         "direction": direction,
         "template": prompt_template.name,
         "template_sha256": prompt_template.digest,
