@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from skim.cli import non_negative_float, non_negative_int, positive_int
 from skim.distill.format import DIRECTIONS
@@ -37,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--batch-size", type=positive_int, help="prompts per forward pass (hf)")
     p.add_argument("--endpoint", help="base URL of the OpenAI-compatible endpoint (openai)")
+    p.add_argument("--concurrency", type=positive_int, help="requests in flight (openai, 8)")
+    p.add_argument("--max-retries", type=non_negative_int, help="retries per item (openai, 5)")
     p.add_argument("--limit", type=positive_int, help="generate for the first N items only")
     p.add_argument(
         "--shard-size", type=positive_int, default=1000, help="items per resumable shard"
@@ -65,6 +68,8 @@ def _generate(args: argparse.Namespace) -> int:
         "max_new_tokens": "max_new_tokens",
         "batch_size": "batch_size",
         "endpoint": "endpoint",
+        "concurrency": "concurrency",
+        "max_retries": "max_retries",
     }
     options = {
         key: getattr(args, attr) for attr, key in names.items() if getattr(args, attr) is not None
@@ -85,6 +90,13 @@ def _generate(args: argparse.Namespace) -> int:
         **options,
     )
     print(json.dumps(summary, indent=2))
+    if summary.get("failed"):
+        print(
+            f"skim generate: {summary['failed']} items failed after the last retry (listed in "
+            f"{summary['failed_path']}); rerun the same command to ask them again",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -1,9 +1,13 @@
 """The ``openai`` generator: ask an OpenAI-compatible chat endpoint directly (small datasets).
 
-The key comes from ``SKIM_API_KEY`` or ``OPENAI_API_KEY`` and never reaches a record. The SDK
-retries 429/5xx/timeouts with backoff (``max_retries``); requests run on a thread pool. The
-message is the student's compact prompt under a short instruction; the answer is parsed one
-text per line.
+The key comes from ``SKIM_API_KEY`` or ``OPENAI_API_KEY`` and never reaches a record or a
+message. Requests go through :class:`skim.teach.client.ChatClient`, as the teacher's do:
+429/5xx, timeouts, dropped connections and malformed replies (invalid JSON, no choices, no
+list) are retried with backoff, a refused key or model stops the run, and an item still
+without an answer after the last retry is returned as :class:`~skim.teach.client.ItemFailed`,
+never as an empty list (``generate`` lists it as failed and asks it again on a rerun).
+Requests run on a thread pool. The message is the student's compact prompt under a short
+instruction; the answer is parsed one text per line.
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from skim._redact import redact_url
 from skim.distill.format import format_prompt, parse_completion
 from skim.errors import SkimError
 from skim.generate.base import Item
+from skim.teach.client import ChatClient, ItemFailed
 
 INSTRUCTIONS = {
     "queries-to-labels": "Write the labels (categories, then their broader categories) that the "
@@ -43,24 +49,30 @@ class OpenAIGenerator:
         temperature: float = 0.8,
         max_retries: int = 5,
         timeout: float = 60.0,
+        backoff: float = 1.0,
         max_metadata_words: int | None = 750,
         seed: int = 0,
     ) -> None:
-        from openai import OpenAI
-
         from skim.teach.teacher import api_key_from_env
 
         key = api_key_from_env()
         if not key:
             raise SkimError("the openai generator needs SKIM_API_KEY or OPENAI_API_KEY set")
-        self.client = OpenAI(
-            api_key=key, base_url=endpoint, max_retries=max_retries, timeout=timeout
+        self.client = ChatClient(
+            endpoint,
+            model,
+            api_key=key,
+            params={"max_tokens": max_tokens, "temperature": temperature, "seed": seed},
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            max_backoff=max(backoff, 30.0),
         )
         self.direction = direction
         self.concurrency = concurrency
         self.settings: dict[str, Any] = {
             "model": model,
-            "endpoint": endpoint,
+            "endpoint": redact_url(endpoint),
             "no_metadata": no_metadata,
             "num_return": num_return,
             "max_tokens": max_tokens,
@@ -69,31 +81,27 @@ class OpenAIGenerator:
             "seed": seed,
         }
 
-    def _ask(self, item: Item) -> list[str]:
-        import openai
-
+    def _ask(self, item: Item) -> list[str] | ItemFailed:
         s = self.settings
         system = SYSTEM.format(task=INSTRUCTIONS[self.direction], n=s["num_return"])
         user = format_prompt(
             item.text, item.metadata, self.direction, s["no_metadata"], s["max_metadata_words"]
         )
-        try:
-            reply = self.client.chat.completions.create(
-                model=s["model"],
-                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
-                max_tokens=s["max_tokens"],
-                temperature=s["temperature"],
-                seed=s["seed"],
-            )
-            content = reply.choices[0].message.content or ""
-        except openai.AuthenticationError:
-            raise SkimError(
-                "the endpoint refused the API key (SKIM_API_KEY / OPENAI_API_KEY)"
-            ) from None
-        except (openai.APIError, IndexError, AttributeError):
-            return []
-        return parse_completion(content, s["num_return"])
 
-    def generate(self, items: list[Item]) -> list[list[str]]:
+        def texts(answer: str) -> list[str]:
+            return parse_completion(answer, s["num_return"])
+
+        try:
+            reply = self.client.complete(user, accept=lambda a: bool(texts(a)), system=system)
+        except ItemFailed as exc:
+            return exc
+        return texts(reply.text)
+
+    def generate(self, items: list[Item]) -> list[list[str] | ItemFailed]:
+        """Texts per item, or the :class:`ItemFailed` of an item that got no usable answer."""
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(self._ask, items))
+            try:
+                return list(pool.map(self._ask, items))
+            except BaseException:  # a fatal endpoint error or an interrupt: stop the others
+                self.client.stop()
+                raise

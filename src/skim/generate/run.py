@@ -2,12 +2,16 @@
 
 While running, finished shards live in ``OUT.jsonl.shards/`` beside ``OUT.jsonl``, each written
 atomically; a rerun with the same settings skips them, so a crash loses at most the shard in
-flight. At the end the shards are joined into ``OUT.jsonl`` (atomically), a summary goes to
-``OUT.manifest.json`` and the shard folder is removed.
+flight. An item whose generator gave up on it (``ItemFailed``, e.g. an endpoint that kept
+failing) is left out of its shard, and a rerun asks again for exactly those items. At the end
+the shards are joined into ``OUT.jsonl`` (atomically) and a summary goes to
+``OUT.manifest.json``; failed items are listed in ``OUT.failed.jsonl`` and the shard folder is
+kept for the rerun, else it is removed.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
@@ -20,6 +24,8 @@ from skim.data import Dataset, load_dataset
 from skim.distill.format import check_direction
 from skim.errors import SkimError
 from skim.generate.base import Generator, make_items, source_texts
+from skim.teach.client import ItemFailed
+from skim.teach.items import sibling
 from skim.teach.store import write_records
 
 GENERATORS = ("extractive", "hf", "vllm", "openai")
@@ -42,12 +48,14 @@ def make_generator(
 
         if no_metadata:
             raise SkimError("the extractive generator reads metadata; it cannot run --no-metadata")
+        _check_options(name, ExtractiveGenerator, options)
         return ExtractiveGenerator(dataset, direction, num_return=num_return or 10, **options)
     if name in ("hf", "vllm"):
         if name == "hf":
             from skim.generate.hf import HFGenerator as cls
         else:
             from skim.generate.vllm import VLLMGenerator as cls
+        _check_options(name, cls, options)
         return cls(
             model,
             adapter,
@@ -62,6 +70,9 @@ def make_generator(
 
         if not model:
             raise SkimError("the openai generator needs --model (the endpoint's model name)")
+        if "max_new_tokens" in options:  # the endpoint calls it max_tokens
+            options["max_tokens"] = options.pop("max_new_tokens")
+        _check_options(name, OpenAIGenerator, options)
         return OpenAIGenerator(
             model,
             direction=direction,
@@ -71,6 +82,17 @@ def make_generator(
             **options,
         )
     raise SkimError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}")
+
+
+def _check_options(name: str, cls: type, options: dict[str, Any]) -> None:
+    """SkimError for a setting the generator does not take (e.g. --top-k for extractive)."""
+    parameters = inspect.signature(cls).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    unknown = sorted(set(options) - set(parameters))
+    if unknown:
+        flag = "--" + unknown[0].replace("_", "-")
+        raise SkimError(f"the {name} generator has no setting {unknown[0]} ({flag})")
 
 
 def generate(
@@ -147,7 +169,7 @@ def generate(
     manifest_path = out_path.with_suffix(".manifest.json")
     if out_path.is_file() and manifest_path.is_file():
         previous = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if previous.get("run_key") == key:
+        if previous.get("run_key") == key and not previous.get("failed"):
             return {**previous, "generated_this_run": 0}
     shard_dir = out_path.with_name(out_path.name + ".shards")
     _prepare_shards(shard_dir, key, overwrite)
@@ -159,29 +181,34 @@ def generate(
         total=len(sources), desc=f"generate ({gen.name})", unit="item", disable=not show_progress
     )
     gen_seconds, n_generated = 0.0, 0
+    failures: list[dict[str, Any]] = []
     for number, shard in enumerate(shards):
         path = shard_dir / f"shard-{number:06d}.jsonl"
-        if path.is_file():
-            bar.update(len(shard))
+        done = _shard_records(path)
+        todo = [source for source in shard if source not in done]
+        bar.update(len(shard) - len(todo))
+        if not todo:
             continue
         tick = time.time()
-        texts = gen.generate(make_items(dataset, direction, shard, no_metadata))
+        texts = gen.generate(make_items(dataset, direction, todo, no_metadata))
         gen_seconds += time.time() - tick
-        n_generated += len(shard)
-        records = [
-            {
+        n_generated += len(todo)
+        for source, synth in zip(todo, texts, strict=True):
+            if isinstance(synth, ItemFailed):
+                failures.append(_failure(source, direction, gen.name, synth))
+                continue
+            done[source] = {
                 "source": source,
                 "texts": synth,
                 "direction": direction,
                 "generator": gen.name,
                 "settings": gen.settings,
             }
-            for source, synth in zip(shard, texts, strict=True)
-        ]
-        write_records(path, records)
-        bar.update(len(shard))
+        write_records(path, [done[source] for source in shard if source in done])
+        bar.update(len(todo))
     bar.close()
 
+    failed_path = sibling(out_path, ".failed.jsonl")
     n_records = n_texts = n_empty = 0
     with atomic_path(out_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
         for number in range(len(shards)):
@@ -192,7 +219,12 @@ def generate(
                     n_texts += len(record["texts"])
                     n_empty += not record["texts"]
                     out.write(line)
-    shutil.rmtree(shard_dir)
+    if failures:
+        failures.sort(key=lambda f: f["source"])
+        write_records(failed_path, failures)
+    else:
+        failed_path.unlink(missing_ok=True)
+        shutil.rmtree(shard_dir)
     summary = {
         "out": str(out_path),
         **settings,
@@ -200,6 +232,8 @@ def generate(
         "texts": n_texts,
         "texts_per_item": round(n_texts / max(1, n_records), 3),
         "items_without_texts": n_empty,
+        "failed": len(failures),
+        "failed_path": str(failed_path) if failures else None,
         "generated_this_run": n_generated,
         "generate_seconds": round(gen_seconds, 3),
         "items_per_second": round(n_generated / gen_seconds, 2) if gen_seconds else None,
@@ -212,6 +246,25 @@ def generate(
         summary["tokens_per_second"] = round(tokens / gen_seconds, 1)
     write_json_atomic(manifest_path, summary)
     return summary
+
+
+def _shard_records(path: Path) -> dict[int, dict[str, Any]]:
+    """The records of a finished shard by source ({} when it was never written)."""
+    if not path.is_file():
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return {record["source"]: record for record in map(json.loads, handle)}
+
+
+def _failure(source: int, direction: str, generator: str, exc: ItemFailed) -> dict[str, Any]:
+    """A line of ``OUT.failed.jsonl``: which item, and why its last attempt failed."""
+    return {
+        "source": source,
+        "direction": direction,
+        "generator": generator,
+        "error": str(exc),
+        "attempts": exc.attempts,
+    }
 
 
 def _model_no_metadata(model: str | None, adapter: str | None) -> bool:

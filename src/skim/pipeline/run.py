@@ -18,6 +18,7 @@ from skim._floats import flush_denormals
 from skim._io import write_json_atomic
 from skim._redact import redact_values
 from skim.data import Dataset, load_dataset, load_matrix, resolve_matrix, save_matrix
+from skim.errors import SkimError
 from skim.map import manifest_path, matrix_fingerprint
 from skim.pipeline.stages import run_stage
 
@@ -248,12 +249,19 @@ def _generate_stages(
             kwargs.update(model=config["teach"]["model"], endpoint=config["teach"]["endpoint"])
         elif gen_conf["no_metadata"]:
             kwargs.update(no_metadata=True)
+
+        def run_generator(path: Path = path, kwargs: dict[str, Any] = kwargs) -> None:
+            summary = generate(load_dataset(ds_dir), path, direction, seed=seed, **kwargs)
+            if summary.get("failed"):  # not a finished stage: a rerun asks for them again
+                raise SkimError(
+                    f"{summary['failed']} items failed after the last retry (listed in "
+                    f"{summary['failed_path']}); rerun to ask them again"
+                )
+
         run_stage(
             out,
             f"generate-{gen}",
-            lambda path=path, kwargs=kwargs: generate(
-                load_dataset(ds_dir), path, direction, seed=seed, **kwargs
-            ),
+            run_generator,
             [path],
             inputs,
             {**kwargs, "direction": direction, "seed": seed},
