@@ -62,7 +62,7 @@ def test_a_read_only_folder_is_one_sentence_and_leaves_nothing(tmp_path):
 
 def test_a_folder_where_the_output_goes_is_one_sentence(tmp_path):
     (tmp_path / "out.json").mkdir()
-    with pytest.raises(OutputError, match=r"cannot write .*out\.json: Is a directory"):
+    with pytest.raises(OutputError, match=r"cannot write .*out\.json: it is a folder$"):
         write_json_atomic(tmp_path / "out.json", [1])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # no temporary left
 

@@ -50,6 +50,31 @@ def _is_about(exc: OSError, own: Path) -> bool:
     return name == own or own in name.parents
 
 
+def check_output(
+    path: str | os.PathLike, folder: bool = False, keep: tuple[str, ...] | None = None
+) -> None:
+    """Fail fast, before any work, when ``path`` cannot be written as a file (or a folder):
+    a folder (or a file) is in its place, one of its parents is a file, or (``keep``) an
+    existing folder holds entries other than those an output folder would replace."""
+    path = Path(path)
+    if path.is_dir() and not folder:
+        raise OutputError(f"cannot write {path}: it is a folder")
+    if folder and path.exists() and not path.is_dir():
+        raise OutputError(f"cannot write {path}: it exists and is not a folder")
+    if folder and keep is not None and path.is_dir():
+        foreign = sorted(p.name for p in path.iterdir() if p.name not in keep)
+        if foreign:
+            raise OutputError(
+                f"cannot write {path}: it holds {foreign[0]!r}, which is not part of its "
+                "output; choose a new or empty folder"
+            )
+    for parent in path.parents:
+        if parent.is_dir():
+            return
+        if parent.exists():
+            raise OutputError(f"cannot write {path}: {parent} is a file, not a folder")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``path`` and move it into place only on success.
@@ -58,6 +83,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     umask gives a new file; an OSError writing it becomes an OutputError naming ``path``.
     """
     path = Path(path)
+    check_output(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(
@@ -90,15 +116,7 @@ def atomic_dir(path: str | os.PathLike, keep: tuple[str, ...] | None = None) -> 
     crash leaves the old folder as ``.NAME.old-*`` beside ``path``.
     """
     shown, path = path, Path(os.path.abspath(path))  # "." has a name and a parent this way
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"cannot write {shown}: it exists and is not a folder")
-    if keep is not None and path.is_dir():
-        foreign = sorted(p.name for p in path.iterdir() if p.name not in keep)
-        if foreign:
-            raise OutputError(
-                f"cannot write {shown}: it holds {foreign[0]!r}, which is not part of its "
-                "output; choose a new or empty folder"
-            )
+    check_output(shown, folder=True, keep=keep)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))

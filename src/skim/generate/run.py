@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from skim._io import atomic_path, write_json_atomic
+from skim._io import atomic_path, check_output, write_json_atomic
 from skim.data import Dataset, load_dataset
 from skim.distill.format import check_direction
 from skim.errors import SkimError
@@ -150,6 +150,7 @@ def generate(
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
     out_path = Path(out_path)
+    check_output(out_path)
     n_sources = len(source_texts(dataset, direction)[0])
     sources = list(range(n_sources)) if items is None else [int(i) for i in items]
     bad = [i for i in sources if not 0 <= i < n_sources]

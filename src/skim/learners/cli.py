@@ -83,9 +83,11 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from skim._io import check_output
     from skim.data import save_matrix
     from skim.learners import predict
 
+    check_output(args.out)
     scores = predict(
         args.dataset,
         args.model_dir,

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 WEIGHTS = "model.safetensors"
 ENCODER_DIR = "encoder"
 FORMAT_VERSION = 1
+MODEL_FILES = (WEIGHTS, MODEL_CONFIG, ENCODER_DIR)  # all a model folder may hold
 
 
 def save_model(
@@ -42,7 +43,7 @@ def save_model(
     from safetensors.torch import save_file
 
     model_dir = Path(model_dir)
-    with atomic_dir(model_dir, keep=(WEIGHTS, MODEL_CONFIG, ENCODER_DIR)) as tmp:
+    with atomic_dir(model_dir, keep=MODEL_FILES) as tmp:
         if write_encoder is not None:
             write_encoder(tmp / ENCODER_DIR)
         try:

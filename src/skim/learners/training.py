@@ -10,6 +10,7 @@ from typing import Any
 import scipy.sparse as sp
 
 from skim._floats import flush_denormals
+from skim._io import check_output
 from skim.data import Dataset, canonical, load_dataset, load_matrix
 from skim.encode import TextEncoder
 from skim.errors import SkimError
@@ -23,7 +24,7 @@ from skim.learners.features import (
 )
 from skim.learners.methods import MethodContext, build_training_set
 from skim.learners.params import TrainParams
-from skim.learners.store import save_model
+from skim.learners.store import MODEL_FILES, save_model
 
 
 def resolve_labels(dataset: Dataset, labels) -> tuple[sp.csr_matrix, str]:
@@ -122,6 +123,7 @@ def train(
         finetune_encoder=finetune_encoder,
         **settings,
     )
+    check_output(model_dir, folder=True, keep=MODEL_FILES)  # before training, not after it
     dataset = _load(dataset)
     matrix, source = resolve_labels(dataset, labels)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")

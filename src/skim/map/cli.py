@@ -91,6 +91,10 @@ def _map(args: argparse.Namespace) -> int:
 
     if args.sweep is None and not args.out:
         raise SkimError("give an output path OUT (or --sweep TAUS to print a sweep only)")
+    if args.out:
+        from skim._io import check_output
+
+        check_output(args.out)  # before the encoding, not after it
     index_params = {
         key: value
         for key, value in (

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from skim._io import check_output
 from skim.errors import SkimError
 from skim.index.build import INDEX_KINDS
 from skim.learners.params import LEARNERS, METHODS
@@ -255,6 +256,7 @@ def load_config(path: str | os.PathLike, out: str | None = None) -> dict[str, di
         config["run"]["out"] = out
     if not config["run"]["out"]:
         raise SkimError(f"{path}: [run] out (the output folder) is required, or pass --out")
+    check_output(config["run"]["out"], folder=True)
     base = path.parent
     ds_path = config["dataset"]["path"]
     if ds_path is not None and not Path(ds_path).is_absolute():

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from skim._io import file_fingerprint, write_json_atomic
+from skim._io import check_output, file_fingerprint, write_json_atomic
 from skim.data import Dataset, canonical, resolve_matrix, save_matrix
 from skim.errors import SkimError
 from skim.generate.base import target_texts
@@ -112,6 +112,7 @@ def gold_teacher(
     dataset = as_dataset(dataset)
     complete = oriented(dataset, direction, unbiased=True)
     out_path = Path(out_path)
+    check_output(out_path)
     n_known = DEFAULT_N_KNOWN[direction] if n_known is None else n_known
     if max_meta_tokens == "auto":
         max_meta_tokens = DEFAULT_MAX_META_TOKENS[direction]

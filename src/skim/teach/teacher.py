@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from skim._io import texts_fingerprint, write_json_atomic
+from skim._io import check_output, texts_fingerprint, write_json_atomic
 from skim._redact import redact_url
 from skim.data import Dataset
 from skim.errors import SkimError
@@ -142,6 +142,7 @@ def teach(
         raise SkimError("the LLM teacher needs an endpoint URL and a model name")
     dataset = as_dataset(dataset)
     out_path = Path(out_path)
+    check_output(out_path)
     cache_path = Path(cache_path) if cache_path else sibling(out_path, ".cache.jsonl")
     failed_path = sibling(out_path, ".failed.jsonl")
     n_known = DEFAULT_N_KNOWN[direction] if n_known is None else n_known
