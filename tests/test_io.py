@@ -112,3 +112,18 @@ def test_a_folder_with_foreign_files_is_not_replaced(tmp_path):
             pass
     assert (target / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_a_dataset_folder_and_a_model_follow_the_umask(tmp_path, umask, tiny_dataset):
+    import torch
+
+    from skim.learners.store import save_model
+    from skim.simulate.output import save_dataset_dir
+
+    umask(0o027)
+    save_dataset_dir(tiny_dataset, tmp_path / "data")
+    save_model(tmp_path / "model", {"learner": "ova"}, {"weight": torch.ones(2)})
+    for folder in (tmp_path / "data", tmp_path / "model"):
+        assert _mode(folder) == 0o750
+        modes = {p.name: _mode(p) for p in folder.iterdir()}
+        assert set(modes.values()) == {0o640}, modes

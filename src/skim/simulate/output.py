@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from skim._io import atomic_dir
 from skim.data import Dataset, save_dataset
 from skim.errors import SkimError
 
@@ -25,23 +24,8 @@ def save_dataset_dir(
         not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / "trn_X.txt").exists())
     ):
         raise SkimError(f"{out_dir}: exists and is not a dataset directory; choose a new path")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp's 0700 would otherwise become the dataset's mode
-    old = None
-    try:
+    with atomic_dir(out_dir) as tmp:
         save_dataset(dataset, tmp)
         for fname, text in (extra_files or {}).items():
             (tmp / fname).write_text(text, encoding="utf-8")
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
-            os.replace(out_dir, old / "d")
-        os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     return out_dir
