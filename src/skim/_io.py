@@ -35,6 +35,15 @@ def current_umask() -> int:
     return mask
 
 
+def apply_umask(folder: str | os.PathLike) -> None:
+    """Give every file below ``folder`` the mode the umask gives a new file (and folders
+    theirs): writers such as safetensors create their files 0600 whatever the umask."""
+    mask = current_umask()
+    for path in Path(folder).rglob("*"):
+        if not path.is_symlink():
+            path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
+
+
 def output_error(path: str | os.PathLike, exc: OSError) -> OutputError:
     """One sentence for a failed write: ``cannot write PATH: REASON``."""
     reason = exc.strerror or str(exc) or type(exc).__name__

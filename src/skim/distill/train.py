@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from skim._io import file_fingerprint, write_json_atomic
+from skim._io import apply_umask, file_fingerprint, write_json_atomic
 from skim.distill.demos import Demonstration, load_demonstrations, pairs_to_demonstrations
 from skim.distill.format import DEFAULT_MAX_METADATA_WORDS, FORMAT_VERSION
 from skim.distill.model import (
@@ -191,6 +191,7 @@ def distill(
     write_json_atomic(out_dir / MANIFEST, manifest)
     shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
     shutil.rmtree(out_dir / f"{CHECKPOINT}.old", ignore_errors=True)
+    apply_umask(out_dir)  # safetensors writes its weights 0600 whatever the umask
     return out_dir
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skim._io import atomic_dir, write_json_atomic
+from skim._io import apply_umask, atomic_dir, write_json_atomic
 from skim.encode import MODEL_CONFIG
 from skim.errors import OutputError, SkimError
 
@@ -53,6 +53,7 @@ def save_model(
         except SafetensorError as exc:  # the Rust writer's I/O errors (a full disk) are not OSError
             raise OutputError(f"cannot write {model_dir}: {exc}") from None
         write_json_atomic(tmp / MODEL_CONFIG, {"format": FORMAT_VERSION, **config})
+        apply_umask(tmp)  # safetensors writes 0600
     return model_dir
 
 
