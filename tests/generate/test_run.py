@@ -162,3 +162,9 @@ def test_vllm_without_vllm_installed_says_how_to_get_it(tmp_path):
         pytest.skip("vLLM is installed here")
     with pytest.raises(SkimError, match=r"skim-xc\[vllm\]"):
         generate(toy_dataset(), tmp_path / "s.jsonl", "queries-to-labels", "vllm", model="m")
+
+
+def test_num_return_zero_is_an_error_not_the_default(tmp_path):
+    with pytest.raises(SkimError, match="num_return must be at least 1, got 0"):
+        generate(toy_dataset(), tmp_path / "s.jsonl", "queries-to-labels", num_return=0)
+    assert list(tmp_path.iterdir()) == []

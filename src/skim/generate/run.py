@@ -147,6 +147,8 @@ def generate(
     check_direction(direction)
     if shard_size < 1:
         raise SkimError(f"shard_size must be at least 1, got {shard_size}")
+    if num_return is not None and num_return < 1:  # not "0 means the default"
+        raise SkimError(f"num_return must be at least 1, got {num_return}")
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
     out_path = Path(out_path)
