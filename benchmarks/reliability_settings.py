@@ -5,11 +5,11 @@ tree's ``src`` by default, or an older checkout's, to compare before and after a
 fresh folder, and is classed as:
 
 ``clear``     exit 2, one line naming what the case says it must name, nothing written
-``late``      exit 2 with a clear line, but only after outputs were written
+``unnamed``   exit 2 and one line, nothing written, but the line does not name the file/key
+``late``      an error, but only after outputs (or temporary files) were written
 ``traceback`` a Python traceback on stderr
 ``accepted``  the bad value was taken: exit 0, or still running after ``--timeout`` seconds
-``other``     anything else (e.g. a usage block instead of one line, or a message that does
-              not name the file or the key)
+``other``     anything else (e.g. a usage block instead of one line)
 
 Usage::
 
@@ -57,10 +57,12 @@ def classify(case: Case, src: Path, timeout: float) -> tuple[str, str]:
             return "traceback", last
         if done.returncode == 0:
             return "accepted", "exit 0"
+        if _tree(tmp) != before:
+            return "late", f"exit {done.returncode}: {last}"
         named = all(part.replace("{tmp}", str(tmp)) in err for part in case.says)
         one_line = err.count("\n") == 1 and err.startswith("skim ")
-        if done.returncode == 2 and named and one_line:
-            return ("clear" if _tree(tmp) == before else "late"), last
+        if done.returncode == 2 and one_line:
+            return ("clear" if named else "unnamed"), last
         return "other", f"exit {done.returncode}: {last}"
 
 
@@ -77,7 +79,7 @@ def main() -> None:
         print(f"{kind:>9}  {case.name:<36} {line[:110]}", flush=True)
     counts = Counter(row["class"] for row in rows)
     print(f"\n{len(rows)} inputs: " + ", ".join(f"{k} {counts.get(k, 0)}" for k in (
-        "clear", "late", "traceback", "accepted", "other")))  # fmt: skip
+        "clear", "unnamed", "late", "traceback", "accepted", "other")))  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps({"counts": counts, "cases": rows}, indent=2) + "\n")
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from skim.data import Dataset
 from skim.distill.format import check_direction
 from skim.errors import SkimError
+
+if TYPE_CHECKING:
+    from skim.teach.client import ItemFailed
 
 
 @dataclass(frozen=True)
@@ -26,8 +29,10 @@ class Generator(Protocol):
     name: str
     settings: dict[str, Any]
 
-    def generate(self, items: list[Item]) -> list[list[str]]:
-        """One list of synthetic texts per item, in order."""
+    def generate(self, items: list[Item]) -> list[list[str] | ItemFailed]:
+        """One list of synthetic texts per item, in order; a generator that can give up on an
+        item (an endpoint that kept failing) returns its :class:`ItemFailed` instead, which is
+        listed as failed and asked again on a rerun, never recorded as an empty list."""
 
 
 def source_texts(dataset: Dataset, direction: str) -> tuple[list[str], list[str] | None]:
