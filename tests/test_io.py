@@ -127,3 +127,16 @@ def test_a_dataset_folder_and_a_model_follow_the_umask(tmp_path, umask, tiny_dat
         assert _mode(folder) == 0o750
         modes = {p.name: _mode(p) for p in folder.iterdir()}
         assert set(modes.values()) == {0o640}, modes
+
+
+def test_a_refused_temporary_file_names_the_output(tmp_path, monkeypatch):
+    """What a read-only folder does even to root-run tests: mkstemp is refused."""
+    import tempfile
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(OutputError, match=r"^cannot write .*/out\.json: Permission denied$"):
+        write_json_atomic(tmp_path / "out.json", {})
+    assert list(tmp_path.iterdir()) == []
