@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 
@@ -67,3 +68,15 @@ def test_read_demonstrations_checks_fields(tmp_path, gold_dataset):
         read_demonstrations(bad, require=("source", "texts"))
     with pytest.raises(SkimError, match="demonstrations file not found"):
         read_demonstrations(tmp_path / "none.jsonl")
+
+
+def test_a_full_disk_while_caching_names_the_cache(tmp_path, monkeypatch):
+    from skim.errors import OutputError
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    with RecordLog(tmp_path / "c.jsonl") as log:
+        monkeypatch.setattr(os, "fsync", full_disk)
+        with pytest.raises(OutputError, match=r"cannot write .*c\.jsonl: No space left on device"):
+            log.append({"key": "a"})

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from skim._io import output_error
 from skim.errors import SkimError
 
 
@@ -83,9 +84,12 @@ class RecordLog:
     def append(self, record: dict) -> None:
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:
-            self._handle.write(line)
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
+            try:
+                self._handle.write(line)
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+            except OSError as exc:  # a full disk: say which file
+                raise output_error(self.path, exc) from None
 
     def close(self) -> None:
         self._handle.close()
