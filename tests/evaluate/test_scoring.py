@@ -74,7 +74,10 @@ def test_cli_stats(tmp_path, tiny_dataset, capsys):
     assert json.loads(capsys.readouterr().out)["labels"] == 4
 
 
-def test_cli_rejects_bad_k(tmp_path):
-    with pytest.raises(SystemExit) as exc:
-        main(["evaluate", str(tmp_path), "p.npz", "--k", "1,x"])
-    assert exc.value.code == 2
+def test_cli_rejects_bad_k(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path), "p.npz", "--k", "1,x"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("skim evaluate: error: argument --k: expected integers")
+        and err.count("\n") == 1
+    )
