@@ -69,7 +69,7 @@ def test_missing_text_file(saved):
 def test_line_count_must_match_matrix_rows(saved):
     (saved / "trn_X.txt").write_text("only\ntwo\n")
     with pytest.raises(
-        DatasetError, match=r"trn_X_Y: shape 3 x 4 does not match trn_X.txt \(2 lines\)"
+        DatasetError, match=r"trn_X_Y.npz: shape 3 x 4 does not match trn_X.txt \(2 lines\)"
     ):
         load_dataset(saved)
 

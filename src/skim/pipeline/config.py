@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from skim.data.readfile import read_text
 from skim.errors import SkimError
 from skim.learners.params import LEARNERS
 from skim.map.pairs import DIRECTIONS
@@ -163,9 +164,7 @@ def load_config(path: str | os.PathLike, out: str | None = None) -> dict[str, di
     """Read and check a TOML config; ``out`` overrides ``[run] out``."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SkimError(f"{path}: file not found") from None
+        raw = tomllib.loads(read_text(path))  # a directory, link loop, bad UTF-8: one sentence
     except tomllib.TOMLDecodeError as exc:
         raise SkimError(f"{path}: not valid TOML ({exc})") from None
     config = check_config(raw, str(path))
