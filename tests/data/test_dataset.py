@@ -110,3 +110,11 @@ def test_non_utf8_text(saved):
     (saved / "tst_X.txt").write_bytes(b"ok\n\xc3\x28\n")
     with pytest.raises(DatasetError, match=r"tst_X.txt, line 2: not valid UTF-8"):
         load_dataset(saved)
+
+
+@pytest.mark.parametrize("propensity", [{"A": float("nan")}, {"B": -5}, {"A": True}, {"a": 1}])
+def test_bad_propensity_is_refused_before_anything_is_written(tmp_path, tiny_dataset, propensity):
+    bad = tiny_dataset.replace(info={"propensity": propensity})
+    with pytest.raises(DatasetError, match=r"dataset.json: .*propensity"):
+        save_dataset(bad, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

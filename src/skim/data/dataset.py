@@ -83,6 +83,7 @@ class Dataset:
         """
         where = self.path or Path("<dataset>")
         files = files or {}
+        _check_propensity(where / "dataset.json", self.info.get("propensity", {}))
         n_lab = self.n_labels
         for name, rows in (
             ("trn_X_Y", self.n_trn),
