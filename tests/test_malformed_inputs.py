@@ -39,10 +39,10 @@ class Case:
     expect: tuple[str, ...]
 
 
-def map_argv(root: Path, *extra: str, synthetic: str = "synthetic.jsonl") -> list[str]:
-    """``skim map`` of ``root/synthetic`` onto ``root/data``, writing ``root/out/new.npz``."""
+def map_argv(root: Path, *extra: str) -> list[str]:
+    """``skim map`` of ``root/synthetic.jsonl`` onto ``root/data``, writing ``root/out/new.npz``."""
     return [
-        "map", str(root / "data"), str(root / synthetic), str(root / "out" / "new.npz"),
+        "map", str(root / "data"), str(root / "synthetic.jsonl"), str(root / "out" / "new.npz"),
         "--direction", "queries-to-labels", "--tau", "0.5",
         "--cache-dir", str(root / "cache"), *extra,
     ]  # fmt: skip
@@ -50,10 +50,8 @@ def map_argv(root: Path, *extra: str, synthetic: str = "synthetic.jsonl") -> lis
 
 def evaluate_argv(root: Path, predictions: str) -> list[str]:
     """``skim evaluate`` of ``root/predictions``, writing ``root/out/metrics.json``."""
-    return ["evaluate", str(root / "data"), str(root / predictions)] + [
-        "--json",
-        str(root / "out" / "metrics.json"),
-    ]
+    out = root / "out" / "metrics.json"
+    return ["evaluate", str(root / "data"), str(root / predictions), "--json", str(out)]
 
 
 def _write(path: Path, content: str | bytes) -> None:
