@@ -168,12 +168,15 @@ def kill_rerun(
         out = work / f"kill-{i}"
         after = rng.uniform(0.02, 0.98) * t_clean
         killed = kill_after(launcher, config, out, env, after)
+        stamps = out / ".skim-stages"
+        done = sorted(p.stem for p in stamps.glob("*.json")) if stamps.is_dir() else []
         t_rerun = run_to_end(launcher, config, out, env)
         diff = compare_outputs(work / "reference", out)
         runs.append(
             {
                 "kill_after_s": round(after, 2),
                 "killed": killed,
+                "stages_done_at_kill": done,
                 "rerun_s": round(t_rerun, 1),
                 "identical": identical(diff),
                 **{k: diff[k] for k in ("missing", "extra", "different") if diff[k]},
