@@ -69,7 +69,7 @@ def test_missing_text_file(saved):
 def test_line_count_must_match_matrix_rows(saved):
     (saved / "trn_X.txt").write_text("only\ntwo\n")
     with pytest.raises(
-        DatasetError, match=r"trn_X_Y: shape 3 x 4 does not match trn_X.txt \(2 lines\)"
+        DatasetError, match=r"trn_X_Y.npz: shape 3 x 4 does not match trn_X.txt \(2 lines\)"
     ):
         load_dataset(saved)
 
@@ -110,3 +110,11 @@ def test_non_utf8_text(saved):
     (saved / "tst_X.txt").write_bytes(b"ok\n\xc3\x28\n")
     with pytest.raises(DatasetError, match=r"tst_X.txt, line 2: not valid UTF-8"):
         load_dataset(saved)
+
+
+@pytest.mark.parametrize("propensity", [{"A": float("nan")}, {"B": -5}, {"A": True}, {"a": 1}])
+def test_bad_propensity_is_refused_before_anything_is_written(tmp_path, tiny_dataset, propensity):
+    bad = tiny_dataset.replace(info={"propensity": propensity})
+    with pytest.raises(DatasetError, match=r"dataset.json: .*propensity"):
+        save_dataset(bad, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

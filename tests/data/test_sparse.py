@@ -42,7 +42,7 @@ def test_duplicates_merge_by_max_and_indices_sorted():
         ("1 3\n0-1\n", r"line 2: entry '0-1' is not 'col:val'"),
         ("1 3\nx:1\n", r"line 2: column 'x' is not an integer"),
         ("1 3\n0:abc\n", r"line 2: value 'abc' is not a number"),
-        ("1 3\n5:1\n", "row 0 has column index 5 outside"),
+        ("1 3\n5:1\n", "line 2: column index 5 outside"),
         ("1 3\n1:1.5\n", r"values must be in \[0, 1\]"),
         ("1 3\n1:nan\n", "not NaN"),
     ],
@@ -106,3 +106,20 @@ def test_resolve_prefers_npz_then_text(tmp_path):
     assert resolve_matrix(tmp_path, "trn_X_Y").name == "trn_X_Y.txt"
     save_matrix(tmp_path / "trn_X_Y.npz", sp.csr_matrix((0, 0)))
     assert resolve_matrix(tmp_path, "trn_X_Y").name == "trn_X_Y.npz"
+
+
+def test_coo_npz_duplicates_merge_by_max_not_sum(tmp_path):
+    coo = sp.coo_matrix(([0.6, 0.7, 1.0], ([0, 0, 1], [1, 1, 0])), shape=(2, 2))
+    sp.save_npz(tmp_path / "m.npz", coo, compressed=False)  # scipy would sum 0.6 + 0.7
+    np.testing.assert_allclose(load_matrix(tmp_path / "m.npz").toarray(), [[0, 0.7], [1, 0]])
+
+
+def test_csc_npz_is_read_column_major(tmp_path):
+    sp.save_npz(tmp_path / "m.npz", sp.csc_matrix(M))
+    np.testing.assert_allclose(load_matrix(tmp_path / "m.npz").toarray(), M)
+    np.savez(
+        tmp_path / "bad.npz", format="csc", shape=np.array([3, 2]), data=np.array([1.0]),
+        indices=np.array([3]), indptr=np.array([0, 1, 1]),
+    )  # fmt: skip
+    with pytest.raises(DatasetError, match="bad.npz: column 0 has row index 3 outside"):
+        load_matrix(tmp_path / "bad.npz")

@@ -62,3 +62,31 @@ def test_map_user_errors_exit_2(dataset_dir, tmp_path, capsys, records, extra, m
 def test_map_needs_out_without_sweep(dataset_dir, q2l_synthetic, capsys):
     assert main(["map", dataset_dir, q2l_synthetic, "--direction", "labels-to-queries"]) == 2
     assert "give an output path OUT" in capsys.readouterr().err
+
+
+def test_map_without_any_match_writes_the_clicks(dataset_dir, tmp_path, capsys):
+    path = write_jsonl(tmp_path / "one.jsonl", [{"source": 2, "texts": ["fishy"]}])
+    out = tmp_path / "out.npz"
+    argv = ["map", dataset_dir, path, str(out), "--direction", "queries-to-labels"]
+    argv += ["--tau", "0.999", "--cache-dir", str(tmp_path / "cache")]  # fishy-fish: 0.9975
+    assert main(argv) == 0
+    assert "tau 0.999: 0 new pairs on 0 rows" in capsys.readouterr().out
+    assert load_matrix(out).nnz == 3  # the three observed pairs, nothing else
+
+
+def test_map_chunk_size_1_gives_the_same_pairs(dataset_dir, tmp_path):
+    # the middle chunk (fishy, source 0) has no neighbour at or above tau 0.999
+    records = [
+        {"source": 0, "texts": ["kitty"]},
+        {"source": 0, "texts": ["fishy"]},
+        {"source": 1, "texts": ["kitty"]},
+    ]
+    path = write_jsonl(tmp_path / "s.jsonl", records)
+    outs = []
+    for chunk in ("1", "100"):
+        out = tmp_path / f"out{chunk}.npz"
+        argv = ["map", dataset_dir, path, str(out), "--direction", "queries-to-labels"]
+        argv += ["--tau", "0.999", "--chunk-size", chunk, "--cache-dir", str(tmp_path / "cache")]
+        assert main(argv) == 0
+        outs.append(load_matrix(out).toarray())
+    assert (outs[0] == outs[1]).all() and outs[0][1, CAT] == 1

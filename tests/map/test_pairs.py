@@ -66,3 +66,16 @@ def test_pair_keys_and_contains_ignore_explicit_zeros():
     assert keys.tolist() == [1, 8]
     assert contains(keys, np.array([8, 3, 1, 9])).tolist() == [True, False, True, False]
     assert contains(np.zeros(0, np.int64), np.array([1])).tolist() == [False]
+
+
+@pytest.mark.parametrize("rows_per_block", [None, 1])
+def test_accumulator_takes_chunks_without_hits(rows_per_block):
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
+    acc = PairAccumulator((3, 4), rows_per_block=rows_per_block)
+    acc.add(*empty)  # a first chunk with no neighbour at or above tau
+    acc.add(np.array([2, 0]), np.array([1, 3]), np.array([0.9, 0.8], np.float32))
+    acc.add(*empty)  # and a last one
+    matrix = acc.matrix()
+    want = [[0, 0, 0, 0.8], [0, 0, 0, 0], [0, 0.9, 0, 0]]
+    np.testing.assert_allclose(matrix.toarray(), want, rtol=1e-6)
+    assert PairAccumulator((3, 4)).matrix().nnz == 0

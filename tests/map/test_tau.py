@@ -26,7 +26,7 @@ def test_read_rows_formats(tmp_path, name, text):
     ("name", "text", "message"),
     [
         ("rows.txt", "0 3", r"row 3 is out of range \[0, 3\)"),
-        ("rows.txt", "0 x", "expected integer row indices"),
+        ("rows.txt", "0 x", "rows.txt, line 1: row index 'x' is not an integer"),
         ("rows.json", '{"rows": [0.5]}', "expected a list of row indices"),
         ("rows.json", "[0,", "not valid JSON"),
     ],

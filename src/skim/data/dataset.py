@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ import scipy.sparse as sp
 from skim._io import write_json_atomic
 from skim.data.filters import read_filter, write_filter
 from skim.data.propensity import DEFAULT_A, DEFAULT_B, inverse_propensity
+from skim.data.readfile import read_text
 from skim.data.sparse import load_matrix, resolve_matrix, save_matrix
 from skim.data.textio import read_texts, write_texts
 from skim.errors import DatasetError
@@ -73,9 +75,15 @@ class Dataset:
         """A copy with some fields replaced (e.g. new observed matrices)."""
         return dataclasses.replace(self, **changes)
 
-    def validate(self) -> None:
-        """Check that every part agrees with the others; raise DatasetError if not."""
+    def validate(self, files: dict[str, Path | None] | None = None) -> None:
+        """Check that every part agrees with the others; raise DatasetError if not.
+
+        ``files`` maps a matrix (``"trn_X_Y"``, ...) to the file it was read from, for the
+        messages.
+        """
         where = self.path or Path("<dataset>")
+        files = files or {}
+        _check_propensity(where / "dataset.json", self.info.get("propensity", {}))
         n_lab = self.n_labels
         for name, rows in (
             ("trn_X_Y", self.n_trn),
@@ -87,8 +95,9 @@ class Dataset:
             if matrix is not None and matrix.shape != (rows, n_lab):
                 text = "trn_X.txt" if name.startswith("trn") else "tst_X.txt"
                 raise DatasetError(
-                    f"{where / name}: shape {matrix.shape[0]} x {matrix.shape[1]} does not match "
-                    f"{text} ({rows} lines) x Y.txt ({n_lab} lines)"
+                    f"{files.get(name) or where / name}: shape {matrix.shape[0]} x "
+                    f"{matrix.shape[1]} does not match {text} ({rows} lines) x Y.txt "
+                    f"({n_lab} lines)"
                 )
         for name, texts, fname in (
             ("trn_meta", self.trn_texts, "trn_X.txt"),
@@ -120,21 +129,44 @@ _FILTER_FILES = {"trn_filter": "trn_filter_labels.txt", "tst_filter": "tst_filte
 _MATRICES = ("trn_X_Y", "tst_X_Y", "trn_X_Y_unbiased", "tst_X_Y_unbiased")
 
 
+def _check_propensity(info_path: Path, prop: Any) -> None:
+    """``propensity`` must be ``{"A": a, "B": b}`` (either optional), finite numbers > 0."""
+    if not isinstance(prop, dict):
+        raise DatasetError(
+            f'{info_path}: key "propensity" must be an object like {{"A": 0.55, "B": 1.5}}'
+        )
+    for key, value in prop.items():
+        if key not in ("A", "B"):
+            raise DatasetError(
+                f'{info_path}: unknown key {key!r} in "propensity" (it takes "A" and "B")'
+            )
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        try:
+            good = number and math.isfinite(value) and value > 0
+        except OverflowError:  # an integer beyond float range
+            good = False
+        if not good:
+            raise DatasetError(
+                f'{info_path}: key "propensity.{key}" must be a finite number > 0, '
+                f"got {json.dumps(value)[:40]}"
+            )
+
+
 def _read_info(path: Path) -> dict[str, Any]:
     info_path = path / "dataset.json"
-    if not info_path.exists():
+    if not os.path.lexists(info_path):
         return {}
     try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        info = json.loads(read_text(info_path))
+    except json.JSONDecodeError as exc:
         raise DatasetError(f"{info_path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise DatasetError(f"{info_path}: not valid JSON (nested too deeply)") from None
     if not isinstance(info, dict):
         raise DatasetError(f"{info_path}: must hold a JSON object")
-    prop = info.get("propensity", {})
-    if not isinstance(prop, dict) or not all(
-        isinstance(prop.get(k, 0.0), (int, float)) for k in ("A", "B")
-    ):
-        raise DatasetError(f'{info_path}: "propensity" must be {{"A": number, "B": number}}')
+    _check_propensity(info_path, info.get("propensity", {}))
+    if not isinstance(info.get("simulation", {}), dict):
+        raise DatasetError(f'{info_path}: key "simulation" must be an object')
     return info
 
 
@@ -157,16 +189,18 @@ def load_dataset(path: str | os.PathLike) -> Dataset:
     ):
         parts[attr] = read_texts(path / fname)
     for attr, fname in _META_FILES.items():
-        parts[attr] = read_texts(path / fname) if (path / fname).exists() else None
+        parts[attr] = read_texts(path / fname) if os.path.lexists(path / fname) else None
+    files = {}
     for name in _MATRICES:
         found = resolve_matrix(path, name)
         if found is None and name in ("trn_X_Y", "tst_X_Y"):
             raise DatasetError(f"{path / name}.npz: required file not found")
         parts[name] = load_matrix(found) if found is not None else None
+        files[name] = found
     dataset = Dataset(**parts)
-    dataset.validate()
+    dataset.validate(files)
     for attr, fname in _FILTER_FILES.items():
-        if (path / fname).exists():
+        if os.path.lexists(path / fname):
             rows = dataset.n_trn if attr == "trn_filter" else dataset.n_tst
             setattr(dataset, attr, read_filter(path / fname, (rows, dataset.n_labels)))
     return dataset

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from skim._io import atomic_path
+from skim.data.readfile import read_text
 from skim.errors import DatasetError
 
 
@@ -15,30 +16,24 @@ def read_filter(path: str | os.PathLike, shape: tuple[int, int] | None = None) -
     """Read filter pairs as an ``(n, 2)`` int64 array; check them against ``shape``."""
     path = Path(path)
     pairs: list[tuple[int, int]] = []
-    try:
-        with open(path, encoding="utf-8") as handle:
-            for lineno, line in enumerate(handle, start=1):
-                fields = line.split()
-                if not fields:
-                    continue
-                if len(fields) != 2:
-                    raise DatasetError(f"{path}, line {lineno}: expected 'row col', got {line!r}")
-                try:
-                    row, col = int(fields[0]), int(fields[1])
-                except ValueError:
-                    raise DatasetError(
-                        f"{path}, line {lineno}: 'row col' must be integers, got {line.strip()!r}"
-                    ) from None
-                if shape is not None and not (0 <= row < shape[0] and 0 <= col < shape[1]):
-                    raise DatasetError(
-                        f"{path}, line {lineno}: pair ({row}, {col}) is outside the "
-                        f"{shape[0]} x {shape[1]} label matrix"
-                    )
-                pairs.append((row, col))
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path}: not valid UTF-8 ({exc.reason})") from None
+    for lineno, line in enumerate(read_text(path).split("\n"), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 2:
+            raise DatasetError(f"{path}, line {lineno}: expected 'row col', got {line!r}")
+        try:
+            row, col = int(fields[0]), int(fields[1])
+        except ValueError:
+            raise DatasetError(
+                f"{path}, line {lineno}: 'row col' must be integers, got {line.strip()!r}"
+            ) from None
+        if shape is not None and not (0 <= row < shape[0] and 0 <= col < shape[1]):
+            raise DatasetError(
+                f"{path}, line {lineno}: pair ({row}, {col}) is outside the "
+                f"{shape[0]} x {shape[1]} label matrix"
+            )
+        pairs.append((row, col))
     return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
 
 

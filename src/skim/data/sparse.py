@@ -2,81 +2,161 @@
 
 Every matrix is returned as a float32 ``csr_matrix`` with sorted, de-duplicated indices and
 values in [0, 1] (a stored value is a relevance score: 1 = click or gold, in (0, 1) = soft).
+Every array of a file is checked before scipy sees it (dtype, dimensions, sizes that agree,
+``indptr`` from 0 and never decreasing, integer indices in range, finite values), so a
+malformed file is one :class:`~skim.errors.DatasetError` sentence, never another matrix.
 """
 
 from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
 from skim._io import atomic_path
+from skim.data.readfile import open_input, parse_int, read_text
 from skim.errors import DatasetError
 
-_FORMATS = {"csr": sp.csr_matrix, "csc": sp.csc_matrix, "bsr": sp.bsr_matrix}
+MAX_DIM = 2**31 - 1
+"""Most rows or columns of a label matrix: keeps ``row * n_cols + col`` within int64."""
+
+_NPZ_KEYS = ("format", "shape", "data", "indices", "indptr", "row", "col", "coords")
+_INTEGER, _REAL = "iu", "biuf"  # numpy dtype kinds
+_KIND_NAMES = {_INTEGER: "integers", _REAL: "real numbers", "US": "a string"}
+_NDIM_NAMES = {0: "a single value", 1: "one-dimensional", 2: "two-dimensional"}
 
 
-def _from_npz(path: Path) -> sp.csr_matrix:
-    if not zipfile.is_zipfile(path):
-        raise DatasetError(f"{path}: not a valid scipy sparse .npz (not a zip archive)")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            keys = set(npz.files)
-            if "format" not in keys:
-                raise DatasetError(f"{path}: not a scipy sparse .npz (no 'format' entry)")
-            fmt = npz["format"].item()
-            fmt = fmt.decode("ascii", "replace") if isinstance(fmt, bytes) else str(fmt)
-            shape = tuple(int(v) for v in npz["shape"])
-            if fmt == "coo":
-                rows = npz["row"] if "row" in keys else npz["coords"][0]
-                cols = npz["col"] if "col" in keys else npz["coords"][1]
-                return sp.coo_matrix((npz["data"], (rows, cols)), shape=shape).tocsr()
-            if fmt not in _FORMATS:
-                raise DatasetError(f"{path}: unsupported sparse format {fmt!r}")
-            parts = (npz["data"], npz["indices"], npz["indptr"])
-            for name, arr in zip(("data", "indices", "indptr"), parts, strict=True):
-                if arr.dtype == object:
-                    raise DatasetError(f"{path}: entry {name!r} is an object array")
-            return _FORMATS[fmt](parts, shape=shape).tocsr()
-    except DatasetError:
-        raise
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise DatasetError(
-                f"{path}: contains a pickled or object array, which skim never loads"
-            ) from None
-        raise DatasetError(f"{path}: not a valid sparse matrix ({exc})") from None
-    except (zipfile.BadZipFile, OSError, KeyError) as exc:
-        raise DatasetError(f"{path}: not a valid scipy sparse .npz ({exc})") from None
+def _sentence(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _parse_int(token: str, path: Path, lineno: int, what: str) -> int:
-    try:
-        return int(token)
-    except ValueError:
-        raise DatasetError(f"{path}, line {lineno}: {what} {token!r} is not an integer") from None
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The sparse-matrix arrays of an .npz; an object (pickled) array is never loaded."""
+    with open_input(path) as handle:
+        if not zipfile.is_zipfile(handle):
+            raise DatasetError(f"{path}: not a valid scipy sparse .npz (not a zip archive)")
+        handle.seek(0)
+        try:
+            with np.load(handle, allow_pickle=False) as npz:
+                return {key: npz[key] for key in _NPZ_KEYS if key in npz.files}
+        except ValueError as exc:
+            if "pickle" in str(exc):
+                raise DatasetError(
+                    f"{path}: contains a pickled or object array, which skim never loads"
+                ) from None
+            raise DatasetError(f"{path}: not a valid .npz archive ({_sentence(exc)})") from None
+        except (
+            OSError,
+            EOFError,
+            KeyError,
+            NotImplementedError,
+            zipfile.BadZipFile,
+            zlib.error,
+        ) as exc:
+            raise DatasetError(f"{path}: not a valid .npz archive ({_sentence(exc)})") from None
 
 
-def _from_xc_text(path: Path) -> sp.csr_matrix:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().split("\n")
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path}: not valid UTF-8 ({exc.reason})") from None
+def _array(path: Path, arrays: dict, key: str, kinds: str, ndim: int = 1) -> np.ndarray:
+    """``arrays[key]``, present, of a dtype kind in ``kinds`` and with ``ndim`` dimensions."""
+    if key not in arrays:
+        raise DatasetError(f"{path}: not a scipy sparse .npz (no {key!r} entry)")
+    arr = arrays[key]
+    if arr.dtype.kind not in kinds:
+        raise DatasetError(f"{path}: {key!r} must hold {_KIND_NAMES[kinds]}, not {arr.dtype}")
+    if arr.ndim != ndim:
+        raise DatasetError(f"{path}: {key!r} must be {_NDIM_NAMES[ndim]}, not of shape {arr.shape}")
+    return arr.astype(np.int64) if kinds == _INTEGER else arr
+
+
+def _npz_shape(path: Path, arrays: dict) -> tuple[int, int]:
+    shape = _array(path, arrays, "shape", _INTEGER)
+    if len(shape) != 2 or shape.min() < 0 or shape.max() > MAX_DIM:
+        raise DatasetError(
+            f"{path}: 'shape' must be two sizes in [0, {MAX_DIM}], got {shape.tolist()}"
+        )
+    return int(shape[0]), int(shape[1])
+
+
+def _compressed_coords(
+    path: Path, arrays: dict, n_major: int, major: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Major and minor index of every entry of a CSR (major = row) or CSC matrix."""
+    indptr = _array(path, arrays, "indptr", _INTEGER)
+    indices = _array(path, arrays, "indices", _INTEGER)
+    if len(indptr) != n_major + 1:
+        raise DatasetError(
+            f"{path}: 'indptr' has {len(indptr)} entries, expected {n_major + 1} "
+            f"({n_major} {major}s + 1)"
+        )
+    if indptr[0] != 0:
+        raise DatasetError(f"{path}: 'indptr' must start at 0, not {int(indptr[0])}")
+    steps = np.diff(indptr)
+    if (steps < 0).any():
+        at = int(np.argmax(steps < 0)) + 1
+        raise DatasetError(
+            f"{path}: 'indptr' must never decrease, but entry {at} is {int(indptr[at])} "
+            f"after {int(indptr[at - 1])}"
+        )
+    if indptr[-1] != len(indices):
+        raise DatasetError(
+            f"{path}: 'indptr' ends at {int(indptr[-1])} but 'indices' has {len(indices)} entries"
+        )
+    return np.repeat(np.arange(n_major, dtype=np.int64), steps), indices
+
+
+def _npz_entries(path: Path, arrays: dict) -> tuple[np.ndarray, ...]:
+    """Validated ``(rows, cols, data)`` of every stored entry of an .npz, and its shape."""
+    if "format" not in arrays:
+        raise DatasetError(f"{path}: not a scipy sparse .npz (no 'format' entry)")
+    fmt = _array(path, arrays, "format", "US", ndim=0).item()
+    fmt = fmt.decode("ascii", "replace") if isinstance(fmt, bytes) else str(fmt)
+    if fmt not in ("csr", "csc", "coo"):
+        raise DatasetError(f"{path}: unsupported sparse format {fmt!r} (skim reads csr, csc, coo)")
+    shape = _npz_shape(path, arrays)
+    data = _array(path, arrays, "data", _REAL)
+    if fmt == "csr":
+        rows, cols = _compressed_coords(path, arrays, shape[0], "row")
+    elif fmt == "csc":
+        cols, rows = _compressed_coords(path, arrays, shape[1], "column")
+    elif "row" in arrays or "coords" not in arrays:
+        rows, cols = _array(path, arrays, "row", _INTEGER), _array(path, arrays, "col", _INTEGER)
+    else:
+        coords = _array(path, arrays, "coords", _INTEGER, ndim=2)
+        if len(coords) != 2:
+            raise DatasetError(f"{path}: 'coords' must have 2 rows, not {len(coords)}")
+        rows, cols = coords
+    if not len(rows) == len(cols) == len(data):
+        what = "'indices' has" if fmt != "coo" else "the coordinates have"
+        raise DatasetError(f"{path}: 'data' has {len(data)} entries but {what} {len(cols)}")
+    return rows, cols, data, shape
+
+
+def _from_xc_text(path: Path) -> tuple[np.ndarray, ...]:
+    """Validated ``(rows, cols, data, shape)`` of an XC sparse text file."""
+    lines = read_text(path).split("\n")
     header = lines[0].split()
     if len(header) != 2:
         raise DatasetError(f"{path}, line 1: header must be 'rows cols', got {lines[0]!r}")
-    n_rows = _parse_int(header[0], path, 1, "row count")
-    n_cols = _parse_int(header[1], path, 1, "column count")
+    shape = tuple(
+        parse_int(token, f"{path}, line 1", what)
+        for token, what in zip(header, ("row count", "column count"), strict=True)
+    )
+    if max(shape) > MAX_DIM or min(shape) < 0:
+        raise DatasetError(
+            f"{path}, line 1: sizes must lie in [0, {MAX_DIM}], got {shape[0]} x {shape[1]}"
+        )
     body = lines[1:]
     if body and body[-1] == "":
         body.pop()
-    if len(body) != n_rows:
-        raise DatasetError(f"{path}: header says {n_rows} rows but the file has {len(body)}")
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    if len(body) != shape[0]:
+        raise DatasetError(
+            f"{path}, line 1: header says {shape[0]} rows but the file has {len(body)}"
+        )
+    rows: list[int] = []
     cols: list[int] = []
     vals: list[float] = []
     for i, line in enumerate(body):
@@ -84,36 +164,48 @@ def _from_xc_text(path: Path) -> sp.csr_matrix:
             col, sep, val = entry.partition(":")
             if not sep:
                 raise DatasetError(f"{path}, line {i + 2}: entry {entry!r} is not 'col:val'")
-            cols.append(_parse_int(col, path, i + 2, "column"))
+            cols.append(parse_int(col, f"{path}, line {i + 2}", "column"))
             try:
                 vals.append(float(val))
             except ValueError:
                 raise DatasetError(f"{path}, line {i + 2}: value {val!r} is not a number") from None
-        indptr[i + 1] = len(cols)
-    indices = np.asarray(cols, dtype=np.int64)
-    data = np.asarray(vals, dtype=np.float64)
-    _check_entries(path, indices, data, n_cols, indptr)
-    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols))
+            rows.append(i)
+    return (
+        np.asarray(rows, dtype=np.int64),
+        np.asarray(cols, dtype=np.int64),
+        np.asarray(vals, dtype=np.float64),
+        shape,
+    )
 
 
 def _check_entries(
-    path: Path, indices: np.ndarray, data: np.ndarray, n_cols: int, indptr: np.ndarray
-) -> None:
-    """Raise a DatasetError naming the first bad entry (row and column)."""
-    bad = (indices < 0) | (indices >= n_cols)
+    path: Path, rows: np.ndarray, cols: np.ndarray, data: np.ndarray, shape: tuple[int, int],
+    text: bool,
+) -> None:  # fmt: skip
+    """Raise a DatasetError naming the first entry out of range or with a bad value.
+
+    ``text``: the entries come from an XC text file; name the line (row + 2), not the row.
+    """
+    bad = (rows < 0) | (rows >= shape[0])  # only a coo .npz can have such rows
     if bad.any():
         k = int(np.argmax(bad))
-        row = int(np.searchsorted(indptr, k, side="right") - 1)
         raise DatasetError(
-            f"{path}: row {row} has column index {int(indices[k])} outside [0, {n_cols})"
+            f"{path}: column {int(cols[k])} has row index {int(rows[k])} outside [0, {shape[0]})"
         )
-    bad = ~np.isfinite(data) | (data < 0) | (data > 1)
+    bad = (cols < 0) | (cols >= shape[1])
     if bad.any():
         k = int(np.argmax(bad))
-        row = int(np.searchsorted(indptr, k, side="right") - 1)
+        r, c = int(rows[k]), int(cols[k])
+        where = f"{path}, line {r + 2}:" if text else f"{path}: row {r} has"
+        raise DatasetError(f"{where} column index {c} outside [0, {shape[1]})")
+    values = data.astype(np.float64)
+    bad = ~np.isfinite(values) | (values < 0) | (values > 1)
+    if bad.any():
+        k = int(np.argmax(bad))
+        r, c = int(rows[k]), int(cols[k])
+        where = f"{path}, line {r + 2}: column {c}" if text else f"{path}: row {r}, column {c}"
         raise DatasetError(
-            f"{path}: row {row}, column {int(indices[k])} has value {float(data[k])}; "
-            "values must be in [0, 1] and not NaN"
+            f"{where} has value {float(values[k])}; values must be in [0, 1] and not NaN"
         )
 
 
@@ -125,18 +217,15 @@ def load_matrix(path: str | os.PathLike) -> sp.csr_matrix:
     Raises
     ------
     DatasetError
-        If the file is missing, pickled, malformed, has an index out of range or a value
-        outside [0, 1] or NaN.
+        If the file cannot be read, holds a pickled or object array, is malformed (an array
+        of the wrong dtype or size, ``indptr`` not from 0 or decreasing, a bad header or
+        line), or has an index out of range or a value outside [0, 1] or NaN.
     """
     path = Path(path)
-    if not path.exists():
-        raise DatasetError(f"{path}: file not found")
-    if path.suffix == ".txt":
-        matrix = _from_xc_text(path)
-    else:
-        matrix = _from_npz(path)
-        _check_entries(path, matrix.indices, matrix.data, matrix.shape[1], matrix.indptr)
-    return canonical(matrix)
+    text = path.suffix == ".txt"
+    rows, cols, data, shape = _from_xc_text(path) if text else _npz_entries(path, _read_npz(path))
+    _check_entries(path, rows, cols, data, shape, text)
+    return canonical(sp.coo_matrix((data.astype(np.float32), (rows, cols)), shape=shape))
 
 
 def canonical(matrix: sp.spmatrix | sp.sparray) -> sp.csr_matrix:
@@ -181,10 +270,14 @@ def save_matrix(path: str | os.PathLike, matrix: sp.spmatrix | sp.sparray) -> No
 
 
 def resolve_matrix(directory: str | os.PathLike, stem: str) -> Path | None:
-    """Path of ``stem.npz`` in ``directory``, else of ``stem.txt``, else None."""
+    """Path of ``stem.npz`` in ``directory``, else of ``stem.txt``, else None.
+
+    A name that is there but cannot be read (a broken link, a loop of links) still counts,
+    so that loading it names the real problem.
+    """
     directory = Path(directory)
     for suffix in (".npz", ".txt"):
         candidate = directory / f"{stem}{suffix}"
-        if candidate.exists():
+        if os.path.lexists(candidate):
             return candidate
     return None

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 from skim._io import atomic_path
-from skim.errors import DatasetError
+from skim.data.readfile import read_text
 
 _UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _UNESCAPE_MAP = {"\\": "\\", "n": "\n", "t": "\t"}
@@ -33,18 +32,10 @@ def read_texts(path: str | os.PathLike) -> list[str]:
     Raises
     ------
     DatasetError
-        If the file is missing or is not valid UTF-8 (the message names the line).
+        If the file cannot be read (missing, a directory, ...) or is not valid UTF-8 (the
+        message names the line).
     """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DatasetError(f"{path}, line {line}: not valid UTF-8 ({exc.reason})") from None
+    text = read_text(path)
     if not text:
         return []
     lines = text.split("\n")

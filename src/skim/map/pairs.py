@@ -101,6 +101,8 @@ class PairAccumulator:
         """Add triples (duplicates allowed; the maximum wins)."""
         rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
         values = np.asarray(values, np.float32)
+        if not len(rows):  # a chunk without any hit at or above tau: nothing to add
+            return
         if self.rows_per_block >= self.shape[0]:  # one block: no partition needed
             blocks = np.zeros(len(rows), np.int64)
         else:
@@ -109,7 +111,7 @@ class PairAccumulator:
             small = blocks.astype(np.uint16) if blocks.max() < 1 << 16 else blocks
             order = np.argsort(small, kind="stable")  # radix sort for 16-bit keys
             rows, cols, values, blocks = rows[order], cols[order], values[order], blocks[order]
-        starts = np.flatnonzero(np.r_[True, blocks[1:] != blocks[:-1]]) if len(blocks) else []
+        starts = np.flatnonzero(np.r_[True, blocks[1:] != blocks[:-1]])
         for lo, hi in zip(starts, [*starts[1:], len(blocks)], strict=True):
             block = int(blocks[lo])
             local = (rows[lo:hi] - block * self.rows_per_block) * self.shape[1] + cols[lo:hi]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skim.data.readfile import open_input
 from skim.errors import SkimError
 
 DEFAULT_CHUNK_SIZE = 32_768
@@ -40,8 +41,8 @@ class SyntheticFile:
 
     def __init__(self, path: str | os.PathLike, n_sources: int, sources_name: str) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise SkimError(f"{self.path}: synthetic texts file not found")
+        with open_input(self.path, "synthetic texts file"):
+            pass  # a missing file, a directory or a loop of links: one sentence, now
         self.n_sources = int(n_sources)
         self.sources_name = sources_name
         self.counts = dict.fromkeys(
@@ -80,6 +81,8 @@ class SyntheticFile:
             raise SkimError(f"{where}: not valid UTF-8 ({exc.reason})") from None
         except json.JSONDecodeError as exc:
             raise SkimError(f"{where}: not a JSON object ({exc.msg})") from None
+        except RecursionError:
+            raise SkimError(f"{where}: not a JSON object (nested too deeply)") from None
         if not isinstance(record, dict):
             raise SkimError(f'{where}: expected an object {{"source": int, "texts": [...]}}')
         source, texts = record.get("source"), record.get("texts")

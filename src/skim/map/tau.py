@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skim.data import Dataset, canonical, load_matrix
+from skim.data.readfile import parse_int, read_text
 from skim.errors import SkimError
 from skim.map.pairs import contains, pair_keys
 
@@ -54,14 +55,14 @@ def read_rows(path: str | os.PathLike, n_rows: int) -> np.ndarray:
     """Row indices from a file: integers separated by whitespace or commas (``.txt``), or JSON
     holding a list or an object with a ``"rows"``, ``"seed_rows"`` or ``"known_rows"`` list."""
     path = Path(path)
-    if not path.is_file():
-        raise SkimError(f"{path}: known-rows file not found")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, "known-rows file")
     if path.suffix == ".json":
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SkimError(f"{path}: not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise SkimError(f"{path}: not valid JSON (nested too deeply)") from None
         if isinstance(obj, dict):
             obj = next((obj[k] for k in ("rows", "seed_rows", "known_rows") if k in obj), None)
         if not isinstance(obj, list) or not all(
@@ -72,10 +73,14 @@ def read_rows(path: str | os.PathLike, n_rows: int) -> np.ndarray:
             )
         values = obj
     else:
-        try:
-            values = [int(tok) for tok in text.replace(",", " ").split()]
-        except ValueError as exc:
-            raise SkimError(f"{path}: expected integer row indices ({exc})") from None
+        values = [
+            parse_int(token, f"{path}, line {lineno}", "row index")
+            for lineno, line in enumerate(text.split("\n"), start=1)
+            for token in line.replace(",", " ").split()
+        ]
+    bad = next((v for v in values if not 0 <= v < n_rows), None)  # before int64 can overflow
+    if bad is not None:
+        raise SkimError(f"{path}: row {bad} is out of range [0, {n_rows}) (trn_X.txt lines)")
     return _check_rows(np.asarray(values, dtype=np.int64), n_rows, str(path))
 
 

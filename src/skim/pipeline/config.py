@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from skim._io import check_output
+from skim.data.readfile import read_text
 from skim.errors import SkimError
 from skim.index.build import INDEX_KINDS
 from skim.learners.params import LEARNERS, METHODS
@@ -246,9 +247,7 @@ def load_config(path: str | os.PathLike, out: str | None = None) -> dict[str, di
     ``[run] out``. Every error names the file and the key."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SkimError(f"{path}: file not found") from None
+        raw = tomllib.loads(read_text(path))  # a directory, link loop, bad UTF-8: one sentence
     except tomllib.TOMLDecodeError as exc:
         raise SkimError(f"{path}: not valid TOML ({exc})") from None
     config = check_config(raw, str(path))
