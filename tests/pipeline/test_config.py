@@ -36,12 +36,19 @@ def test_defaults_are_filled_and_relative_paths_resolved(tmp_path):
             "needs endpoint and model",
         ),
         ('[dataset]\npath="d"\n', r"\[run\] out .* is required"),
+        ('[run]\nout="o"\n[dataset]\nbuilder="wordnet"\ndepth="deep"\n', r"\[dataset\] depth must"),
+        ('[run]\nout="o"\n[dataset]\nbuilder="wordnet"\ndepth=0\n', r"\[dataset\] depth must"),
         ("[run\n", "not valid TOML"),
     ],
 )
 def test_config_errors_are_one_sentence(tmp_path, text, message):
     with pytest.raises(SkimError, match=message):
         load_config(_write(tmp_path, text))
+
+
+def test_depth_all_is_accepted():
+    raw = {"run": {"out": "o"}, "dataset": {"builder": "wordnet", "depth": "all"}}
+    assert check_config(raw)["dataset"]["depth"] == "all"
 
 
 def test_bool_is_not_an_int():

@@ -26,7 +26,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "dataset": {
         "path": (_ANY_STR, None),
         "builder": (_ANY_STR, None),
-        "depth": ((int,), 2),
+        "depth": ((int, str), 2),  # or "all": every ancestor up to the root
         "exposure_topk": ((int,), 200),
         "lexfiles": ((list, type(None)), None),
         "source": (_ANY_STR, None),
@@ -127,6 +127,12 @@ def _check_values(config: dict[str, Any], where: str) -> None:
         raise _fail(where, '[dataset] needs exactly one of path = "DIR" or builder = "wordnet"')
     if ds["builder"] is not None and ds["builder"] not in BUILDERS:
         raise _fail(where, f"[dataset] builder must be one of {', '.join(BUILDERS)}")
+    from skim.simulate.wordnet import parse_depth
+
+    try:
+        parse_depth(ds["depth"])
+    except SkimError as exc:
+        raise _fail(where, f"[dataset] {str(exc).replace('--depth', 'depth')}") from None
     gen = config["generate"]
     if gen["direction"] not in DIRECTIONS:
         raise _fail(where, f"[generate] direction must be one of {', '.join(DIRECTIONS)}")

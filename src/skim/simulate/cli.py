@@ -13,7 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="WordNet 3.0 nouns: synset -> hypernym ancestors, with simulated exposure bias",
     )
     p.add_argument("out", help="output dataset directory")
-    p.add_argument("--depth", type=int, default=2, help="ancestor distance of labels (default 2)")
+    p.add_argument(
+        "--depth",
+        default="2",
+        help="ancestor distance of labels, or 'all' for every ancestor up to the root (default 2)",
+    )
     p.add_argument(
         "--exposure-topk",
         type=int,
