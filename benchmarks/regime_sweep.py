@@ -60,29 +60,51 @@ def regime_stats(run: Path) -> dict[str, Any]:
     }
 
 
-def skim_pairs(run: Path) -> int:
-    """New pairs the calibrated guard let SKIM add (0 when no tau reached the target)."""
+def guard_summary(run: Path) -> dict[str, Any]:
+    """New pairs the calibrated guard let SKIM add, and the best precision estimated on the
+    seed rows over its tau grid (with at least MIN_KNOWN_PAIRS pairs of support)."""
     from skim.map import manifest_path
+    from skim.map.tau import MIN_KNOWN_PAIRS
 
-    manifest = manifest_path(run / "trn_X_Y_skim-extractive.npz")
-    if not manifest.exists():
-        return 0
-    return int(json.loads(manifest.read_text(encoding="utf-8"))["counts"].get("new_pairs", 0))
+    manifest = json.loads(
+        manifest_path(run / "trn_X_Y_skim-extractive.npz").read_text(encoding="utf-8")
+    )
+    table = [
+        r
+        for r in manifest.get("tau_table", [])
+        if r.get("precision") is not None and r.get("known_new_pairs", 0) >= MIN_KNOWN_PAIRS
+    ]
+    best = max(table, key=lambda r: r["precision"], default=None)
+    return {
+        "new_pairs": int(manifest["counts"].get("new_pairs", 0)),
+        "best_precision": None if best is None else round(best["precision"], 3),
+        "best_tau": None if best is None else best["tau"],
+        "recovered_at_best": None if best is None else round(best["recovered"], 3),
+    }
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     """Two tables: each regime's statistics, then unbiased R@100 / P@5 per method x learner."""
     lines = [
         "| depth | exposure top-K | labels | observed share | observed / query | "
-        "true / query | queries with no label | SKIM pairs added |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "true / query | queries with no label | SKIM pairs added | guard: best est. precision "
+        "(recovered) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        s = r["stats"]
+        s, g = r["stats"], r["guard"]
+        best = (
+            "-"
+            if g["best_precision"] is None
+            else (
+                f"{100 * g['best_precision']:.1f}% at tau {g['best_tau']:g} "
+                f"({100 * g['recovered_at_best']:.1f}%)"
+            )
+        )
         lines.append(
             f"| {r['depth']} | {r['topk']} | {s['labels']:,} | {100 * s['observed_share']:.1f}% "
             f"| {s['observed_per_query']:.2f} | {s['true_per_query']:.2f} "
-            f"| {100 * s['queries_without_observed']:.1f}% | {r['skim_pairs']:,} |"
+            f"| {100 * s['queries_without_observed']:.1f}% | {g['new_pairs']:,} | {best} |"
         )
     head = " | ".join(short for _, short in SHOWN)
     lines += ["", f"| depth | top-K | learner | {head} |", "|---|---:|---|" + "---:|" * len(SHOWN)]
@@ -127,7 +149,7 @@ def main() -> None:
                     "depth": depth_value,
                     "topk": k,
                     "stats": regime_stats(run),
-                    "skim_pairs": skim_pairs(run),
+                    "guard": guard_summary(run),
                     "metrics": metrics,
                     "seconds": round(time.perf_counter() - start, 1),
                 }
