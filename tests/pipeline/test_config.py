@@ -73,5 +73,6 @@ def test_shipped_example_and_demo_configs_are_valid():
     assert "lever+ips" in compare["train"]["methods"] and compare["train"]["epochs"]["ova"] == 1
     quick = check_config(demo_config("o", quick=True))
     assert quick["generate"]["generators"] == ["extractive"] and quick["dataset"]["lexfiles"]
+    assert (quick["dataset"]["depth"], quick["dataset"]["exposure_topk"]) == ("all", 20)
     full = check_config(demo_config("o"))
     assert "slm" in full["generate"]["generators"] and full["dataset"]["lexfiles"] is None

@@ -14,6 +14,7 @@ Every fit is a resumable stage (:func:`skim.pipeline.stages.run_stage`) under ``
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,7 @@ def whatif_curve(
             rows.append(row("simulated", SIMULATED, path, quality))
     for name, path in (measured or {}).items():
         labels = load_matrix(path)
-        copy = out / "labels" / f"measured-{name}.npz"
+        copy = out / "labels" / f"measured-{re.sub(r'[^A-Za-z0-9._-]+', '-', name)}.npz"
         save_matrix(copy, labels)
         rows.append(row("measured", name, copy, pair_quality(labels, known, truth)))
     for entry in rows:
