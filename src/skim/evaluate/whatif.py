@@ -226,14 +226,17 @@ def whatif_markdown(rows: list[dict[str, Any]], learners: Sequence[str]) -> str:
         )
         lines.append(f"| {name} | {prec} | {rec} | {r['new_pairs']:,} | {cells} |")
     lines.append("")
+    lowest = min((r["asked_precision"] for r in rows if r["kind"] == "simulated"), default=None)
     for learner in learners:
         for target in (0.0, 3.0):
             found = break_even(rows, learner, target)
-            text = ", ".join(
-                f"recovery {100 * rec:g}%: " + ("none" if p is None else f">= {100 * p:g}%")
+            text = "; ".join(
+                f"recovery {100 * rec:g}%: "
+                + ("never on this grid" if p is None else f"precision >= {100 * p:g}%")
+                + (" (the lowest tried)" if p is not None and p == lowest else "")
                 for rec, p in found.items()
             )
-            lines.append(f"- {learner}, gain > {target:+g} points needs precision {text}")
+            lines.append(f"- {learner}, a gain above {target:+g} points: {text}")
     lines.append(f"\nSimulated rows: {SIMULATED}.")
     return "\n".join(lines) + "\n"
 
