@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from skim.errors import SkimError
 from skim.simulate.generator import (
     SIMULATED,
+    label_recovery_rates,
     largest_remainder,
     pair_quality,
     simulate_generator,
@@ -144,3 +145,23 @@ def test_largest_remainder_quotas_sum_exactly_and_stay_floor_or_ceiling():
     assert quotas.sum() == 5
     assert all(np.floor(s) <= q <= np.ceil(s) for s, q in zip(shares, quotas, strict=True))
     assert quotas[3] == 1  # largest fractional part is served first
+
+
+def test_label_weights_put_the_correct_pairs_on_the_weighted_labels():
+    weights = np.zeros(8)
+    weights[[3, 7]] = [1.0, 5.0]  # missing pairs with these labels: (0, 3) and (3, 7)
+    pairs, info = simulate_generator(TRUTH_M, KNOWN_M, 1.0, 2 / 7, label_weights=weights)
+    assert _pairs(pairs) == {(0, 3), (3, 7)} and info["correct_labels"] == "weighted"
+    one, _ = simulate_generator(TRUTH_M, KNOWN_M, 1.0, 1 / 7, label_weights=weights)
+    assert _pairs(one) <= {(0, 3), (3, 7)} and one.nnz == 1
+    with pytest.raises(SkimError, match="asks 3 pairs but only 2 missing pairs"):
+        simulate_generator(TRUTH_M, KNOWN_M, 1.0, 3 / 7, label_weights=weights)
+
+
+def test_label_recovery_rates_are_a_real_generators_label_mix():
+    # a "real" generator recovers (0, 1) and (2, 4) and writes a wrong (1, 0)
+    labels = KNOWN_M + _matrix([[1], [0], [4], []])
+    rates = label_recovery_rates(labels, KNOWN_M, TRUTH_M, floor=0.1)
+    # missing per label: 1:1, 2:1, 3:1, 4:1, 5:1, 6:1, 7:1, 0:0; recovered: labels 1 and 4
+    assert rates[1] == rates[4] == 1.0 and rates[0] == 0.0
+    assert np.allclose(rates[[2, 3, 5, 6, 7]], 0.1)  # the floor keeps every share reachable

@@ -67,6 +67,12 @@ def register_whatif(sub: argparse._SubParsersAction) -> None:
         help="a real generator's training labels (e.g. RUN/trn_X_Y_skim-extractive.npz) to "
         "measure and mark on the curve; repeatable",
     )
+    p.add_argument(
+        "--like",
+        metavar="LABELS",
+        help="draw the simulated correct pairs with this real generator's per-label recovery "
+        "rates (its training labels), not a uniform share of each query's missing labels",
+    )
     p.add_argument("--encoder", help="encoder of the label texts for plausible wrong labels")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=_whatif)
@@ -112,6 +118,7 @@ def _whatif(args: argparse.Namespace) -> int:
         measured=measured,
         encoder=args.encoder,
         seed=args.seed,
+        like=args.like,
     )
     from pathlib import Path
 

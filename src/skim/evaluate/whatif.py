@@ -22,7 +22,13 @@ from typing import Any
 from skim._io import write_json_atomic, write_text_atomic
 from skim.data import Dataset, load_dataset, load_matrix, save_matrix
 from skim.errors import DatasetError, SkimError
-from skim.simulate.generator import SIMULATED, check_rates, pair_quality, simulate_generator
+from skim.simulate.generator import (
+    SIMULATED,
+    check_rates,
+    label_recovery_rates,
+    pair_quality,
+    simulate_generator,
+)
 
 DEFAULT_PRECISIONS = (0.2, 0.4, 0.6, 0.8, 1.0)
 DEFAULT_RECOVERIES = (0.1, 0.25, 0.5)
@@ -80,6 +86,7 @@ def whatif_curve(
     encoder: Any = None,
     seed: int = 0,
     train_options: dict[str, Any] | None = None,
+    like: str | os.PathLike | None = None,
     log: Log = print,
 ) -> list[dict[str, Any]]:
     """Gain in unbiased R@100 against (precision, recovery) of a simulated generator.
@@ -108,6 +115,10 @@ def whatif_curve(
     train_options
         Further arguments of :func:`skim.learners.train` (e.g. ``encoder``, ``batch_size``);
         ``encoder``, ``cache_dir`` and ``device`` also go to :func:`skim.learners.predict`.
+    like
+        A real generator's training labels: the simulated correct pairs are then drawn with
+        its per-label recovery rates (:func:`label_recovery_rates`), on the labels it reaches,
+        instead of a uniform share of each query's missing labels.
 
     Returns
     -------
@@ -158,9 +169,11 @@ def whatif_curve(
         )
     ]
     label_vecs = None
+    weights = None if like is None else label_recovery_rates(load_matrix(like), known, truth)
+    tag = "" if like is None else "-like-" + re.sub(r"[^A-Za-z0-9._-]+", "-", Path(like).stem)
     for p in precisions:
         for r in recoveries:
-            path = out / "labels" / f"{_slug(p, r)}.npz"
+            path = out / "labels" / f"{_slug(p, r)}{tag}.npz"
             if label_vecs is None:
                 named = encoder is None or isinstance(encoder, (str, os.PathLike))
                 enc = (
@@ -169,11 +182,16 @@ def whatif_curve(
                     else encoder
                 )
                 label_vecs = encode_texts(enc, ds.label_texts)
-            pairs, info = simulate_generator(truth, known, p, r, label_vecs=label_vecs, seed=seed)
+            pairs, info = simulate_generator(
+                truth, known, p, r, label_vecs=label_vecs, seed=seed, label_weights=weights
+            )
             save_matrix(path, (known + pairs).tocsr())
             quality = pair_quality(known + pairs, known, truth)
             quality.update(
-                asked_precision=p, asked_recovery=r, random_wrong_pairs=info["random_wrong_pairs"]
+                asked_precision=p,
+                asked_recovery=r,
+                random_wrong_pairs=info["random_wrong_pairs"],
+                label_mix=None if like is None else str(like),
             )
             rows.append(row("simulated", SIMULATED, path, quality))
     for name, path in (measured or {}).items():

@@ -114,6 +114,43 @@ def _wrong_labels(
     return np.concatenate(rows_out), np.concatenate(cols_out), filled
 
 
+def _weighted_sample(
+    missing: np.ndarray, n_labels: int, label_weights: np.ndarray, count: int, rng
+) -> np.ndarray:
+    """``count`` of the ``missing`` pair keys, drawn without replacement with probability
+    proportional to their label's weight (Efraimidis-Spirakis keys ``log(u) / w``)."""
+    weights = np.asarray(label_weights, dtype=np.float64)
+    if weights.shape != (n_labels,) or (weights < 0).any() or not np.isfinite(weights).all():
+        raise SkimError(f"label weights must be {n_labels} finite non-negative numbers")
+    w = weights[missing % n_labels]
+    drawable = int((w > 0).sum())
+    if count > drawable:
+        raise SkimError(
+            f"recovery asks {count} pairs but only {drawable} missing pairs have a label of "
+            "positive weight"
+        )
+    with np.errstate(divide="ignore"):
+        keys = np.where(w > 0, np.log(rng.random(len(missing))) / np.where(w > 0, w, 1), -np.inf)
+    return np.sort(missing[np.argsort(-keys, kind="stable")[:count]])
+
+
+def label_recovery_rates(
+    labels: sp.csr_matrix, known: sp.csr_matrix, truth: sp.csr_matrix, floor: float = 0.01
+) -> np.ndarray:
+    """Per label, the share of its missing pairs that ``labels`` recovers (a real generator's
+    label mix), raised to ``floor`` times the largest rate where a label has missing pairs,
+    so that any recovery stays reachable when it serves as ``label_weights``."""
+    n_labels = truth.shape[1]
+    known_keys, true_keys = pair_keys(canonical(known)), pair_keys(canonical(truth))
+    missing = true_keys[~contains(known_keys, true_keys)]
+    keys = pair_keys(canonical(sp.csr_matrix(labels)))
+    found = keys[contains(missing, keys)]
+    per_label = np.bincount(missing % n_labels, minlength=n_labels).astype(np.float64)
+    rates = np.bincount(found % n_labels, minlength=n_labels) / np.maximum(per_label, 1)
+    top = rates.max() if len(rates) and rates.max() > 0 else 1.0
+    return np.where(per_label > 0, np.maximum(rates, floor * top), 0.0)
+
+
 def check_rates(precision: float, recovery: float) -> None:
     """Raise a one-sentence error unless precision is in (0, 1] and recovery in [0, 1]."""
     if not 0.0 < precision <= 1.0:
@@ -130,6 +167,7 @@ def simulate_generator(
     label_vecs: np.ndarray | None = None,
     neighbours: int = DEFAULT_NEIGHBOURS,
     seed: int = 0,
+    label_weights: np.ndarray | None = None,
 ) -> tuple[sp.csr_matrix, dict[str, Any]]:
     """New pairs of a SIMULATED generator with the given precision and recovery.
 
@@ -148,6 +186,12 @@ def simulate_generator(
         of one of the query's true labels. None: uniform random wrong labels.
     seed
         Seed of every random choice.
+    label_weights
+        ``(L,)`` non-negative weights. None: each query gets a uniform share of its missing
+        labels. Given: the correct pairs are drawn over all missing pairs, without replacement,
+        with probability proportional to their label's weight (e.g. a real generator's
+        per-label recovery rates, :func:`label_recovery_rates`), so that they fall on the
+        labels a real generator reaches; the per-query floor/ceiling no longer holds.
 
     Returns
     -------
@@ -179,8 +223,11 @@ def simulate_generator(
     missing_rows = missing // n_labels
     per_row = np.bincount(missing_rows, minlength=n_rows)
     n_correct = int(round(recovery * len(missing)))
-    quotas = largest_remainder(recovery * per_row.astype(np.float64), n_correct, rng)
-    correct = missing[_rank_within_rows(missing_rows, rng) < quotas[missing_rows]]
+    if label_weights is None:
+        quotas = largest_remainder(recovery * per_row.astype(np.float64), n_correct, rng)
+        correct = missing[_rank_within_rows(missing_rows, rng) < quotas[missing_rows]]
+    else:
+        correct = _weighted_sample(missing, n_labels, label_weights, n_correct, rng)
 
     n_wrong = int(round(n_correct * (1.0 - precision) / precision))
     true_per_row = np.diff(truth.indptr).astype(np.float64)
@@ -206,6 +253,7 @@ def simulate_generator(
         "missing_pairs": int(len(missing)),
         "random_wrong_pairs": int(filled),
         "wrong_labels": "near true labels" if label_vecs is not None else "uniform random",
+        "correct_labels": "uniform share per query" if label_weights is None else "weighted",
         "seed": seed,
     }
     return pairs, info
