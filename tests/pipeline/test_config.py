@@ -37,12 +37,19 @@ def test_defaults_are_filled_and_relative_paths_resolved(tmp_path):
             "needs endpoint and model",
         ),
         ('[dataset]\npath="d"\n', r"\[run\] out .* is required"),
+        ('[run]\nout="o"\n[dataset]\nbuilder="wordnet"\ndepth="deep"\n', r"\[dataset\] depth must"),
+        ('[run]\nout="o"\n[dataset]\nbuilder="wordnet"\ndepth=0\n', r"\[dataset\] depth must"),
         ("[run\n", "not valid TOML"),
     ],
 )
 def test_config_errors_are_one_sentence(tmp_path, text, message):
     with pytest.raises(SkimError, match=message):
         load_config(_write(tmp_path, text))
+
+
+def test_depth_all_is_accepted():
+    raw = {"run": {"out": "o"}, "dataset": {"builder": "wordnet", "depth": "all"}}
+    assert check_config(raw)["dataset"]["depth"] == "all"
 
 
 def test_bool_is_not_an_int():
@@ -67,5 +74,6 @@ def test_shipped_example_and_demo_configs_are_valid():
     assert "lever+ips" in compare["train"]["methods"] and compare["train"]["epochs"]["ova"] == 1
     quick = check_config(demo_config("o", quick=True))
     assert quick["generate"]["generators"] == ["extractive"] and quick["dataset"]["lexfiles"]
+    assert (quick["dataset"]["depth"], quick["dataset"]["exposure_topk"]) == ("all", 20)
     full = check_config(demo_config("o"))
     assert "slm" in full["generate"]["generators"] and full["dataset"]["lexfiles"] is None

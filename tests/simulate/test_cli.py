@@ -58,12 +58,22 @@ def test_wordnet_then_simulate_end_to_end(tiny_wordnet, tmp_path, capsys, fake_d
     assert load_dataset(out).info["simulation"]["method"] == "exposure+sigmoid"
 
 
+def test_wordnet_depth_all_from_the_cli(tiny_wordnet, tmp_path):
+    out = tmp_path / "wn"
+    args = ["datasets", "wordnet", str(out), "--source", str(tiny_wordnet), "--exposure-topk", "0"]
+    assert main(args + ["--depth", "all"]) == 0
+    info = json.loads((out / "dataset.json").read_text())
+    # ancestors up to entity of synsets 2..12: 1+1+2+2+3+4+5+3+6+5+2 = 34 pairs (hand count)
+    assert info["wordnet"]["depth"] == "all" and info["wordnet"]["true_pairs"] == 34
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--lexfiles", "noun.foood"], "unknown WordNet noun lexicographer file 'noun.foood'"),
         (["--source", "MISSING"], "no data.noun file found"),
-        (["--depth", "0"], "argument --depth: expected a positive integer, got '0'"),
+        (["--depth", "0"], "--depth must be at least 1"),
+        (["--depth", "al"], "--depth must be a positive integer or 'all', got 'al'"),
     ],
 )
 def test_wordnet_bad_settings_exit_2(tiny_wordnet, tmp_path, capsys, args, message):

@@ -61,6 +61,27 @@ def test_ancestors_follow_depth_and_all_hypernyms(tiny_wordnet):
     assert ancestors(synsets, 10, 3) == {5, 7, 2, 6, 1, 4}
     assert ancestors(synsets, 11, 2) == {7, 6}
     assert ancestors(synsets, 1, 2) == set()
+    assert ancestors(synsets, 8, None) == {7, 6, 4, 2, 1}  # every ancestor up to the root
+    assert ancestors(synsets, 10, None) == {5, 7, 2, 6, 1, 4}
+
+
+def test_depth_all_keeps_every_ancestor_and_is_recorded(tiny_wordnet):
+    synsets = read_noun_synsets(tiny_wordnet)
+    full = wordnet_dataset(synsets, depth="all", seed=0)
+    deep = wordnet_dataset(synsets, depth=10, seed=0)  # deeper than the tiny taxonomy
+    assert full.info["wordnet"]["depth"] == "all" and deep.info["wordnet"]["depth"] == 10
+    assert (full.trn_X_Y_unbiased != deep.trn_X_Y_unbiased).nnz == 0
+    two = wordnet_dataset(synsets, depth=2, seed=0)
+    assert full.info["wordnet"]["true_pairs"] > two.info["wordnet"]["true_pairs"]
+
+
+@pytest.mark.parametrize(
+    ("depth", "message"),
+    [(0, "--depth must be at least 1"), ("deep", "positive integer or 'all'"), (2.5, "'all'")],
+)
+def test_bad_depth_is_one_sentence(tiny_wordnet, depth, message):
+    with pytest.raises(SkimError, match=message):
+        wordnet_dataset(read_noun_synsets(tiny_wordnet), depth=depth)
 
 
 def test_dataset_has_every_true_pair_split_and_filters(tiny_wordnet):

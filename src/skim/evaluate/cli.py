@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", metavar="OUT", help="also write the metrics to this JSON file")
     p.set_defaults(func=_evaluate)
+    register_whatif(sub)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -30,4 +31,97 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(format_results(results))
     if args.json:
         write_json_atomic(args.json, results)
+    return 0
+
+
+def register_whatif(sub: argparse._SubParsersAction) -> None:
+    from skim.evaluate.whatif import DEFAULT_PRECISIONS, DEFAULT_RECOVERIES
+
+    p = sub.add_parser(
+        "whatif",
+        help="gain of SKIM-like pairs vs their precision and recovery (SIMULATED generator; "
+        "needs complete labels)",
+    )
+    p.add_argument("dataset", help="dataset directory with trn/tst_X_Y_unbiased")
+    p.add_argument("--out", required=True, help="output folder (whatif.md, .json, .png)")
+    p.add_argument(
+        "--base", help="known labels SKIM adds to, e.g. RUN/demos.seed.npz (default: trn_X_Y)"
+    )
+    p.add_argument(
+        "--precision",
+        default=",".join(f"{v:g}" for v in DEFAULT_PRECISIONS),
+        help="precisions of the simulated pairs (default %(default)s)",
+    )
+    p.add_argument(
+        "--recovery",
+        default=",".join(f"{v:g}" for v in DEFAULT_RECOVERIES),
+        help="shares of the missing pairs recovered (default %(default)s)",
+    )
+    p.add_argument("--learners", default="ova,dual", help="learners (default ova,dual)")
+    p.add_argument("--epochs", help="epochs per learner, e.g. ova=2,dual=3 (default: skim train's)")
+    p.add_argument(
+        "--measure",
+        action="append",
+        default=[],
+        metavar="NAME=LABELS",
+        help="a real generator's training labels (e.g. RUN/trn_X_Y_skim-extractive.npz) to "
+        "measure and mark on the curve; repeatable",
+    )
+    p.add_argument(
+        "--like",
+        metavar="LABELS",
+        help="draw the simulated correct pairs with this real generator's per-label recovery "
+        "rates (its training labels), not a uniform share of each query's missing labels",
+    )
+    p.add_argument("--encoder", help="encoder of the label texts for plausible wrong labels")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(func=_whatif)
+
+
+def _named(values: list[str], option: str) -> dict[str, str]:
+    from skim.errors import SkimError
+
+    out = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise SkimError(f"{option} takes NAME=VALUE, got {item!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _whatif(args: argparse.Namespace) -> int:
+    from skim.errors import SkimError
+    from skim.evaluate.whatif import parse_floats, whatif_curve
+    from skim.learners.params import LEARNERS
+
+    learners = [name.strip() for name in args.learners.split(",") if name.strip()]
+    unknown = [name for name in learners if name not in LEARNERS]
+    if unknown or not learners:
+        raise SkimError(f"--learners: choose from {', '.join(LEARNERS)}, got {args.learners!r}")
+    epochs = {}
+    if args.epochs:
+        raw = _named(args.epochs.split(","), "--epochs")
+        try:
+            epochs = {name: int(n) for name, n in raw.items()}
+        except ValueError:
+            raise SkimError(f"--epochs takes whole numbers, got {args.epochs!r}") from None
+    measured = _named(args.measure, "--measure")
+    whatif_curve(
+        args.dataset,
+        args.out,
+        base=args.base,
+        precisions=parse_floats(args.precision, "--precision"),
+        recoveries=parse_floats(args.recovery, "--recovery"),
+        learners=learners,
+        epochs=epochs,
+        measured=measured,
+        encoder=args.encoder,
+        seed=args.seed,
+        like=args.like,
+    )
+    from pathlib import Path
+
+    print((Path(args.out) / "whatif.md").read_text(encoding="utf-8"))
+    print(f"what-if curve: {Path(args.out) / 'whatif.png'}")
     return 0

@@ -32,7 +32,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "dataset": {
         "path": (_ANY_STR, None),
         "builder": (_ANY_STR, None),
-        "depth": ((int,), 2),
+        "depth": ((int, str), 2),  # or "all": every ancestor up to the root
         "exposure_topk": ((int,), 200),
         "lexfiles": ((list, type(None)), None),
         "source": (_ANY_STR, None),
@@ -112,7 +112,7 @@ _POSITIVE = (lambda v: math.isfinite(v) and v > 0), "a positive number"
 # section -> key -> (test of a value that is set, what it must be): checked after the types
 BOUNDS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
     "run": {"seed": _whole(0)},
-    "dataset": {"depth": _whole(1), "exposure_topk": _whole(0)},
+    "dataset": {"exposure_topk": _whole(0)},  # depth: parse_depth below (an int or "all")
     "simulate": {
         "exposure_topk": _whole(0),
         "temperature": _POSITIVE,
@@ -185,6 +185,12 @@ def _check_values(config: dict[str, Any], where: str) -> None:
         raise _fail(where, '[dataset] needs exactly one of path = "DIR" or builder = "wordnet"')
     if ds["builder"] is not None and ds["builder"] not in BUILDERS:
         raise _fail(where, f"[dataset] builder must be one of {', '.join(BUILDERS)}")
+    from skim.simulate.wordnet import parse_depth
+
+    try:
+        parse_depth(ds["depth"])
+    except SkimError as exc:
+        raise _fail(where, f"[dataset] {str(exc).replace('--depth', 'depth')}") from None
     gen = config["generate"]
     if gen["direction"] not in DIRECTIONS:
         raise _fail(where, f"[generate] direction must be one of {', '.join(DIRECTIONS)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from skim.cli import fraction, non_negative_int, positive_float, positive_int
+from skim.cli import fraction, non_negative_int, positive_float
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("out", help="output dataset directory")
     p.add_argument(
-        "--depth", type=positive_int, default=2, help="ancestor distance of labels (default 2)"
+        "--depth",
+        default="2",
+        help="ancestor distance of labels, or 'all' for every ancestor up to the root (default 2)",
     )
     p.add_argument(
         "--exposure-topk",

@@ -32,6 +32,7 @@ LICENSE_FILE = "WORDNET_LICENSE.txt"
 HYPERNYM, INSTANCE_HYPERNYM = "@", "@i"
 TEST_FRACTION = 0.2
 QUERY_LEMMAS = 3
+ALL_ANCESTORS = "all"  # depth that keeps every ancestor, up to the root
 
 # WordNet's lexicographer files (lexnames); numbers 3-28 hold the nouns.
 NOUN_LEXFILES = {
@@ -212,25 +213,49 @@ def resolve_lexfiles(names: str | Iterable[str] | None) -> set[int] | None:
     return chosen
 
 
-def ancestors(synsets: dict[int, Synset], offset: int, depth: int) -> set[int]:
+def parse_depth(value: int | str) -> int | None:
+    """The ancestor depth of a setting: a positive integer, or ``"all"`` (returned as None).
+
+    Raises
+    ------
+    SkimError
+        Naming ``--depth`` for anything else (0, negative numbers, other words).
+    """
+    if isinstance(value, str) and value.strip().lower() == ALL_ANCESTORS:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise SkimError(f"--depth must be a positive integer or {ALL_ANCESTORS!r}, got {value!r}")
+    try:
+        depth = int(value)
+    except ValueError:
+        raise SkimError(
+            f"--depth must be a positive integer or {ALL_ANCESTORS!r}, got {value!r}"
+        ) from None
+    if depth < 1:
+        raise SkimError(f"--depth must be at least 1 (or {ALL_ANCESTORS!r}), got {depth}")
+    return depth
+
+
+def ancestors(synsets: dict[int, Synset], offset: int, depth: int | None) -> set[int]:
     """Hypernym ancestors (class and instance) of ``offset`` at distance 1..``depth``.
 
+    ``depth`` None keeps every ancestor up to the root (the paper's "all ancestors" regime).
     With several hypernyms an ancestor counts at its shortest distance; the synset itself is
     never its own ancestor.
     """
     found: set[int] = set()
     frontier = {offset}
-    for _ in range(depth):
+    distance = 0
+    while frontier and (depth is None or distance < depth):
         frontier = {p for s in frontier for p in synsets[s].parents} - found - {offset}
-        if not frontier:
-            break
         found |= frontier
+        distance += 1
     return found
 
 
 def wordnet_dataset(
     synsets: dict[int, Synset],
-    depth: int = 2,
+    depth: int | str = 2,
     lexfiles: set[int] | None = None,
     seed: int = 0,
     test_fraction: float = TEST_FRACTION,
@@ -242,10 +267,10 @@ def wordnet_dataset(
     every true pair; :func:`skim.simulate.simulate_bias` makes the observed ones biased.
     Query and label texts are both :meth:`Synset.text` (first three lemmas), metadata the
     gloss; queries and labels are ordered by WordNet offset. A query that is also a label gets
-    a filter pair, the XC convention for a point's own label.
+    a filter pair, the XC convention for a point's own label. ``depth`` is a positive integer
+    or ``"all"`` (every ancestor up to the root).
     """
-    if depth < 1:
-        raise SkimError(f"--depth must be at least 1, got {depth}")
+    max_depth = parse_depth(depth)
     if not 0.0 < test_fraction < 1.0:
         raise SkimError(f"test fraction must be in (0, 1), got {test_fraction}")
     queries = [
@@ -255,7 +280,7 @@ def wordnet_dataset(
     ]
     if not queries:
         raise SkimError("--lexfiles: no synset with a hypernym lies in the chosen files")
-    query_labels = [ancestors(synsets, o, depth) for o in queries]
+    query_labels = [ancestors(synsets, o, max_depth) for o in queries]
     labels = sorted(set().union(*query_labels))
     column = {o: j for j, o in enumerate(labels)}
 
@@ -287,7 +312,7 @@ def wordnet_dataset(
         info={
             "name": "wordnet-nouns",
             "wordnet": {
-                "depth": depth,
+                "depth": ALL_ANCESTORS if max_depth is None else max_depth,
                 "lexfiles": None
                 if lexfiles is None
                 else [NOUN_LEXFILES[n] for n in sorted(lexfiles)],
@@ -305,7 +330,7 @@ def wordnet_dataset(
 
 def build_wordnet_dataset(
     out_dir: str | os.PathLike,
-    depth: int = 2,
+    depth: int | str = 2,
     exposure_topk: int | None = 200,
     source: str | os.PathLike | None = None,
     lexfiles: str | Iterable[str] | None = None,
@@ -320,7 +345,8 @@ def build_wordnet_dataset(
     out_dir
         Output dataset directory (DATASET.md); replaced as a whole on success.
     depth
-        Labels are the hypernym ancestors at distance <= ``depth`` (2: parent and grandparent).
+        Labels are the hypernym ancestors at distance <= ``depth`` (2: parent and grandparent);
+        ``"all"`` keeps every ancestor up to the root.
     exposure_topk
         Keep a true pair as observed only if its label is among the encoder's top-K for the
         query (Algorithm 1 of the paper); None or 0 keeps every pair (no simulation).

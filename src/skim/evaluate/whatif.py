@@ -1,0 +1,317 @@
+"""The what-if curve: how good must SKIM's pairs be before they pay off on a dataset?
+
+For a dataset with complete train labels, a SIMULATED generator
+(:func:`skim.simulate.generator.simulate_generator`) adds pairs of a chosen precision and
+recovery to the known labels (observed + seed); each learner is trained on them and scored on
+the unbiased test labels. The gain in unbiased R@100 over the same learner on the known labels
+alone, on a grid of (precision, recovery), tells a user which teacher + student quality SKIM
+needs on their data. Real generators' label files can be measured on the same axes and plotted
+on the curve. The simulated points read the answers: they are never SKIM results.
+
+Every fit is a resumable stage (:func:`skim.pipeline.stages.run_stage`) under ``out``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from skim._io import write_json_atomic, write_text_atomic
+from skim.data import Dataset, load_dataset, load_matrix, save_matrix
+from skim.errors import DatasetError, SkimError
+from skim.simulate.generator import (
+    SIMULATED,
+    check_rates,
+    label_recovery_rates,
+    pair_quality,
+    simulate_generator,
+)
+
+DEFAULT_PRECISIONS = (0.2, 0.4, 0.6, 0.8, 1.0)
+DEFAULT_RECOVERIES = (0.1, 0.25, 0.5)
+METRIC = "R@100"
+Log = Callable[[str], None]
+
+
+def _fit_and_score(
+    dataset: Dataset,
+    out: Path,
+    slug: str,
+    labels: Path,
+    learner: str,
+    epochs: dict[str, int],
+    seed: int,
+    options: dict[str, Any],
+    log: Log,
+) -> dict[str, float]:
+    """Train ``learner`` on ``labels`` (skipped when done), predict, score; unbiased metrics."""
+    import json
+
+    from skim.evaluate.scoring import evaluate_predictions
+    from skim.learners import predict, train
+    from skim.pipeline.stages import run_stage
+
+    model_dir = out / "models" / f"{slug}-{learner}"
+    metrics_path = out / "metrics" / f"{slug}-{learner}.json"
+    extra = {"epochs": epochs[learner]} if learner in epochs else {}
+
+    def fit() -> None:
+        train(dataset, model_dir, learner=learner, labels=labels, seed=seed, **extra, **options)
+        shared = {k: v for k, v in options.items() if k in ("encoder", "cache_dir", "device")}
+        scores = predict(dataset, model_dir, k=100, show_progress=False, **shared)
+        write_json_atomic(metrics_path, evaluate_predictions(dataset, scores, [5, 100]))
+
+    named = {k: getattr(v, "id", v) for k, v in options.items()}  # an encoder by its id
+    settings = {"learner": learner, "seed": seed, **extra, **named}
+    run_stage(out, f"fit-{slug}-{learner}", fit, [metrics_path], [labels], settings, log)
+    return json.loads(metrics_path.read_text(encoding="utf-8"))["unbiased"]
+
+
+def _slug(precision: float, recovery: float) -> str:
+    return f"simulated-p{precision:g}-r{recovery:g}"
+
+
+def whatif_curve(
+    dataset: Dataset | str | os.PathLike,
+    out: str | os.PathLike,
+    base: str | os.PathLike | None = None,
+    precisions: Sequence[float] = DEFAULT_PRECISIONS,
+    recoveries: Sequence[float] = DEFAULT_RECOVERIES,
+    learners: Sequence[str] = ("ova", "dual"),
+    epochs: dict[str, int] | None = None,
+    measured: dict[str, str | os.PathLike] | None = None,
+    encoder: Any = None,
+    seed: int = 0,
+    train_options: dict[str, Any] | None = None,
+    like: str | os.PathLike | None = None,
+    log: Log = print,
+) -> list[dict[str, Any]]:
+    """Gain in unbiased R@100 against (precision, recovery) of a simulated generator.
+
+    Parameters
+    ----------
+    dataset
+        A dataset (or its folder) with ``trn_X_Y_unbiased`` and ``tst_X_Y_unbiased``.
+    out
+        Folder of the label files, models, ``whatif.json``, ``whatif.md`` and ``whatif.png``.
+    base
+        The known labels SKIM adds to (e.g. a run's ``demos.seed.npz``: observed + seed);
+        None: the dataset's ``trn_X_Y``.
+    precisions, recoveries
+        The grid of the simulated generator.
+    epochs
+        Epochs per learner (e.g. ``{"ova": 2, "dual": 3}``); a learner not named uses train's
+        default.
+    measured
+        Real generators' training labels (name -> matrix file, known labels included, e.g. a
+        run's ``trn_X_Y_skim-extractive.npz``): their precision, recovery and gain are measured
+        and put on the curve.
+    encoder
+        Encoder of the label texts whose nearest labels are the simulated wrong ones (default:
+        the bundled all-MiniLM-L6-v2).
+    train_options
+        Further arguments of :func:`skim.learners.train` (e.g. ``encoder``, ``batch_size``);
+        ``encoder``, ``cache_dir`` and ``device`` also go to :func:`skim.learners.predict`.
+    like
+        A real generator's training labels: the simulated correct pairs are then drawn with
+        its per-label recovery rates (:func:`label_recovery_rates`), on the labels it reaches,
+        instead of a uniform share of each query's missing labels.
+
+    Returns
+    -------
+    list of dict
+        One row per point: ``kind`` ("baseline", "simulated" or "measured"), ``name``,
+        ``precision``, ``recovery``, ``new_pairs`` and per learner its metrics and ``gain``.
+    """
+    from skim.encode import encode_texts, load_text_encoder
+
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    if ds.trn_X_Y_unbiased is None or ds.tst_X_Y_unbiased is None:
+        raise DatasetError(
+            f"{ds.path or 'the dataset'}: the what-if curve needs the complete labels "
+            "trn_X_Y_unbiased.npz and tst_X_Y_unbiased.npz"
+        )
+    for p in precisions:
+        for r in recoveries:
+            check_rates(p, r)
+    out = Path(out)
+    (out / "labels").mkdir(parents=True, exist_ok=True)
+    known = load_matrix(base) if base is not None else ds.trn_X_Y
+    if known.shape != ds.trn_X_Y_unbiased.shape:
+        raise SkimError(
+            f"{base}: {known.shape} labels, the dataset's train labels are "
+            f"{ds.trn_X_Y_unbiased.shape}"
+        )
+    epochs = dict(epochs or {})
+    options = dict(train_options or {})
+    base_path = out / "labels" / "base.npz"
+    save_matrix(base_path, known)
+
+    def row(kind: str, name: str, labels: Path, quality: dict[str, Any]) -> dict[str, Any]:
+        slug = labels.stem
+        entry: dict[str, Any] = {"kind": kind, "name": name, **quality}
+        for learner in learners:
+            entry[learner] = _fit_and_score(
+                ds, out, slug, labels, learner, epochs, seed, options, log
+            )
+        return entry
+
+    truth = ds.trn_X_Y_unbiased
+    rows = [
+        row(
+            "baseline",
+            "known labels (observed + seed)",
+            base_path,
+            pair_quality(known, known, truth),
+        )
+    ]
+    label_vecs = None
+    weights = None if like is None else label_recovery_rates(load_matrix(like), known, truth)
+    tag = "" if like is None else "-like-" + re.sub(r"[^A-Za-z0-9._-]+", "-", Path(like).stem)
+    for p in precisions:
+        for r in recoveries:
+            path = out / "labels" / f"{_slug(p, r)}{tag}.npz"
+            if label_vecs is None:
+                named = encoder is None or isinstance(encoder, (str, os.PathLike))
+                enc = (
+                    load_text_encoder(None if encoder is None else str(encoder))
+                    if named
+                    else encoder
+                )
+                label_vecs = encode_texts(enc, ds.label_texts)
+            pairs, info = simulate_generator(
+                truth, known, p, r, label_vecs=label_vecs, seed=seed, label_weights=weights
+            )
+            save_matrix(path, (known + pairs).tocsr())
+            quality = pair_quality(known + pairs, known, truth)
+            quality.update(
+                asked_precision=p,
+                asked_recovery=r,
+                random_wrong_pairs=info["random_wrong_pairs"],
+                label_mix=None if like is None else str(like),
+            )
+            rows.append(row("simulated", SIMULATED, path, quality))
+    for name, path in (measured or {}).items():
+        labels = load_matrix(path)
+        copy = out / "labels" / f"measured-{re.sub(r'[^A-Za-z0-9._-]+', '-', name)}.npz"
+        save_matrix(copy, labels)
+        rows.append(row("measured", name, copy, pair_quality(labels, known, truth)))
+    for entry in rows:
+        for learner in learners:
+            entry[learner]["gain"] = entry[learner][METRIC] - rows[0][learner][METRIC]
+    write_json_atomic(out / "whatif.json", rows)
+    plot_whatif(rows, learners, out / "whatif.png")
+    write_text_atomic(out / "whatif.md", whatif_markdown(rows, learners))
+    return rows
+
+
+def break_even(rows: list[dict[str, Any]], learner: str, gain: float = 0.0) -> dict[float, Any]:
+    """Per recovery, the lowest simulated precision whose gain is above ``gain`` (percent
+    points of unbiased R@100) at it and at every higher precision; None when none is."""
+    out: dict[float, Any] = {}
+    sims = [r for r in rows if r["kind"] == "simulated"]
+    for rec in sorted({r["asked_recovery"] for r in sims}):
+        line = sorted(
+            (r for r in sims if r["asked_recovery"] == rec), key=lambda r: r["asked_precision"]
+        )
+        best = None
+        for r in reversed(line):
+            if 100 * r[learner]["gain"] <= gain:
+                break
+            best = r["asked_precision"]
+        out[rec] = best
+    return out
+
+
+def whatif_markdown(rows: list[dict[str, Any]], learners: Sequence[str]) -> str:
+    """The curve as a markdown table (percent), then the break-even precision per recovery."""
+    head = " | ".join(f"{learner} {METRIC} | {learner} gain" for learner in learners)
+    lines = [
+        f"| point | precision | recovery | new pairs | {head} |",
+        "|---|---:|---:|---:|" + "---:|---:|" * len(learners),
+    ]
+    for r in rows:
+        name = {"simulated": "simulated", "baseline": r["name"]}.get(
+            r["kind"], f"real: {r['name']}"
+        )
+        prec = "-" if r["precision"] is None else f"{100 * r['precision']:.1f}"
+        rec = "-" if r["recovery"] is None else f"{100 * r['recovery']:.1f}"
+        cells = " | ".join(
+            f"{100 * r[lr][METRIC]:.2f} | {100 * r[lr]['gain']:+.2f}" for lr in learners
+        )
+        lines.append(f"| {name} | {prec} | {rec} | {r['new_pairs']:,} | {cells} |")
+    lines.append("")
+    lowest = min((r["asked_precision"] for r in rows if r["kind"] == "simulated"), default=None)
+    for learner in learners:
+        for target in (0.0, 3.0):
+            found = break_even(rows, learner, target)
+            text = "; ".join(
+                f"recovery {100 * rec:g}%: "
+                + ("never on this grid" if p is None else f"precision >= {100 * p:g}%")
+                + (" (the lowest tried)" if p is not None and p == lowest else "")
+                for rec, p in found.items()
+            )
+            lines.append(f"- {learner}, a gain above {target:+g} points: {text}")
+    lines.append(f"\nSimulated rows: {SIMULATED}.")
+    return "\n".join(lines) + "\n"
+
+
+def plot_whatif(rows: list[dict[str, Any]], learners: Sequence[str], path: Path) -> Path:
+    """One panel per learner: gain against precision, a line per recovery, real points marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(learners), figsize=(5 * len(learners), 4), squeeze=False)
+    sims = [r for r in rows if r["kind"] == "simulated"]
+    for ax, learner in zip(axes[0], learners, strict=True):
+        for rec in sorted({r["asked_recovery"] for r in sims}):
+            line = sorted(
+                (r for r in sims if r["asked_recovery"] == rec), key=lambda r: r["precision"] or 0
+            )
+            ax.plot(
+                [100 * r["precision"] for r in line],
+                [100 * r[learner]["gain"] for r in line],
+                marker="o",
+                label=f"simulated, recovery {100 * rec:g}%",
+            )
+        for r in rows:
+            if r["kind"] == "measured" and r["precision"] is not None:
+                x, y = 100 * r["precision"], 100 * r[learner]["gain"]
+                ax.scatter([x], [y], marker="*", s=160, color="black", zorder=3)
+                ax.annotate(
+                    f"{r['name']} (recovery {100 * r['recovery']:.1f}%)",
+                    (x, y),
+                    textcoords="offset points",
+                    xytext=(5, 5),
+                    fontsize=8,
+                )
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_xlabel("precision of the added pairs (%)")
+        ax.set_ylabel(f"gain in unbiased {METRIC} (points)")
+        mix = next((r.get("label_mix") for r in sims if r.get("label_mix")), None)
+        suffix = f",\nlabel mix of {Path(mix).stem}" if mix else ""
+        ax.set_title(f"{learner}: what-if (simulated generator{suffix})", fontsize=10)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def parse_floats(text: str, name: str) -> list[float]:
+    """Comma-separated numbers of a CLI option, or a one-sentence error naming ``name``."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise SkimError(f"{name} must be comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise SkimError(f"{name} needs at least one number")
+    return values
+
+
+__all__ = ["break_even", "parse_floats", "plot_whatif", "whatif_curve", "whatif_markdown"]
