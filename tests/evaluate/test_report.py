@@ -4,7 +4,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skim.evaluate.compare import comparison_table, write_comparison
-from skim.evaluate.report import results_table, write_report
+from skim.evaluate.report import results_table, verdict, write_report
 
 
 def _results():
@@ -88,3 +88,31 @@ def test_report_lists_new_pairs_with_truth_marks(tmp_path, tiny_dataset):
     )
     assert (tmp_path / "recall.png").exists()
     assert np.isclose(base[0, 0], 1.0)
+
+
+def _row(method, learner, r100):
+    return {"method": method, "learner": learner, "metrics": {"unbiased": {"R@100": r100}}}
+
+
+def test_verdict_judges_each_skim_row_against_the_base_row():
+    results = [
+        _row("observed + seed", "ova", 0.70),
+        _row("observed + seed", "dual", 0.60),
+        _row("SKIM (extractive)", "ova", 0.74),
+        _row("SKIM (extractive)", "dual", 0.635),
+        _row("SKIM (slm)", "ova", 0.71),
+        _row("SKIM (slm)", "dual", 0.61),
+        _row("SKIM (vllm)", "ova", 0.69),
+        _row("SKIM (vllm)", "dual", 0.70),
+        _row("oracle (complete labels)", "ova", 0.95),
+    ]
+    lines = verdict(results)
+    assert len(lines) == 3
+    assert "pays off" in lines[0] and "ova +4.00, dual +3.50" in lines[0]
+    assert "helps, but not by +3" in lines[1] and "ova +1.00, dual +1.00" in lines[1]
+    assert "makes a learner worse" in lines[2] and "ova -1.00, dual +10.00" in lines[2]
+
+
+def test_verdict_is_empty_without_a_skim_row():
+    assert verdict([_row("observed", "ova", 0.5)]) == []
+    assert verdict([]) == []

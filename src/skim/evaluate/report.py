@@ -42,6 +42,44 @@ def results_table(results: list[dict[str, Any]]) -> str:
     return metric_table(results, ("method", "learner"), TABLE_COLUMNS)
 
 
+TARGET_GAIN = 3.0  # points of unbiased R@100 (issue 11's bar for "SKIM pays off")
+
+
+def verdict(results: list[dict[str, Any]], target: float = TARGET_GAIN) -> list[str]:
+    """One line per SKIM row: its unbiased R@100 gain over the base labels for each learner,
+    and whether it reaches ``target`` points for every learner without making any worse.
+
+    The base row is the first one (observed, or observed + seed); rows named ``SKIM (...)`` are
+    judged. Returns no line when there is no SKIM row or no unbiased metric.
+    """
+    if not results:
+        return []
+    base_name = results[0]["method"]
+    base = {
+        r["learner"]: r["metrics"].get("unbiased", {}).get("R@100")
+        for r in results
+        if r["method"] == base_name
+    }
+    lines = []
+    for name in dict.fromkeys(r["method"] for r in results if r["method"].startswith("SKIM")):
+        gains = {}
+        for r in results:
+            value = r["metrics"].get("unbiased", {}).get("R@100")
+            if r["method"] == name and value is not None and base.get(r["learner"]) is not None:
+                gains[r["learner"]] = 100 * (value - base[r["learner"]])
+        if not gains:
+            continue
+        shown = ", ".join(f"{learner} {gain:+.2f}" for learner, gain in gains.items())
+        if all(g >= target for g in gains.values()):
+            word = f"pays off: at least +{target:g} points for every learner"
+        elif all(g >= 0 for g in gains.values()):
+            word = f"helps, but not by +{target:g} points for every learner"
+        else:
+            word = "makes a learner worse: do not use these pairs as they are"
+        lines.append(f"- **{name}** {word} (unbiased R@100 over {base_name}: {shown}).")
+    return lines
+
+
 def plot_recall_curves(results: list[dict[str, Any]], path: Path) -> Path | None:
     """PNG of unbiased (else observed) recall@K against K for every (method, learner)."""
     import matplotlib
@@ -134,6 +172,9 @@ def write_report(
         results_table(results),
         "",
     ]
+    judged = verdict(results)
+    if judged:
+        parts += ["Verdict:", "", *judged, ""]
     if plot is not None:
         parts += [f"![unbiased recall@K]({plot.name})", ""]
     for gen, manifest in manifests.items():
