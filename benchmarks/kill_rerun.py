@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 SKIM = (sys.executable, "-m", "skim")
-VOLATILE = re.compile(r"seconds|elapsed|per_second|^timings|^created$")
-"""JSON keys that hold dates or durations: the only fields in which equal runs differ."""
+VOLATILE = re.compile(r"seconds|elapsed|per_second|^timings|^created$|_this_run$")
+"""JSON keys that hold dates, durations, or how much of the work this very run did (a resumed
+generation counts only the items it added): the only fields in which equal outputs differ."""
 STAMP_VOLATILE = re.compile(r"^key$")
 """Stage stamps also hold a hash of their inputs, which include the output folder's path."""
 
