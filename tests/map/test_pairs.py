@@ -66,3 +66,13 @@ def test_pair_keys_and_contains_ignore_explicit_zeros():
     assert keys.tolist() == [1, 8]
     assert contains(keys, np.array([8, 3, 1, 9])).tolist() == [True, False, True, False]
     assert contains(np.zeros(0, np.int64), np.array([1])).tolist() == [False]
+
+
+def test_pair_counter_sums_weights_across_chunks():
+    from skim.map.pairs import PairCounter
+
+    counter = PairCounter((3, 4))
+    counter.add(np.array([0, 2, 0]), np.array([1, 3, 1]), np.array([1, 2, 1]))
+    counter.add(np.array([2, 1]), np.array([3, 0]), np.array([5, 1]))
+    keys = np.array([0 * 4 + 1, 2 * 4 + 3, 1 * 4 + 0, 1 * 4 + 1])
+    assert counter.counts_of(keys).tolist() == [2, 7, 1, 0]
