@@ -42,6 +42,7 @@ from skim.map.tau import (
     DEFAULT_TAU_GRID,
     MIN_KNOWN_PAIRS,
     KnownLabels,
+    TauUnreachable,
     choose_tau,
     resolve_known,
     tau_table,
@@ -505,8 +506,8 @@ def _calibrate(
     keys = pair_keys(kept)
     n_cols = kept.shape[1]
     on_known = contains(known.rows, keys // n_cols) & ~contains(pair_keys(clicks), keys)
-    if not on_known.any():
-        raise SkimError(
+    if not on_known.any():  # the guard's case: nothing measured, so nothing is added
+        raise TauUnreachable(
             "calibrated values need new pairs on the rows with known complete labels, and "
             "the mapping adds none there; give more known rows or lower tau"
         )
