@@ -283,8 +283,8 @@ def fmt(value, digits=1, pct=True):
 def markdown(results: list[dict]) -> str:
     lines = [
         "| lever | tau | new pairs | precise (seed rows' estimate) | missing recovered "
-        "| mean value | ova R@100 (gain) | dual R@100 (gain) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| mean value | observed + seed ova / dual | ova R@100 (gain) | dual R@100 (gain) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         name = r["name"] + (f" [{r['covered_items']} items]" if r["covered_items"] else "")
@@ -293,6 +293,7 @@ def markdown(results: list[dict]) -> str:
         lines.append(
             f"| {name} | {tau} | {r['new_pairs']:,} | {fmt(r['precision'])} ({est}) | "
             f"{fmt(r['recovered'])} | {fmt(r['mean_new_value'], 2, pct=False)} | "
+            f"{r['ova_base']:.2f} / {r['dual_base']:.2f} | "
             f"{r['ova']:.2f} ({r['ova_gain']:+.2f}) | "
             f"{r['dual']:.2f} ({r['dual_gain']:+.2f}) |"
         )
