@@ -146,6 +146,34 @@ ROWS = [
     row(
         "votes >= 2, guard 0.2 (learner seed 2)", min_votes=2, target_precision=0.2, learner_seed=2
     ),
+    # the best pair (10 texts, >= 5 agree): more votes, other learner seeds, more epochs
+    row(
+        "10 texts, votes >= 6, guard 0.2",
+        synthetic="ext-q2l-10.jsonl",
+        min_votes=6,
+        target_precision=0.2,
+    ),
+    row(
+        "10 texts, votes >= 5, guard 0.2 (learner seed 1)",
+        synthetic="ext-q2l-10.jsonl",
+        min_votes=5,
+        target_precision=0.2,
+        learner_seed=1,
+    ),
+    row(
+        "10 texts, votes >= 5, guard 0.2 (learner seed 2)",
+        synthetic="ext-q2l-10.jsonl",
+        min_votes=5,
+        target_precision=0.2,
+        learner_seed=2,
+    ),
+    row(
+        "10 texts, votes >= 5, guard 0.2 (ova 5, dual 8 epochs)",
+        synthetic="ext-q2l-10.jsonl",
+        min_votes=5,
+        target_precision=0.2,
+        epochs={"ova": 5, "dual": 8},
+    ),
     # under-trained learners? the same labels with more epochs (baselines refitted too)
     row(
         "votes >= 3, guard 0.2 (ova 5, dual 8 epochs)",
@@ -322,6 +350,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--rows", help="comma-separated row names (default all)")
     parser.add_argument("--list", action="store_true", help="print the table of done rows")
+    parser.add_argument(
+        "--seed-fraction", type=float, help="use this seed for the rows that use 5%% (e.g. 0.02)"
+    )
     args = parser.parse_args()
     store = args.work / "levers.json"
     done = json.loads(store.read_text()) if store.exists() else []
@@ -334,6 +365,8 @@ def main() -> None:
     for spec in ROWS:
         if (wanted and spec["name"] not in wanted) or any(d["name"] == spec["name"] for d in done):
             continue
+        if args.seed_fraction and spec["seed"] == 0.05:
+            spec = {**spec, "seed": args.seed_fraction}
         t0 = time.perf_counter()
         out = run_row(spec, dataset, args.work, truth)
         if out is None:
