@@ -348,7 +348,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
-    parser.add_argument("--rows", help="comma-separated row names (default all)")
+    parser.add_argument("--rows", help="row names separated by ; (default all)")
     parser.add_argument("--list", action="store_true", help="print the table of done rows")
     parser.add_argument(
         "--seed-fraction", type=float, help="use this seed for the rows that use 5%% (e.g. 0.02)"
@@ -361,7 +361,7 @@ def main() -> None:
         return
     dataset = load_dataset(args.data)
     truth = dataset.trn_X_Y_unbiased
-    wanted = set(args.rows.split(",")) if args.rows else None
+    wanted = set(args.rows.split(";")) if args.rows else None
     for spec in ROWS:
         if (wanted and spec["name"] not in wanted) or any(d["name"] == spec["name"] for d in done):
             continue
