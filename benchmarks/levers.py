@@ -351,6 +351,9 @@ def main() -> None:
     parser.add_argument("--rows", help="row names separated by ; (default all)")
     parser.add_argument("--list", action="store_true", help="print the table of done rows")
     parser.add_argument(
+        "--learner-seed", type=int, help="fit the learners with this seed (name suffixed)"
+    )
+    parser.add_argument(
         "--seed-fraction", type=float, help="use this seed for the rows that use 5%% (e.g. 0.02)"
     )
     args = parser.parse_args()
@@ -363,10 +366,15 @@ def main() -> None:
     truth = dataset.trn_X_Y_unbiased
     wanted = set(args.rows.split(";")) if args.rows else None
     for spec in ROWS:
-        if (wanted and spec["name"] not in wanted) or any(d["name"] == spec["name"] for d in done):
+        if wanted and spec["name"] not in wanted:
             continue
         if args.seed_fraction and spec["seed"] == 0.05:
             spec = {**spec, "seed": args.seed_fraction}
+        if args.learner_seed and not spec["learner_seed"]:
+            name = f"{spec['name']} (learner seed {args.learner_seed})"
+            spec = {**spec, "name": name, "learner_seed": args.learner_seed}
+        if any(d["name"] == spec["name"] for d in done):
+            continue
         t0 = time.perf_counter()
         out = run_row(spec, dataset, args.work, truth)
         if out is None:
