@@ -269,7 +269,7 @@ def run_row(spec: dict, dataset, work: Path, truth) -> dict | None:
     for learner in EPOCHS:
         suffix = f"-s{seed}" if seed else ""
         suffix += f"-e{epochs[learner]}" if epochs[learner] != EPOCHS[learner] else ""
-        if epochs[learner] != EPOCHS[learner]:  # a baseline with those epochs is needed first
+        if suffix:  # the mapping's models (seed 0, default epochs) are needed too
             fit_and_score(dataset, base, models / f"base-{spec['seed']:.2f}-{learner}", learner)
         baseline[learner] = fit_and_score(
             dataset, base, models / f"base-{spec['seed']:.2f}-{learner}{suffix}", learner, seed,
