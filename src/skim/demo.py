@@ -27,9 +27,9 @@ def demo_config(out: str | Path, quick: bool = False) -> dict[str, Any]:
         # only if >= 3 of the item's 5 texts propose it and the one-vs-all learner trained on
         # observed + seed (the baseline row's own model) ranks it in its top 20. On the
         # paper-like regime this was the best measured: 48% precise new pairs, dual +4.3 to
-        # +5.3 points of unbiased R@100, ova -0.1 to +1.8 (learner seeds 0-2), where the guard
-        # alone added 9-20% precise pairs and cost ova up to 16 points. No lever reached +3 for
-        # the one-vs-all learner.
+        # +5.3 points of unbiased R@100, ova -0.1 to +1.8 (learner seeds 0-2; +4.4 / +0.3 with
+        # converged learners), where the guard alone added 9-20% precise pairs and cost ova up
+        # to 16 points. No lever reached +3 for the one-vs-all learner.
         "map": {
             "tau": "auto",
             "target_precision": 0.3,
