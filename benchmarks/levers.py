@@ -190,6 +190,40 @@ ROWS = [
     ),
     row("guard 0.1 (ova 5, dual 8 epochs)", target_precision=0.1, epochs={"ova": 5, "dual": 8}),
     # the pretrained student (Gemma 3 270M + LoRA), when its generations exist
+    # ... its shards so far (gemma-q2l-partial.jsonl, 10 sampled texts per item) against the
+    # extractive texts of the same items (ext-q2l-10-gemma-items.jsonl)
+    row("Gemma q2l so far, guard 0.2", synthetic="gemma-q2l-partial.jsonl", target_precision=0.2),
+    row(
+        "Gemma q2l so far, votes >= 3, agree ova top-20, guard 0.3",
+        synthetic="gemma-q2l-partial.jsonl",
+        min_votes=3,
+        agree="ova",
+    ),
+    row(
+        "Gemma q2l so far, votes >= 5, guard 0.2",
+        synthetic="gemma-q2l-partial.jsonl",
+        min_votes=5,
+        target_precision=0.2,
+    ),
+    row(
+        "Gemma q2l so far, MiniLM top-1 tau 0.9",
+        synthetic="gemma-q2l-partial.jsonl",
+        encoder=None,
+        topk=1,
+        tau=0.9,
+    ),
+    row(
+        "extractive 10 texts, Gemma's items, votes >= 3, agree ova top-20, guard 0.3",
+        synthetic="ext-q2l-10-gemma-items.jsonl",
+        min_votes=3,
+        agree="ova",
+    ),
+    row(
+        "extractive 10 texts, Gemma's items, votes >= 5, guard 0.2",
+        synthetic="ext-q2l-10-gemma-items.jsonl",
+        min_votes=5,
+        target_precision=0.2,
+    ),
     row(
         "Gemma q2l (first 1000), guard 0.2",
         synthetic="gemma-q2l-first1000.jsonl",
