@@ -206,6 +206,20 @@ ROWS = [
         target_precision=0.2,
     ),
     row(
+        "Gemma q2l so far, votes >= 3, agree ova top-20, tau 0.5 (no guard)",
+        synthetic="gemma-q2l-partial.jsonl",
+        min_votes=3,
+        agree="ova",
+        tau=0.5,
+    ),
+    row(
+        "extractive 10 texts, Gemma's items, votes >= 3, agree ova top-20, tau 0.5 (no guard)",
+        synthetic="ext-q2l-10-gemma-items.jsonl",
+        min_votes=3,
+        agree="ova",
+        tau=0.5,
+    ),
+    row(
         "Gemma q2l so far, MiniLM top-1 tau 0.9",
         synthetic="gemma-q2l-partial.jsonl",
         encoder=None,
