@@ -90,3 +90,24 @@ def test_map_chunk_size_1_gives_the_same_pairs(dataset_dir, tmp_path):
         assert main(argv) == 0
         outs.append(load_matrix(out).toarray())
     assert (outs[0] == outs[1]).all() and outs[0][1, CAT] == 1
+
+
+def test_map_levers_from_the_command_line(dataset_dir, q2l_synthetic, tmp_path):
+    out = tmp_path / "voted.npz"
+    argv = ["map", dataset_dir, q2l_synthetic, str(out), "--direction", "queries-to-labels"]
+    argv += ["--topk", "2", "--tau", "0.5", "--cache-dir", str(tmp_path / "cache")]
+    assert main([*argv, "--min-votes", "3"]) == 0
+    assert load_matrix(out)[0, BIRD] > 0 and load_matrix(out).nnz == 4  # clicks + (0, bird)
+    assert main([*argv, "--calibrated"]) == 0
+    assert load_matrix(out)[0, DOG] == pytest.approx(1 / 3)  # see test_mapping's hand check
+    manifest = json.loads((tmp_path / "voted.manifest.json").read_text())
+    assert manifest["settings"]["calibrated"] and manifest["calibration"]["fitted_on"] == 5
+
+
+def test_map_agree_with_a_folder_that_is_no_model_exits_2(
+    dataset_dir, q2l_synthetic, tmp_path, capsys
+):
+    argv = ["map", dataset_dir, q2l_synthetic, str(tmp_path / "o.npz"), "--direction"]
+    argv += ["queries-to-labels", "--agree-with", str(tmp_path), "--cache-dir", str(tmp_path)]
+    assert main(argv) == 2
+    assert "not a trained skim model" in capsys.readouterr().err

@@ -262,3 +262,64 @@ def test_approximate_indexes_and_a_dataset_path(dataset, q2l_synthetic, encoder,
     approx, manifest = run(str(path), q2l_synthetic, encoder, tmp_path, index=index)
     assert (exact != approx).nnz == 0
     assert manifest["index"]["kind"] == index and manifest["inputs"]["dataset"] == str(path)
+
+
+def _pairs(matrix):
+    return {(int(i), int(j)): float(v) for i, j, v in zip(*sp.find(matrix), strict=True)}
+
+
+def test_min_votes_counts_repeated_texts(dataset, q2l_synthetic, encoder, tmp_path):
+    # votes at tau 0.5, top-2: source 0 has kitty twice (cat, bird) and puppy (bird, dog),
+    # so (0, cat) 2, (0, bird) 3, (0, dog) 1; every other pair 1
+    matrix, manifest = run(dataset, q2l_synthetic, encoder, tmp_path, tau=0.5, min_votes=2)
+    assert _pairs(matrix) == pytest.approx(
+        {(0, CAT): 1.0, (0, BIRD): BIRD_FROM_PUPPY, (1, DOG): 1.0, (2, FISH): 0.5}
+    )
+    assert manifest["counts"]["removed_by_votes"] == 5
+    assert manifest["counts"]["new_pairs"] == 1 and manifest["settings"]["min_votes"] == 2
+    matrix, _ = run(dataset, q2l_synthetic, encoder, tmp_path, tau=0.5, min_votes=3)
+    assert matrix[0, CAT] == 1 and matrix[0, BIRD] == pytest.approx(BIRD_FROM_PUPPY)
+    assert matrix.nnz == 4  # the clicks and (0, bird)
+
+
+def test_agreement_keeps_pairs_the_learner_ranks(dataset, q2l_synthetic, encoder, tmp_path):
+    ranked = sp.csr_matrix(([1.0, 1.0, 1.0], ([0, 1, 2], [BIRD, CAT, CAT])), shape=(3, 4))
+    matrix, manifest = run(dataset, q2l_synthetic, encoder, tmp_path, tau=0.5, agree_with=ranked)
+    assert _pairs(matrix) == pytest.approx(
+        {(0, CAT): 1.0, (0, BIRD): BIRD_FROM_PUPPY, (1, DOG): 1.0, (1, CAT): 1.0,
+         (2, FISH): 0.5, (2, CAT): score(0.1 / np.sqrt(1.01))}
+    )  # fmt: skip
+    assert manifest["counts"]["removed_by_agreement"] == 4  # of the 7 proposed pairs
+    assert manifest["settings"]["agree_with"] == "matrix"
+    # the guard measures the filtered pairs: 3 new pairs, all true
+    assert manifest["tau_estimate"]["precision"] == 1.0
+
+
+def test_calibrated_values_are_the_precision_at_the_score(
+    dataset, q2l_synthetic, encoder, tmp_path
+):
+    # new pairs on the known rows by score: (2,cat) .55 right, (1,bird) .854 wrong, (0,dog) .9
+    # wrong, (0,bird) .995 right, (1,cat) 1.0 right -> steps [.55: 1/3] [.995: 1]
+    matrix, manifest = run(dataset, q2l_synthetic, encoder, tmp_path, tau=0.5, calibrated=True)
+    assert _pairs(matrix) == pytest.approx(
+        {(0, CAT): 1.0, (0, BIRD): 1.0, (0, DOG): 1 / 3, (1, CAT): 1.0, (1, BIRD): 1 / 3,
+         (1, DOG): 1.0, (2, FISH): 1.0, (2, CAT): 1 / 3}
+    )  # fmt: skip
+    calibration = manifest["calibration"]
+    assert calibration["fitted_on"] == 5
+    assert calibration["steps"] == [[pytest.approx(score(0.1 / np.sqrt(1.01))), 0.333333],
+                                    [pytest.approx(BIRD_FROM_PUPPY), 1.0]]  # fmt: skip
+    assert manifest["settings"]["calibrated"] is True
+
+
+def test_lever_errors(dataset, q2l_synthetic, encoder, tmp_path):
+    with pytest.raises(SkimError, match="binary or calibrated"):
+        run(dataset, q2l_synthetic, encoder, tmp_path, binary=True, calibrated=True)
+    with pytest.raises(SkimError, match="min_votes must be a positive integer, got 0"):
+        run(dataset, q2l_synthetic, encoder, tmp_path, min_votes=0)
+    no_known = dataset.replace(trn_X_Y_unbiased=None)
+    with pytest.raises(SkimError, match="calibrated needs rows with known complete labels"):
+        run(no_known, q2l_synthetic, encoder, tmp_path, calibrated=True)
+    with pytest.raises(SkimError, match="calibrated values need new pairs on the rows"):
+        run(dataset, q2l_synthetic, encoder, tmp_path, tau=0.5, calibrated=True,
+            known_rows=[1], agree_with=sp.csr_matrix((3, 4), dtype=np.float32))  # fmt: skip

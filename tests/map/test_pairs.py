@@ -79,3 +79,13 @@ def test_accumulator_takes_chunks_without_hits(rows_per_block):
     want = [[0, 0, 0, 0.8], [0, 0, 0, 0], [0, 0.9, 0, 0]]
     np.testing.assert_allclose(matrix.toarray(), want, rtol=1e-6)
     assert PairAccumulator((3, 4)).matrix().nnz == 0
+
+
+def test_pair_counter_sums_weights_across_chunks():
+    from skim.map.pairs import PairCounter
+
+    counter = PairCounter((3, 4))
+    counter.add(np.array([0, 2, 0]), np.array([1, 3, 1]), np.array([1, 2, 1]))
+    counter.add(np.array([2, 1]), np.array([3, 0]), np.array([5, 1]))
+    keys = np.array([0 * 4 + 1, 2 * 4 + 3, 1 * 4 + 0, 1 * 4 + 1])
+    assert counter.counts_of(keys).tolist() == [2, 7, 1, 0]

@@ -35,3 +35,14 @@ def test_invalid_utf8_and_missing_file(tmp_path):
         SyntheticFile(path, 1, "test").check()
     with pytest.raises(SkimError, match="nothing.jsonl: synthetic texts file not found"):
         SyntheticFile(tmp_path / "nothing.jsonl", 1, "test")
+
+
+def test_counted_chunks_count_repeated_texts(tmp_path):
+    path = write_jsonl(
+        tmp_path / "s.jsonl",
+        [{"source": 0, "texts": ["a", "b", " a", "a", ""]}, {"source": 1, "texts": ["a"]}],
+    )
+    synth = SyntheticFile(path, 2, "test")
+    [(sources, texts, times)] = list(synth.counted_chunks())
+    assert (sources.tolist(), texts, times.tolist()) == ([0, 0, 1], ["a", "b", "a"], [3, 1, 1])
+    assert synth.counts["duplicate_skipped"] == 2 and synth.counts["texts_used"] == 3

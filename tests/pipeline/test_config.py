@@ -36,6 +36,8 @@ def test_defaults_are_filled_and_relative_paths_resolved(tmp_path):
             '[run]\nout="o"\n[dataset]\npath="d"\n[teach]\nteacher="endpoint"\n',
             "needs endpoint and model",
         ),
+        ('[run]\nout="o"\n[dataset]\npath="d"\n[map]\nagree_learner="svm"\n', "agree_learner"),
+        ('[run]\nout="o"\n[dataset]\npath="d"\n[map]\nmin_votes=0\n', "min_votes must be"),
         ('[dataset]\npath="d"\n', r"\[run\] out .* is required"),
         ('[run]\nout="o"\n[dataset]\nbuilder="wordnet"\ndepth="deep"\n', r"\[dataset\] depth must"),
         ('[run]\nout="o"\n[dataset]\nbuilder="wordnet"\ndepth=0\n', r"\[dataset\] depth must"),

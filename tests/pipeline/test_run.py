@@ -65,3 +65,21 @@ def test_udapdr_row_generates_without_metadata_from_the_distilled_student(tiny_d
     records = [json.loads(line) for line in (out / "synthetic-udapdr.jsonl").open()]
     assert len(records) <= 20 and all(r["settings"]["no_metadata"] for r in records)
     assert (out / "slm" / "skim_distill.json").exists()
+
+
+def test_map_levers_from_the_config(tiny_demo):
+    # top-100 of 93 labels: the agreement keeps every pair, so the seed rows get new pairs at
+    # tau 0.5 and the calibration has something to fit
+    tiny_demo["map"].update(
+        tau=0.5, target_precision=None, agree_learner="dual", agree_topk=100, calibrated=True
+    )
+    tiny_demo["train"]["learners"] = ["ova"]
+    tiny_demo["train"]["methods"] = ["none"]
+    report = run_pipeline(tiny_demo, log=lambda m: None)
+    manifest = json.loads((report.parent / "trn_X_Y_skim-extractive.manifest.json").read_text())
+    settings = manifest["settings"]
+    assert settings["calibrated"] and settings["agree_topk"] == 100
+    assert settings["agree_with"].endswith("models/base-none-dual")
+    assert manifest["counts"]["removed_by_agreement"] == 0
+    steps = manifest["calibration"]["steps"]
+    assert steps and all(0 <= value <= 1 for _, value in steps)

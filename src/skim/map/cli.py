@@ -55,6 +55,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tau", type=_tau, default=0.8, help="min (cos+1)/2, or 'auto' (0.8)")
     p.add_argument("--target-precision", type=fraction, help="with --tau auto: precision to reach")
     p.add_argument("--binary", action="store_true", help="store 1 instead of mapping scores")
+    p.add_argument(
+        "--calibrated",
+        action="store_true",
+        help="store the precision estimated at each pair's score on the known rows",
+    )
+    p.add_argument(
+        "--min-votes", type=int, default=1, help="keep pairs proposed by >= this many texts (1)"
+    )
+    p.add_argument(
+        "--agree-with",
+        metavar="MODEL",
+        help="skim learner folder (trained on observed + seed): keep only pairs it ranks high",
+    )
+    p.add_argument(
+        "--agree-topk", type=int, default=20, help="with --agree-with: labels per query (20)"
+    )
     p.add_argument("--sweep", type=_taus, metavar="TAUS", help="e.g. 0.6,0.7,0.8,0.9: print only")
     p.add_argument(
         "--known",
@@ -112,6 +128,9 @@ def _map(args: argparse.Namespace) -> int:
         topk=args.topk,
         known=args.known,
         known_rows=args.known_rows,
+        min_votes=args.min_votes,
+        agree_with=args.agree_with,
+        agree_topk=args.agree_topk,
         cache_dir=args.cache_dir,
         chunk_size=args.chunk_size,
         index_params=index_params,
@@ -129,6 +148,7 @@ def _map(args: argparse.Namespace) -> int:
         args.direction,
         tau=args.tau,
         binary=args.binary,
+        calibrated=args.calibrated,
         target_precision=args.target_precision,
         min_known_pairs=args.min_known_pairs,
         **common,

@@ -25,10 +25,13 @@ from skim.data import Dataset, canonical, load_dataset, load_matrix, save_matrix
 from skim.encode import TextEncoder, default_cache_dir, encode_texts, load_text_encoder
 from skim.errors import SkimError
 from skim.index import build_index
+from skim.map.calibration import calibrated_values, isotonic_fit
+from skim.map.filters import keep_ranked, keep_voted, ranked_by_learner
 from skim.map.pairs import (
     DIRECTIONS,
     QUERIES_TO_LABELS,
     PairAccumulator,
+    PairCounter,
     contains,
     cosine_to_score,
     hits_to_pairs,
@@ -39,12 +42,15 @@ from skim.map.tau import (
     DEFAULT_TAU_GRID,
     MIN_KNOWN_PAIRS,
     KnownLabels,
+    TauUnreachable,
     choose_tau,
     resolve_known,
     tau_table,
 )
 
 N_EXAMPLES = 10
+DEFAULT_AGREE_TOPK = 20
+"""With ``agree_with``: a pair is kept if the learner ranks its label in this many per query."""
 
 
 def matrix_fingerprint(matrix: sp.csr_matrix) -> str:
@@ -95,11 +101,24 @@ def _resolve_observed(dataset: Dataset, observed) -> tuple[sp.csr_matrix, dict]:
     return matrix, info
 
 
-def _check_settings(direction: str, topk: int, tau: Any, target_precision: Any) -> None:
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise SkimError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_settings(
+    direction: str,
+    topk: int,
+    tau: Any,
+    target_precision: Any,
+    min_votes: Any = 1,
+    agree_topk: Any = DEFAULT_AGREE_TOPK,
+) -> None:
     if direction not in DIRECTIONS:
         raise SkimError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-    if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)) or topk < 1:
-        raise SkimError(f"topk must be a positive integer, got {topk!r}")
+    _positive_int("topk", topk)
+    _positive_int("min_votes", min_votes)
+    _positive_int("agree_topk", agree_topk)
     if tau == "auto":
         if target_precision is None or not 0 < float(target_precision) <= 1:
             raise SkimError(
@@ -123,6 +142,9 @@ class Proposal:
     encoder_id: str
     timings: dict
     examples: list = field(default_factory=list)
+    votes: np.ndarray | None = None
+    """With ``count_votes``: how many texts proposed each stored pair (aligned with
+    ``scores.data``), repeated texts counted as often as they occur."""
 
 
 def propose_pairs(
@@ -139,13 +161,15 @@ def propose_pairs(
     index_params: dict | None = None,
     device: str | None = None,
     progress: bool = False,
+    count_votes: bool = False,
 ) -> Proposal:
     """One pass: encode targets, index them, stream the synthetic texts, max-aggregate hits.
 
     Memory holds the target index, one chunk of synthetic texts and the aggregated pairs with
     score >= ``floor``. Embeddings are cached by content in ``cache_dir``, so a rerun (or a run
     after a crash) does not encode again. ``taus`` lists thresholds at which to also count the
-    raw hits (text, neighbour) before aggregation.
+    raw hits (text, neighbour) before aggregation. ``count_votes`` also counts how many texts
+    propose each pair (hits >= ``floor``; a text repeated for its source counts each time).
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -176,12 +200,13 @@ def propose_pairs(
 
     shape = (dataset.n_trn, dataset.n_labels)
     acc = PairAccumulator(shape)
+    counter = PairCounter(shape) if count_votes else None
     tau_marks = np.asarray(sorted(set(taus) | {floor}), dtype=np.float32)
     hits_at = np.zeros(len(tau_marks), dtype=np.int64)
     examples: list[dict] = []
     searched = 0
     t_encode = t_search = t_aggregate = 0.0
-    for sources, texts in synth.chunks(chunk_size, progress=progress):
+    for sources, texts, times in synth.counted_chunks(chunk_size, progress=progress):
         t0 = time.perf_counter()
         vectors = _normalise(encode_texts(enc, texts, cache_dir))
         t1 = time.perf_counter()
@@ -192,7 +217,11 @@ def propose_pairs(
         searched += int(np.count_nonzero(ids >= 0))
         valid = np.sort(scores[ids >= 0])
         hits_at += len(valid) - np.searchsorted(valid, tau_marks, side="left")
-        acc.add(*hits_to_pairs(sources, scores, ids, floor, direction))
+        rows, cols, values = hits_to_pairs(sources, scores, ids, floor, direction)
+        acc.add(rows, cols, values)
+        if counter is not None:  # same row-major order as hits_to_pairs' hits
+            hit = (scores >= np.float32(floor)) & (ids >= 0)
+            counter.add(rows, cols, np.broadcast_to(times[:, None], ids.shape)[hit])
         if len(examples) < N_EXAMPLES:  # the first text of each of the first sources
             seen = {ex["source"] for ex in examples}
             for i in np.flatnonzero(np.r_[True, sources[1:] != sources[:-1]]):
@@ -211,6 +240,10 @@ def propose_pairs(
         t_aggregate += time.perf_counter() - t2
     t0 = time.perf_counter()
     scores_matrix = acc.matrix()
+    votes = None
+    if counter is not None:
+        rows = np.repeat(np.arange(shape[0], dtype=np.int64), np.diff(scores_matrix.indptr))
+        votes = counter.counts_of(rows * shape[1] + scores_matrix.indices.astype(np.int64))
     timings.update(
         encode_synthetic=t_encode,
         search=t_search,
@@ -219,7 +252,7 @@ def propose_pairs(
     counts = dict(synth.counts, neighbours_searched=searched)
     hits = {round(float(t), 6): int(h) for t, h in zip(tau_marks, hits_at, strict=True)}
     return Proposal(
-        scores_matrix, float(floor), counts, hits, idx.params(), enc.id, timings, examples
+        scores_matrix, float(floor), counts, hits, idx.params(), enc.id, timings, examples, votes
     )
 
 
@@ -249,6 +282,26 @@ def _examples(proposal: Proposal, tau: float, direction: str) -> list[dict]:
     return out
 
 
+def _apply_filters(dataset: Dataset, proposal: Proposal, levers: dict, engine: dict) -> dict:
+    """Drop the proposed pairs the precision levers reject; return what each removed."""
+    removed = {}
+    if levers["min_votes"] > 1:
+        before = proposal.scores.nnz
+        proposal.scores = keep_voted(proposal.scores, proposal.votes, levers["min_votes"])
+        removed["removed_by_votes"] = before - proposal.scores.nnz
+    if levers["agree_with"] is not None:
+        t0 = time.perf_counter()
+        ranked, _ = ranked_by_learner(
+            dataset, levers["agree_with"], levers["agree_topk"],
+            cache_dir=engine["cache_dir"], device=engine["device"],
+        )  # fmt: skip
+        before = proposal.scores.nnz
+        proposal.scores = keep_ranked(proposal.scores, ranked)
+        removed["removed_by_agreement"] = before - proposal.scores.nnz
+        proposal.timings["agreement"] = time.perf_counter() - t0
+    return removed
+
+
 def _propose_and_measure(
     dataset: Dataset,
     synthetic: str | os.PathLike,
@@ -259,16 +312,21 @@ def _propose_and_measure(
     known_rows,
     require_known: bool,
     engine: dict,
+    levers: dict,
 ) -> tuple[sp.csr_matrix, dict, KnownLabels | None, Proposal, list[dict]]:
-    """Resolve the inputs, map once at ``min(taus)`` and measure every tau."""
+    """Resolve the inputs, map once at ``min(taus)``, apply the levers and measure every tau."""
     obs, obs_info = _resolve_observed(dataset, observed)
     known_labels = resolve_known(dataset, known, known_rows)
     if require_known and known_labels is None:
         raise SkimError(
-            "tau 'auto' needs rows with known complete labels: pass known (the teacher's "
-            "seed matrix) or use a dataset with trn_X_Y_unbiased.npz"
+            f"{require_known} needs rows with known complete labels: pass known (the "
+            "teacher's seed matrix) or use a dataset with trn_X_Y_unbiased.npz"
         )
-    proposal = propose_pairs(dataset, synthetic, direction, floor=taus[0], taus=taus, **engine)
+    proposal = propose_pairs(
+        dataset, synthetic, direction, floor=taus[0], taus=taus,
+        count_votes=levers["min_votes"] > 1, **engine,
+    )  # fmt: skip
+    proposal.counts.update(_apply_filters(dataset, proposal, levers, engine))
     table = tau_table(proposal.scores, taus, obs, dataset.trn_X_Y, known_labels)
     for row in table:
         row["pairs_proposed"] = proposal.hits_at[row["tau"]]
@@ -290,6 +348,10 @@ def map_synthetic(
     known_rows: np.ndarray | list[int] | str | os.PathLike | None = None,
     min_known_pairs: int = MIN_KNOWN_PAIRS,
     tau_grid: tuple[float, ...] = DEFAULT_TAU_GRID,
+    min_votes: int = 1,
+    agree_with: sp.spmatrix | str | os.PathLike | None = None,
+    agree_topk: int = DEFAULT_AGREE_TOPK,
+    calibrated: bool = False,
     cache_dir: str | os.PathLike | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     index_params: dict | None = None,
@@ -328,6 +390,18 @@ def map_synthetic(
     known, known_rows
         Rows with complete labels for precision estimates (see
         :func:`skim.map.tau.resolve_known`); default the dataset's ``trn_X_Y_unbiased``.
+    min_votes
+        Keep a pair only if at least this many of its source's texts have it among their
+        top-k neighbours scoring at least ``min(tau)`` (a text repeated for its source, e.g.
+        sampled completions that agree, counts each time).
+    agree_with
+        Keep a pair only if this learner ranks the label among its ``agree_topk`` labels
+        for the query: a :func:`skim.learners.train` folder (trained on the observed labels
+        + seed) or a matrix of the accepted pairs.
+    calibrated
+        Store for each kept pair the precision estimated at its score on the known rows
+        (isotonic regression, see :mod:`skim.map.calibration`) instead of the score; pairs
+        estimated at 0 are dropped. Needs known rows.
     cache_dir
         Embedding cache; default ``$SKIM_CACHE_DIR`` or ``~/.cache/skim``.
 
@@ -345,20 +419,28 @@ def map_synthetic(
     """
     started = time.perf_counter()
     dataset = _as_dataset(dataset)
-    _check_settings(direction, topk, tau, target_precision)
+    _check_settings(direction, topk, tau, target_precision, min_votes, agree_topk)
+    if binary and calibrated:
+        raise SkimError("choose binary or calibrated values, not both")
     grid = tuple(sorted(tau_grid)) if tau == "auto" else (float(tau),)
     engine = dict(
         encoder=encoder, index=index, topk=topk, cache_dir=cache_dir, chunk_size=chunk_size,
         index_params=index_params, device=device, progress=progress,
     )  # fmt: skip
+    levers = dict(min_votes=min_votes, agree_with=agree_with, agree_topk=agree_topk)
+    needs_known = "tau 'auto'" if tau == "auto" else "calibrated" if calibrated else ""
     obs, obs_info, known_labels, proposal, table = _propose_and_measure(
-        dataset, synthetic, direction, grid, observed, known, known_rows, tau == "auto", engine
-    )
+        dataset, synthetic, direction, grid, observed, known, known_rows, needs_known, engine,
+        levers,
+    )  # fmt: skip
     chosen = choose_tau(table, target_precision, min_known_pairs) if tau == "auto" else table[0]
     final_tau = chosen["tau"]
 
     t0 = time.perf_counter()
     kept = _threshold(proposal.scores, final_tau, binary)
+    calibration = None
+    if calibrated:
+        kept, calibration = _calibrate(kept, dataset.trn_X_Y, known_labels)
     result = canonical(obs.maximum(kept))
     new_keys = pair_keys(kept)
     new_keys = new_keys[~contains(pair_keys(obs), new_keys)]
@@ -387,6 +469,16 @@ def map_synthetic(
             "target_precision": target_precision,
             "min_known_pairs": int(min_known_pairs) if tau == "auto" else None,
             "binary": bool(binary),
+            "calibrated": bool(calibrated),
+            "min_votes": int(min_votes),
+            "agree_with": (
+                None
+                if agree_with is None
+                else os.fspath(agree_with)
+                if isinstance(agree_with, (str, os.PathLike))
+                else "matrix"
+            ),
+            "agree_topk": int(agree_topk) if agree_with is not None else None,
             "score": "(cos + 1) / 2",
             "encoder": proposal.encoder_id,
             "chunk_size": int(chunk_size),
@@ -396,10 +488,36 @@ def map_synthetic(
         "counts": counts,
         "tau_estimate": chosen if known_labels is not None else None,
         "tau_table": table if tau == "auto" else None,
+        "calibration": calibration,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "examples": _examples(proposal, final_tau, direction),
     }
     return result, manifest
+
+
+def _calibrate(
+    kept: sp.csr_matrix, clicks: sp.csr_matrix, known: KnownLabels
+) -> tuple[sp.csr_matrix, dict]:
+    """Replace the kept pairs' scores by the precision estimated at them on the known rows.
+
+    The curve is fitted on the kept pairs of the known rows that are not clicks (those the
+    guard measures), so its mean there equals the guard's precision estimate.
+    """
+    keys = pair_keys(kept)
+    n_cols = kept.shape[1]
+    on_known = contains(known.rows, keys // n_cols) & ~contains(pair_keys(clicks), keys)
+    if not on_known.any():  # the guard's case: nothing measured, so nothing is added
+        raise TauUnreachable(
+            "calibrated values need new pairs on the rows with known complete labels, and "
+            "the mapping adds none there; give more known rows or lower tau"
+        )
+    correct = contains(pair_keys(known.complete), keys[on_known])
+    starts, values = isotonic_fit(kept.data[on_known], correct)
+    out = kept.copy()
+    out.data = calibrated_values(kept.data, starts, values)
+    out.eliminate_zeros()
+    steps = [[round(float(a), 6), round(float(v), 6)] for a, v in zip(starts, values, strict=True)]
+    return out, {"fitted_on": int(on_known.sum()), "steps": steps}
 
 
 def _inputs(
@@ -440,6 +558,9 @@ def sweep_tau(
     topk: int = 10,
     known: sp.spmatrix | str | os.PathLike | None = None,
     known_rows: np.ndarray | list[int] | str | os.PathLike | None = None,
+    min_votes: int = 1,
+    agree_with: sp.spmatrix | str | os.PathLike | None = None,
+    agree_topk: int = DEFAULT_AGREE_TOPK,
     cache_dir: str | os.PathLike | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     index_params: dict | None = None,
@@ -457,13 +578,14 @@ def sweep_tau(
     taus = tuple(sorted(float(t) for t in taus))
     if not taus or taus[0] < 0 or taus[-1] > 1:
         raise SkimError(f"sweep taus must be numbers in [0, 1], got {list(taus)}")
-    _check_settings(direction, topk, taus[0], None)
+    _check_settings(direction, topk, taus[0], None, min_votes, agree_topk)
     engine = dict(
         encoder=encoder, index=index, topk=topk, cache_dir=cache_dir, chunk_size=chunk_size,
         index_params=index_params, device=device, progress=progress,
     )  # fmt: skip
+    levers = dict(min_votes=min_votes, agree_with=agree_with, agree_topk=agree_topk)
     *_, table = _propose_and_measure(
-        dataset, synthetic, direction, taus, observed, known, known_rows, False, engine
+        dataset, synthetic, direction, taus, observed, known, known_rows, "", engine, levers
     )
     return table
 

@@ -159,3 +159,42 @@ def contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
         return np.zeros(len(keys), dtype=bool)
     pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
     return sorted_keys[pos] == keys
+
+
+class PairCounter:
+    """Sums integer weights per (row, col) pair, chunk by chunk, into a ``shape`` matrix.
+
+    The votes of :func:`skim.map.map_synthetic`'s ``min_votes``: how many synthetic texts
+    propose each pair. Pending chunks are merged once they hold twice what has been merged,
+    so the cost stays O(h log h) for h hits.
+    """
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.shape = (int(shape[0]), int(shape[1]))
+        self._keys = np.zeros(0, np.int64)
+        self._counts = np.zeros(0, np.int64)
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def add(self, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> None:
+        """Add ``weights`` to the pairs (``rows``, ``cols``); repeated pairs add up."""
+        keys = np.asarray(rows, np.int64) * self.shape[1] + np.asarray(cols, np.int64)
+        self._pending.append((keys, np.asarray(weights, np.int64)))
+        if sum(len(k) for k, _ in self._pending) > 2 * len(self._keys):
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self._pending:
+            return
+        keys = np.concatenate([self._keys, *(k for k, _ in self._pending)])
+        weights = np.concatenate([self._counts, *(w for _, w in self._pending)])
+        self._keys, inverse = np.unique(keys, return_inverse=True)
+        self._counts = np.bincount(inverse, weights=weights).astype(np.int64)
+        self._pending = []
+
+    def counts_of(self, keys: np.ndarray) -> np.ndarray:
+        """The summed weight of each pair key ``row * n_cols + col`` (0 for pairs never added)."""
+        self._merge()
+        found = contains(self._keys, keys)
+        out = np.zeros(len(keys), np.int64)
+        out[found] = self._counts[np.searchsorted(self._keys, keys[found])]
+        return out

@@ -104,10 +104,23 @@ class SyntheticFile:
 
         A record is never split, so a chunk may exceed ``chunk_size`` by one record's texts.
         """
+        for sources, texts, _ in self.counted_chunks(chunk_size, progress):
+            yield sources, texts
+
+    def counted_chunks(
+        self, chunk_size: int = DEFAULT_CHUNK_SIZE, progress: bool = False
+    ) -> Iterator[tuple[np.ndarray, list[str], np.ndarray]]:
+        """Like :meth:`chunks`, plus how often each text occurred for its source (int64).
+
+        Repeats are encoded once but still count: several sampled completions that agree on
+        a text are several votes for its neighbours (see ``min_votes`` in
+        :func:`skim.map.map_synthetic`).
+        """
         counts = self.counts
         sources: list[int] = []
         texts: list[str] = []
-        seen: set[tuple[int, str]] = set()
+        seen: dict[tuple[int, str], int] = {}
+        times: list[int] = []
         for _lineno, source, record_texts in self._records(progress):
             counts["records"] += 1
             counts["texts"] += len(record_texts)
@@ -117,14 +130,16 @@ class SyntheticFile:
                     counts["empty_skipped"] += 1
                 elif (source, text) in seen:
                     counts["duplicate_skipped"] += 1
+                    times[seen[(source, text)]] += 1
                 else:
-                    seen.add((source, text))
+                    seen[(source, text)] = len(texts)
                     sources.append(source)
                     texts.append(text)
+                    times.append(1)
             if len(texts) >= chunk_size:
                 counts["texts_used"] += len(texts)
-                yield np.asarray(sources, dtype=np.int64), texts
-                sources, texts, seen = [], [], set()
+                yield np.asarray(sources, dtype=np.int64), texts, np.asarray(times, np.int64)
+                sources, texts, seen, times = [], [], {}, []
         if texts:
             counts["texts_used"] += len(texts)
-            yield np.asarray(sources, dtype=np.int64), texts
+            yield np.asarray(sources, dtype=np.int64), texts, np.asarray(times, np.int64)

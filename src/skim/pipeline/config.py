@@ -79,6 +79,10 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "encoder": (_ANY_STR, None),
         "index": ((str,), "auto"),
         "target_precision": ((float, type(None)), None),
+        "min_votes": ((int,), 1),
+        "agree_learner": (_ANY_STR, None),
+        "agree_topk": ((int,), 20),
+        "calibrated": ((bool,), False),
     },
     "train": {
         "learners": ((list,), ["ova", "dual"]),
@@ -219,6 +223,12 @@ def _check_values(config: dict[str, Any], where: str) -> None:
         raise _fail(where, f'[map] tau must be in [0, 1] or "auto", got {tau!r}')
     if tau == "auto" and config["map"]["target_precision"] is None:
         raise _fail(where, '[map] tau = "auto" needs target_precision')
+    agree = config["map"]["agree_learner"]
+    if agree is not None and agree not in LEARNERS:
+        raise _fail(where, f"[map] agree_learner must be one of {', '.join(LEARNERS)}")
+    for key in ("min_votes", "agree_topk"):
+        if config["map"][key] < 1:
+            raise _fail(where, f"[map] {key} must be a positive integer")
     epochs = config["train"]["epochs"]
     if isinstance(epochs, dict) and not all(
         name in LEARNERS and isinstance(n, int) and not isinstance(n, bool) and n > 0

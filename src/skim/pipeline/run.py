@@ -296,6 +296,10 @@ def _map_stages(
     conf = config["map"]
     direction = config["generate"]["direction"]
     encoder = _map_encoder(config, out, ds_dir, base, log) if synthetic else None
+    agree = None
+    if synthetic and conf["agree_learner"]:  # the learner trained on this run's base labels
+        row = {"labels": "base", "method": "none"}
+        agree = str(_train_model(config, out, ds_dir, row, base, conf["agree_learner"], log))
     results = {}
     for gen, path in synthetic.items():
         target = out / f"trn_X_Y_skim-{gen}.npz"
@@ -314,6 +318,10 @@ def _map_stages(
                     target_precision=conf["target_precision"],
                     known=base,
                     known_rows=_seed_rows(out, direction),
+                    min_votes=conf["min_votes"],
+                    agree_with=agree,
+                    agree_topk=conf["agree_topk"],
+                    calibrated=conf["calibrated"],
                 )
             except TauUnreachable as exc:
                 # the calibration guard: pairs that cannot be trusted are not added at all
@@ -327,9 +335,9 @@ def _map_stages(
                 }
             write_mapping(target, matrix, manifest)
 
-        inputs = [ds_dir, base, path] + (
-            [Path(encoder)] if encoder and Path(encoder).is_dir() else []
-        )
+        inputs = [ds_dir, base, path] + [
+            Path(model) for model in (encoder, agree) if model and Path(model).is_dir()
+        ]
         run_stage(out, f"map-{gen}", do_map, [target], inputs, conf, log)
         results[gen] = target
     return results
