@@ -83,3 +83,25 @@ def test_map_levers_from_the_config(tiny_demo):
     assert manifest["counts"]["removed_by_agreement"] == 0
     steps = manifest["calibration"]["steps"]
     assert steps and all(0 <= value <= 1 for _, value in steps)
+
+
+def test_demo_whatif_puts_simulated_points_and_the_measured_skim_point_on_one_curve(tiny_demo):
+    from skim.demo import WHATIF_PRECISIONS, run_whatif
+
+    tiny_demo["train"]["methods"] = ["none"]
+    tiny_demo["train"]["learners"] = ["ova"]
+    report = run_pipeline(tiny_demo, log=lambda m: None)
+    table = run_whatif(report.parent, tiny_demo, log=lambda m: None)
+    rows = json.loads(table.with_suffix(".json").read_text())
+    kinds = [r["kind"] for r in rows]
+    assert kinds == ["baseline"] + ["simulated"] * len(WHATIF_PRECISIONS) + ["measured"]
+    assert rows[-1]["name"] == "SKIM (extractive)"
+    assert rows[0]["ova"]["gain"] == 0
+    # the measured point's gain is the report's: same labels, same learner, same seed
+    metrics = json.loads((report.parent / "metrics.json").read_text())
+    r100 = {r["method"]: r["metrics"]["unbiased"]["R@100"] for r in metrics}
+    assert rows[-1]["ova"]["gain"] == pytest.approx(
+        r100["SKIM (extractive)"] - r100["observed + seed"], abs=1e-6
+    )
+    assert "| real: SKIM (extractive) |" in table.read_text()
+    assert table.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
