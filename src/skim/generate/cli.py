@@ -29,6 +29,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=int, help="sampling top-k (default 200)")
     p.add_argument("--max-new-tokens", type=int, help="tokens generated per item (default 64)")
     p.add_argument("--batch-size", type=int, help="prompts per forward pass (hf)")
+    p.add_argument(
+        "--precision",
+        choices=("auto", "bf16", "fp32"),
+        help="hf: run the model in bfloat16 (auto: on AMX CPUs and bf16 GPUs)",
+    )
+    p.add_argument(
+        "--vocabulary",
+        choices=("full", "dataset"),
+        help="hf: 'dataset' lets the model write only tokens of the dataset's texts (faster, "
+        "but a constraint: outputs can differ from the full vocabulary's)",
+    )
     p.add_argument("--endpoint", help="base URL of the OpenAI-compatible endpoint (openai)")
     p.add_argument("--limit", type=int, help="generate for the first N items only")
     p.add_argument("--shard-size", type=int, default=1000, help="items per resumable shard")
@@ -56,6 +67,8 @@ def _generate(args: argparse.Namespace) -> int:
         "max_new_tokens": "max_new_tokens",
         "batch_size": "batch_size",
         "endpoint": "endpoint",
+        "precision": "precision",
+        "vocabulary": "vocabulary",
     }
     options = {
         key: getattr(args, attr) for attr, key in names.items() if getattr(args, attr) is not None

@@ -48,6 +48,8 @@ def make_generator(
             from skim.generate.hf import HFGenerator as cls
         else:
             from skim.generate.vllm import VLLMGenerator as cls
+        if options.get("vocabulary") == "dataset":
+            options["vocabulary_texts"] = dataset_texts(dataset)
         return cls(
             model,
             adapter,
@@ -165,6 +167,7 @@ def generate(
             bar.update(len(shard))
             continue
         tick = time.time()
+        moved = _follow_batches(gen, bar)
         texts = gen.generate(make_items(dataset, direction, shard, no_metadata))
         gen_seconds += time.time() - tick
         n_generated += len(shard)
@@ -179,7 +182,7 @@ def generate(
             for source, synth in zip(shard, texts, strict=True)
         ]
         write_records(path, records)
-        bar.update(len(shard))
+        bar.update(len(shard) - moved[0])
     bar.close()
 
     n_records = n_texts = n_empty = 0
@@ -212,6 +215,28 @@ def generate(
         summary["tokens_per_second"] = round(tokens / gen_seconds, 1)
     write_json_atomic(manifest_path, summary)
     return summary
+
+
+def dataset_texts(dataset: Dataset) -> list[str]:
+    """Every text of ``dataset``: train queries and labels, with their metadata."""
+    parts = (dataset.trn_texts, dataset.trn_meta, dataset.label_texts, dataset.label_meta)
+    return [text for part in parts if part for text in part]
+
+
+def _follow_batches(gen: Generator, bar) -> list[int]:
+    """Let a generator that reports finished batches (``progress``) move the bar per batch.
+
+    Returns a one-element counter of the items reported, so the shard's end moves the rest.
+    """
+    moved = [0]
+    if hasattr(gen, "progress"):
+
+        def progress(n: int) -> None:
+            moved[0] += n
+            bar.update(n)
+
+        gen.progress = progress
+    return moved
 
 
 def _model_no_metadata(model: str | None, adapter: str | None) -> bool:

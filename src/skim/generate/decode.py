@@ -1,0 +1,150 @@
+"""Batched decoding of a causal LM on a CPU budget: pay only for the tokens that matter.
+
+``transformers``' ``generate`` keeps every row of a batch running until the longest one ends
+and, at the prompt, projects every position onto the vocabulary (262K x 640 for Gemma 3, most
+of a small model's cost). :func:`decode` runs the decoder on a key-value cache and
+
+- projects only each row's last hidden state onto the vocabulary;
+- drops a row from the batch (and its cache) as soon as it writes the end-of-sequence token;
+- optionally projects onto a restricted vocabulary (``keep_ids``, e.g. the tokens of the
+  dataset's texts): far less work per token, but the model can then write only those tokens.
+
+Greedy decoding over the full vocabulary gives the same tokens as ``generate``; sampling
+follows ``generate``'s recipe (temperature, then top-k, then a multinomial draw).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def decode(
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    max_new_tokens: int,
+    eos_ids: Sequence[int],
+    pad_id: int,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    num_return: int = 1,
+    keep_ids: Any = None,
+    generator: Any = None,
+) -> list[list[int]]:
+    """New token ids for each prompt (``num_return`` consecutive rows per prompt).
+
+    Parameters
+    ----------
+    model
+        A transformers causal LM (``get_decoder``, ``get_output_embeddings``).
+    prompts
+        Token ids per prompt, special tokens included; left-padded here.
+    eos_ids
+        Token ids that end a row; the ending token is not part of the output.
+    temperature
+        0 decodes greedily; above 0 samples (``top_k`` most likely tokens only, when given).
+    keep_ids
+        1-D LongTensor of the token ids the model may write (must hold ``eos_ids``); None
+        keeps the whole vocabulary.
+    generator
+        ``torch.Generator`` for sampling.
+
+    Returns
+    -------
+    list of list of int
+        ``len(prompts) * num_return`` rows of generated ids, without the end token.
+    """
+    import torch
+
+    device = next(model.parameters()).device
+    decoder = model.get_decoder()
+    weight = model.get_output_embeddings().weight
+    bias = getattr(model.get_output_embeddings(), "bias", None)
+    if keep_ids is not None:
+        keep_ids = keep_ids.to(device)
+        weight = weight[keep_ids]
+        bias = bias[keep_ids] if bias is not None else None
+    cap = getattr(model.config, "final_logit_softcapping", None)
+    eos = torch.tensor(sorted(set(eos_ids)), device=device)
+
+    rows = [list(p) for p in prompts for _ in range(num_return)]
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+        mask[i, width - len(row) :] = 1
+    ids, mask = ids.to(device), mask.to(device)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=model.config)
+    alive = torch.arange(len(rows), device=device)
+    out: list[list[int]] = [[] for _ in rows]
+    with torch.inference_mode():
+        hidden = decoder(
+            input_ids=ids, attention_mask=mask, position_ids=positions,
+            cache=cache, use_cache=True,
+        ).last_hidden_state[:, -1]  # fmt: skip
+        last = positions[:, -1]
+        for step in range(max_new_tokens):
+            logits = torch.nn.functional.linear(hidden, weight, bias).float()
+            if cap:
+                logits = torch.tanh(logits / cap) * cap
+            chosen = _choose(logits, temperature, top_k, generator)
+            tokens = keep_ids[chosen] if keep_ids is not None else chosen
+            ended = torch.isin(tokens, eos)
+            rows_now = zip(alive.tolist(), tokens.tolist(), ended.tolist(), strict=True)
+            for row, token, end in rows_now:
+                if not end:
+                    out[row].append(token)
+            if step == max_new_tokens - 1 or bool(ended.all()):
+                break
+            if bool(ended.any()):
+                running = (~ended).nonzero().squeeze(-1)
+                cache.batch_select_indices(running)
+                alive, mask, tokens, last = (
+                    alive[running],
+                    mask[running],
+                    tokens[running],
+                    last[running],
+                )
+            mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
+            last = last + 1
+            hidden = decoder(
+                input_ids=tokens[:, None], attention_mask=mask, position_ids=last[:, None],
+                cache=cache, use_cache=True,
+            ).last_hidden_state[:, -1]  # fmt: skip
+    return out
+
+
+def _choose(logits, temperature: float, top_k: int | None, generator):
+    """Greedy (``temperature`` 0) or sampled next-token indices, one per row."""
+    import torch
+
+    if temperature <= 0:
+        return logits.argmax(-1)
+    logits = logits / temperature
+    if top_k and top_k < logits.shape[-1]:
+        floor = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < floor, float("-inf"))
+    probs = torch.softmax(logits, dim=-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def dataset_vocabulary(tokenizer, texts: Sequence[str], always: Sequence[int] = ()) -> Any:
+    """Sorted LongTensor of the token ids that ``texts`` use, with and without a leading space.
+
+    ``always`` (end-of-sequence, newline, ...) is added. Decoding restricted to these ids is
+    much cheaper for a large-vocabulary model, but it is a constraint, not an approximation:
+    the model can write only words made of these tokens.
+    """
+    import torch
+
+    keep = set(int(i) for i in always)
+    batch = list(dict.fromkeys(t for text in texts for t in (text, " " + text, "\n" + text)))
+    for start in range(0, len(batch), 4096):
+        for row in tokenizer(batch[start : start + 4096], add_special_tokens=False)["input_ids"]:
+            keep.update(row)
+    return torch.tensor(sorted(keep), dtype=torch.long)
