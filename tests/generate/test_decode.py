@@ -77,3 +77,52 @@ def test_dataset_vocabulary_holds_the_texts_tokens_with_and_without_a_space(lm):
         assert set(tokenizer(text, add_special_tokens=False)["input_ids"]) <= set(keep.tolist())
     assert tokenizer.eos_token_id in keep.tolist()
     assert keep.tolist() == sorted(set(keep.tolist()))
+
+
+def _lines(row, newline):
+    lines, current = [], []
+    for token in row:
+        if token == newline:
+            lines.append(tuple(current))
+            current = []
+        else:
+            current.append(token)
+    return lines + ([tuple(current)] if current else [])
+
+
+@pytest.mark.parametrize("budget", [3, 5, 16])
+def test_constrained_decoding_writes_whole_names_only(lm, budget):
+    from skim.generate.constrain import LabelTrie
+
+    model, tokenizer, prompts = lm
+    names = ["soup", "bread", "fruitcake", "hello world"]
+    eos = tokenizer.eos_token_id
+    trie = LabelTrie.from_texts(tokenizer, names, [eos])
+    newline = trie.newline
+    sequences = {tuple(tokenizer(n, add_special_tokens=False)["input_ids"]) for n in names}
+    rng = torch.Generator().manual_seed(0)
+    for temperature in (0.0, 1.0):
+        rows = decode(model, prompts, budget, [eos], tokenizer.pad_token_id,
+                      temperature=temperature, generator=rng, constraint=trie)  # fmt: skip
+        for row in rows:
+            assert len(row) <= budget
+            assert all(line in sequences for line in _lines(row, newline)), row
+    assert any(rows)
+
+
+def test_hf_generator_constrained_to_labels_writes_label_names(tmp_path):
+    from skim.generate import generate
+
+    from ..distill.helpers import LABELS, save_tiny_base, toy_dataset
+
+    base = save_tiny_base(tmp_path / "base")
+    summary = generate(
+        toy_dataset(), tmp_path / "s.jsonl", "queries-to-labels", "hf", model=str(base),
+        constrain="labels", max_new_tokens=12, num_return=2, show_progress=False,
+    )  # fmt: skip
+    import json
+
+    records = [json.loads(x) for x in (tmp_path / "s.jsonl").read_text().splitlines()]
+    texts = [t for r in records for t in r["texts"]]
+    assert texts and set(texts) <= set(LABELS)
+    assert summary["constrain"] == "labels"

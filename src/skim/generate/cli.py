@@ -40,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="hf: 'dataset' lets the model write only tokens of the dataset's texts (faster, "
         "but a constraint: outputs can differ from the full vocabulary's)",
     )
+    p.add_argument(
+        "--constrain",
+        choices=("none", "labels"),
+        help="hf, queries-to-labels: write label names only (a prefix trie over their tokens)",
+    )
     p.add_argument("--endpoint", help="base URL of the OpenAI-compatible endpoint (openai)")
     p.add_argument("--limit", type=int, help="generate for the first N items only")
     p.add_argument("--shard-size", type=int, default=1000, help="items per resumable shard")
@@ -69,6 +74,7 @@ def _generate(args: argparse.Namespace) -> int:
         "endpoint": "endpoint",
         "precision": "precision",
         "vocabulary": "vocabulary",
+        "constrain": "constrain",
     }
     options = {
         key: getattr(args, attr) for attr, key in names.items() if getattr(args, attr) is not None

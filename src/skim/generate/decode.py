@@ -30,6 +30,7 @@ def decode(
     num_return: int = 1,
     keep_ids: Any = None,
     generator: Any = None,
+    constraint: Any = None,
 ) -> list[list[int]]:
     """New token ids for each prompt (``num_return`` consecutive rows per prompt).
 
@@ -48,6 +49,9 @@ def decode(
         keeps the whole vocabulary.
     generator
         ``torch.Generator`` for sampling.
+    constraint
+        A :class:`skim.generate.constrain.LabelTrie`: each row writes only its names; the
+        projection is then restricted to the trie's tokens (``keep_ids`` must be None).
 
     Returns
     -------
@@ -57,6 +61,9 @@ def decode(
     import torch
 
     device = next(model.parameters()).device
+    if constraint is not None:
+        keep_ids = torch.tensor(constraint.vocabulary(), dtype=torch.long)
+        column = {token: j for j, token in enumerate(keep_ids.tolist())}
     decoder = model.get_decoder()
     weight = model.get_output_embeddings().weight
     bias = getattr(model.get_output_embeddings(), "bias", None)
@@ -82,6 +89,7 @@ def decode(
     cache = DynamicCache(config=model.config)
     alive = torch.arange(len(rows), device=device)
     out: list[list[int]] = [[] for _ in rows]
+    states = [constraint.start() for _ in rows] if constraint is not None else None
     with torch.inference_mode():
         hidden = decoder(
             input_ids=ids, attention_mask=mask, position_ids=positions,
@@ -92,6 +100,11 @@ def decode(
             logits = torch.nn.functional.linear(hidden, weight, bias).float()
             if cap:
                 logits = torch.tanh(logits / cap) * cap
+            if states is not None:
+                barred = torch.ones_like(logits, dtype=torch.bool)
+                for i, state in enumerate(states):
+                    barred[i, [column[t] for t in constraint.allowed(state)]] = False
+                logits = logits.masked_fill(barred, float("-inf"))
             chosen = _choose(logits, temperature, top_k, generator)
             tokens = keep_ids[chosen] if keep_ids is not None else chosen
             ended = torch.isin(tokens, eos)
@@ -99,10 +112,19 @@ def decode(
             for row, token, end in rows_now:
                 if not end:
                     out[row].append(token)
+            if states is not None:
+                written = tokens.tolist()
+                states = [constraint.advance(a, t) for a, t in zip(states, written, strict=True)]
             if step == max_new_tokens - 1 or bool(ended.all()):
+                if states is not None:  # rows cut by the budget drop a half-written name
+                    for row, state, end in zip(alive.tolist(), states, ended.tolist(), strict=True):
+                        if not end:
+                            out[row] = constraint.trim(out[row], state)
                 break
             if bool(ended.any()):
                 running = (~ended).nonzero().squeeze(-1)
+                if states is not None:
+                    states = [states[i] for i in running.tolist()]
                 cache.batch_select_indices(running)
                 alive, mask, tokens, last = (
                     alive[running],

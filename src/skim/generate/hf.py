@@ -6,7 +6,8 @@ padding, as decoder-only generation needs), and decoded by :func:`skim.generate.
 (temperature 0.8, top-k 200); ``temperature=0`` decodes greedily, the fastest and most
 reproducible. Where the hardware multiplies bfloat16 fast (AMX CPUs, GPUs), the model runs in
 bfloat16 (``precision``). ``vocabulary="dataset"`` restricts the output tokens to those of the
-dataset's texts: cheaper, but it changes what the model may write.
+dataset's texts: cheaper, but it changes what the model may write. ``constrain="labels"``
+(queries-to-labels only) lets it write label names only (:mod:`skim.generate.constrain`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from __future__ import annotations
 from skim.distill.format import parse_completion
 from skim.errors import SkimError
 from skim.generate.base import Item
+from skim.generate.constrain import LabelTrie
 from skim.generate.decode import dataset_vocabulary, decode
 from skim.generate.student import student_prompts, student_settings
 
 VOCABULARIES = ("full", "dataset")
+CONSTRAINTS = ("none", "labels")
 
 
 class HFGenerator:
@@ -43,15 +46,15 @@ class HFGenerator:
         precision: str = "auto",
         vocabulary: str = "full",
         vocabulary_texts: list[str] | None = None,
+        constrain: str = "none",
+        constraint_texts: list[str] | None = None,
     ) -> None:
         import torch
 
         from skim.distill.model import default_device, load_student
         from skim.distill.train import resolve_precision
 
-        if vocabulary not in VOCABULARIES:
-            choices = ", ".join(VOCABULARIES)
-            raise SkimError(f"vocabulary must be one of {choices}, got {vocabulary!r}")
+        _check_output_options(direction, vocabulary, vocabulary_texts, constrain, constraint_texts)
         device = device or default_device()
         precision = resolve_precision(precision, device)
         dtype = torch.bfloat16 if precision == "bf16" else torch.float32
@@ -64,13 +67,19 @@ class HFGenerator:
             temperature, top_k, max_metadata_words, seed,
         )  # fmt: skip
         self.settings.update(precision=precision, vocabulary=vocabulary)
-        self.keep_ids = None
-        if vocabulary == "dataset":
-            if not vocabulary_texts:
-                raise SkimError("vocabulary='dataset' needs the dataset's texts")
-            self.keep_ids = dataset_vocabulary(
-                self.tokenizer, vocabulary_texts, self._end_ids() + self._newline_ids()
-            )
+        if constrain != "none":
+            self.settings["constrain"] = constrain  # recorded only when used: old keys stay
+        ends = self._end_ids()
+        self.keep_ids = (
+            dataset_vocabulary(self.tokenizer, vocabulary_texts, ends + self._newline_ids())
+            if vocabulary == "dataset"
+            else None
+        )
+        self.constraint = (
+            LabelTrie.from_texts(self.tokenizer, constraint_texts, ends)
+            if constrain == "labels"
+            else None
+        )
         self.generated_tokens = 0
         self.progress = lambda n: None  # called with the items each finished batch covered
 
@@ -103,6 +112,7 @@ class HFGenerator:
                 num_return=s["num_return"],
                 keep_ids=self.keep_ids,
                 generator=rng,
+                constraint=self.constraint,
             )
             self.generated_tokens += sum(len(row) for row in new)
             texts = tok.batch_decode(new, skip_special_tokens=True)
@@ -124,3 +134,19 @@ class HFGenerator:
 
     def _newline_ids(self) -> list[int]:
         return self.tokenizer("\n", add_special_tokens=False)["input_ids"]
+
+
+def _check_output_options(direction, vocabulary, vocabulary_texts, constrain, constraint_texts):
+    """One-sentence errors for an output vocabulary or constraint that cannot work."""
+    if vocabulary not in VOCABULARIES:
+        choices = ", ".join(VOCABULARIES)
+        raise SkimError(f"vocabulary must be one of {choices}, got {vocabulary!r}")
+    if vocabulary == "dataset" and not vocabulary_texts:
+        raise SkimError("vocabulary='dataset' needs the dataset's texts")
+    if constrain not in CONSTRAINTS:
+        raise SkimError(f"constrain must be one of {', '.join(CONSTRAINTS)}, got {constrain!r}")
+    if constrain == "labels":
+        if direction != "queries-to-labels" or not constraint_texts:
+            raise SkimError("constrain='labels' works for queries-to-labels, given the labels")
+        if vocabulary != "full":
+            raise SkimError("constrain='labels' restricts the vocabulary itself; leave it full")

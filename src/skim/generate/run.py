@@ -19,7 +19,7 @@ from skim._io import atomic_path, write_json_atomic
 from skim.data import Dataset, load_dataset
 from skim.distill.format import check_direction
 from skim.errors import SkimError
-from skim.generate.base import Generator, make_items, source_texts
+from skim.generate.base import Generator, make_items, source_texts, target_texts
 from skim.teach.store import write_records
 
 GENERATORS = ("extractive", "hf", "vllm", "openai")
@@ -50,6 +50,8 @@ def make_generator(
             from skim.generate.vllm import VLLMGenerator as cls
         if options.get("vocabulary") == "dataset":
             options["vocabulary_texts"] = dataset_texts(dataset)
+        if options.get("constrain") == "labels":
+            options["constraint_texts"] = target_texts(dataset, direction)
         return cls(
             model,
             adapter,

@@ -177,4 +177,7 @@ def load_config(path: str | os.PathLike, out: str | None = None) -> dict[str, di
     ds_path = config["dataset"]["path"]
     if ds_path is not None and not Path(ds_path).is_absolute():
         config["dataset"]["path"] = str(base / ds_path)
+    student = config["distill"]["base"]  # a .gguf file is a path; a HF name or gemma3-270m not
+    if student and student.lower().endswith(".gguf") and not Path(student).is_absolute():
+        config["distill"]["base"] = str(base / student)
     return config
