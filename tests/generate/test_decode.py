@@ -68,6 +68,8 @@ def test_sampling_is_reproducible_and_top_k_1_is_greedy(lm):
     assert len(sample(0, num_return=3)) == 3 * len(prompts)
     greedy = decode(model, prompts, 8, [eos], pad)
     assert sample(5, top_k=1) == greedy
+    twice = decode(model, prompts, 8, [eos], pad, num_return=2)  # one prompt read, cache copied
+    assert twice == [row for row in greedy for _ in range(2)]
 
 
 def test_dataset_vocabulary_holds_the_texts_tokens_with_and_without_a_space(lm):

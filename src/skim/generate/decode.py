@@ -5,6 +5,7 @@ and, at the prompt, projects every position onto the vocabulary (262K x 640 for 
 of a small model's cost). :func:`decode` runs the decoder on a key-value cache and
 
 - projects only each row's last hidden state onto the vocabulary;
+- reads each prompt once, however many samples it is decoded into (``num_return``);
 - drops a row from the batch (and its cache) as soon as it writes the end-of-sequence token;
 - optionally projects onto a restricted vocabulary (``keep_ids``, e.g. the tokens of the
   dataset's texts): far less work per token, but the model can then write only those tokens.
@@ -74,12 +75,11 @@ def decode(
     cap = getattr(model.config, "final_logit_softcapping", None)
     eos = torch.tensor(sorted(set(eos_ids)), device=device)
 
-    rows = [list(p) for p in prompts for _ in range(num_return)]
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for i, row in enumerate(prompts):
+        ids[i, width - len(row) :] = torch.tensor(list(row), dtype=torch.long)
         mask[i, width - len(row) :] = 1
     ids, mask = ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -87,15 +87,21 @@ def decode(
     from transformers import DynamicCache
 
     cache = DynamicCache(config=model.config)
-    alive = torch.arange(len(rows), device=device)
-    out: list[list[int]] = [[] for _ in rows]
-    states = [constraint.start() for _ in rows] if constraint is not None else None
+    n_rows = len(prompts) * num_return
+    alive = torch.arange(n_rows, device=device)
+    out: list[list[int]] = [[] for _ in range(n_rows)]
+    states = [constraint.start() for _ in range(n_rows)] if constraint is not None else None
     with torch.inference_mode():
         hidden = decoder(
             input_ids=ids, attention_mask=mask, position_ids=positions,
             cache=cache, use_cache=True,
         ).last_hidden_state[:, -1]  # fmt: skip
         last = positions[:, -1]
+        if num_return > 1:  # each prompt is read once; its cache is copied for its samples
+            cache.batch_repeat_interleave(num_return)
+            hidden, mask, last = (
+                t.repeat_interleave(num_return, dim=0) for t in (hidden, mask, last)
+            )
         for step in range(max_new_tokens):
             logits = torch.nn.functional.linear(hidden, weight, bias).float()
             if cap:
