@@ -148,17 +148,23 @@ def decode(
 
 
 def _choose(logits, temperature: float, top_k: int | None, generator):
-    """Greedy (``temperature`` 0) or sampled next-token indices, one per row."""
+    """Greedy (``temperature`` 0) or sampled next-token indices, one per row.
+
+    Sampling draws from the softmax of the ``top_k`` largest logits over ``temperature``, the
+    distribution of ``generate``'s temperature-then-top-k recipe, but the softmax and the draw
+    run over ``top_k`` values instead of the whole vocabulary (there most of the time went).
+    """
     import torch
 
     if temperature <= 0:
         return logits.argmax(-1)
-    logits = logits / temperature
     if top_k and top_k < logits.shape[-1]:
-        floor = torch.topk(logits, top_k, dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < floor, float("-inf"))
-    probs = torch.softmax(logits, dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+        values, indices = torch.topk(logits, top_k, dim=-1)
+    else:
+        values, indices = logits, None
+    probs = torch.softmax(values / temperature, dim=-1)
+    drawn = torch.multinomial(probs, 1, generator=generator)
+    return (indices.gather(-1, drawn) if indices is not None else drawn).squeeze(-1)
 
 
 def dataset_vocabulary(tokenizer, texts: Sequence[str], always: Sequence[int] = ()) -> Any:
