@@ -19,7 +19,9 @@ Variants:
   an AMX CPU); the mean loss of each is printed so they can be compared;
 - generation, greedy: transformers' ``generate`` (float32, the old path), :func:`decode`
   float32, bfloat16, and bfloat16 with the dataset vocabulary; whether each gives the same
-  texts as its reference is printed (the vocabulary restriction is kept only if it does).
+  tokens as its reference is printed (the vocabulary restriction is kept only if it does);
+  then :func:`decode` bfloat16 sampling 3 completions per item (temperature 0.8, top-k 200,
+  what ``skim generate --generator hf --num-return 3`` runs).
 
 Prints one JSON object: copy the numbers into RESULTS.md.
 """
@@ -89,8 +91,10 @@ def train_variant(base, demos, precision: str, loss: str, batch_size: int, steps
             "mean_loss": float(np.mean(losses)), "steps": len(batches)}  # fmt: skip
 
 
-def generate_variant(model, tok, prompts, way: str, new: int, batch_size: int, keep=None):
-    """Greedy new token ids per prompt and the seconds it took."""
+def generate_variant(
+    model, tok, prompts, way: str, new: int, batch_size: int, keep=None, num_return: int = 1
+):
+    """New token ids per prompt (greedy, or 0.8/top-200 samples) and the seconds it took."""
     bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
     encoded = [bos + ids for ids in tok(prompts, add_special_tokens=False)["input_ids"]]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
@@ -110,8 +114,10 @@ def generate_variant(model, tok, prompts, way: str, new: int, batch_size: int, k
             rows = res[:, batch["input_ids"].shape[1] :].tolist()
             rows = [[t for t in r if t not in ends and t != tok.pad_token_id] for r in rows]
         else:
+            sampled = {"temperature": 0.8, "top_k": 200} if num_return > 1 else {}
             rows = decode(model, [encoded[i] for i in idx], new, ends, tok.pad_token_id,
-                          keep_ids=keep)  # fmt: skip
+                          keep_ids=keep, num_return=num_return, **sampled)  # fmt: skip
+            rows = rows[::num_return]
         for i, row in zip(idx, rows, strict=True):
             out[i] = row
     return out, time.perf_counter() - start
@@ -133,11 +139,13 @@ def main() -> None:
     parser.add_argument("--idle-gflops-bf16", type=float, default=925.0)
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--skip-generate-fp32", action="store_true")
+    parser.add_argument("--train-variants", default="full-fp32,completion-fp32,completion-bf16")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     result: dict = {"threads": args.threads}
     result["gflops_fp32"] = matmul_gflops(torch.float32)
     result["gflops_bf16"] = matmul_gflops(torch.bfloat16)
+    print(json.dumps({k: result[k] for k in ("gflops_fp32", "gflops_bf16")}), flush=True)
     demos = load_demonstrations(args.demos)[: args.train_demos]
     steps = max(1, len(demos) // args.batch_size)
     if not args.skip_train:
@@ -146,6 +154,9 @@ def main() -> None:
             ("completion-only fp32", "fp32", "completion"),
             ("completion-only bf16", "bf16", "completion"),
         ):
+            short = f"{loss}-{precision}"
+            if short not in args.train_variants.split(","):
+                continue
             run = train_variant(args.base, demos, precision, loss, args.batch_size, steps)
             minutes = 2 * 1300 / run["rows_per_second"] / 60
             gf = result[f"gflops_{precision}"]
@@ -165,7 +176,8 @@ def main() -> None:
     variants = [("generate fp32", torch.float32, "generate", False),
                 ("decode fp32", torch.float32, "decode", False),
                 ("decode bf16", torch.bfloat16, "decode", False),
-                ("decode bf16 dataset-vocabulary", torch.bfloat16, "decode", True)]  # fmt: skip
+                ("decode bf16 dataset-vocabulary", torch.bfloat16, "decode", True),
+                ("decode bf16 sampled x3", torch.bfloat16, "decode", False)]  # fmt: skip
     if args.skip_generate_fp32:
         variants = variants[2:]
     for name, dtype, way, restrict in variants:
@@ -178,7 +190,7 @@ def main() -> None:
             ends = np.atleast_1d(model.generation_config.eos_token_id or []).tolist()
             keep = dataset_vocabulary(tok, dataset_texts(ds), [tok.eos_token_id, *ends, *newline])
         out, seconds = generate_variant(model, tok, prompts, way, args.max_new_tokens,
-                                        args.gen_batch, keep)  # fmt: skip
+                                        args.gen_batch, keep, 3 if "x3" in name else 1)  # fmt: skip
         outputs[name] = out
         per_item = seconds / len(prompts)
         gf = result["gflops_bf16" if dtype == torch.bfloat16 else "gflops_fp32"]
