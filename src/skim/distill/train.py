@@ -220,7 +220,8 @@ def fast_bf16(device: str) -> bool:
 
     if str(device).startswith("cuda"):
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    return str(device) == "cpu" and bool(torch.cpu._is_amx_tile_supported())
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private; absent in some builds
+    return str(device) == "cpu" and amx is not None and bool(amx())
 
 
 def _autocast(precision: str, device: str):
