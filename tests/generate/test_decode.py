@@ -128,3 +128,24 @@ def test_hf_generator_constrained_to_labels_writes_label_names(tmp_path):
     texts = [t for r in records for t in r["texts"]]
     assert texts and set(texts) <= set(LABELS)
     assert summary["constrain"] == "labels"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"direction": "labels-to-queries", "constrain": "labels"}, "works for queries-to-labels"),
+        ({"constrain": "labels", "vocabulary": "dataset"}, "leave it full"),
+        ({"vocabulary": "tiny"}, "vocabulary must be one of full, dataset"),
+        ({"precision": "fp16"}, "precision must be auto, bf16 or fp32"),
+    ],
+)
+def test_bad_output_options_are_one_sentence_errors(tmp_path, options, message):
+    from skim.errors import SkimError
+    from skim.generate import generate
+
+    from ..distill.helpers import toy_dataset
+
+    direction = options.pop("direction", "queries-to-labels")
+    with pytest.raises(SkimError, match=message):
+        generate(toy_dataset(), tmp_path / "s.jsonl", direction, "hf", model="unused",
+                 show_progress=False, **options)  # fmt: skip
