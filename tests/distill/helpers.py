@@ -80,3 +80,65 @@ def save_tiny_base(path: Path) -> Path:
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+GGUF_TOKENS = (
+    ["<unk>", "<s>", "</s>", "<pad>"]
+    + [chr(c) for c in range(97, 123)]
+    + [
+        "\u0120",  # byte-level space
+        "\u010a",  # byte-level newline
+        "ab",
+        "\u0120a",
+    ]
+)
+
+
+def write_tiny_gguf(path: Path, architecture: str = "llama", hidden: int = 32) -> Path:
+    """A one-layer Llama with random float32 weights and a byte-level BPE tokenizer, as GGUF.
+
+    Written with the ``gguf`` package's writer, the way llama.cpp lays a Llama out; any other
+    ``architecture`` writes the same tensors under that name (for the unsupported case).
+    """
+    import gguf
+
+    writer = gguf.GGUFWriter(str(path), architecture)
+    heads, ff = 2, 64
+    writer.add_name("tiny")
+    writer.add_context_length(64)
+    writer.add_embedding_length(hidden)
+    writer.add_block_count(1)
+    writer.add_feed_forward_length(ff)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(heads)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_rope_dimension_count(hidden // heads)
+    writer.add_vocab_size(len(GGUF_TOKENS))
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("default")
+    writer.add_token_list(GGUF_TOKENS)
+    writer.add_token_types([3] * 4 + [1] * (len(GGUF_TOKENS) - 4))
+    writer.add_token_merges(["a b", "\u0120 a"])
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_pad_token_id(3)
+    writer.add_unk_token_id(0)
+    rng = np.random.default_rng(0)
+
+    def add(name: str, *shape: int) -> None:
+        writer.add_tensor(name, rng.normal(0, 0.5, shape).astype(np.float32))
+
+    add("token_embd.weight", len(GGUF_TOKENS), hidden)
+    for name in ("attn_q", "attn_k", "attn_v", "attn_output"):
+        add(f"blk.0.{name}.weight", hidden, hidden)
+    add("blk.0.ffn_gate.weight", ff, hidden)
+    add("blk.0.ffn_up.weight", ff, hidden)
+    add("blk.0.ffn_down.weight", hidden, ff)
+    for name in ("blk.0.attn_norm.weight", "blk.0.ffn_norm.weight", "output_norm.weight"):
+        writer.add_tensor(name, np.ones(hidden, np.float32))
+    add("output.weight", len(GGUF_TOKENS), hidden)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path

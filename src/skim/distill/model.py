@@ -68,12 +68,19 @@ def scratch_model(
 
 
 def load_base(name_or_path: str, device: str | None = None, dtype: Any = None):
-    """A pretrained causal LM and its tokenizer, by Hugging Face name or local folder."""
+    """A pretrained causal LM and its tokenizer.
+
+    ``name_or_path`` is a Hugging Face name or local folder, a ``.gguf`` file or the short name
+    of a packaged model (``gemma3-270m``); the last two are converted once into the cache.
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from skim.distill.gguf import resolve_base
+
+    folder = resolve_base(name_or_path)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-        model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=dtype or "auto")
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype or "auto")
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SkimError(f"cannot load model {name_or_path!r}: {first}") from None

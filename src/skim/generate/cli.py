@@ -37,6 +37,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-new-tokens", type=positive_int, help="tokens generated per item (default 64)"
     )
     p.add_argument("--batch-size", type=positive_int, help="prompts per forward pass (hf)")
+    p.add_argument(
+        "--precision",
+        choices=("auto", "bf16", "fp32"),
+        help="hf: run the model in bfloat16 (auto: on AMX CPUs and bf16 GPUs)",
+    )
+    p.add_argument(
+        "--vocabulary",
+        choices=("full", "dataset"),
+        help="hf: 'dataset' lets the model write only tokens of the dataset's texts (faster, "
+        "but a constraint: outputs can differ from the full vocabulary's)",
+    )
+    p.add_argument(
+        "--constrain",
+        choices=("none", "labels"),
+        help="hf, queries-to-labels: write label names only (a prefix trie over their tokens)",
+    )
     p.add_argument("--endpoint", help="base URL of the OpenAI-compatible endpoint (openai)")
     p.add_argument("--concurrency", type=positive_int, help="requests in flight (openai, 8)")
     p.add_argument("--max-retries", type=non_negative_int, help="retries per item (openai, 5)")
@@ -70,6 +86,9 @@ def _generate(args: argparse.Namespace) -> int:
         "endpoint": "endpoint",
         "concurrency": "concurrency",
         "max_retries": "max_retries",
+        "precision": "precision",
+        "vocabulary": "vocabulary",
+        "constrain": "constrain",
     }
     options = {
         key: getattr(args, attr) for attr, key in names.items() if getattr(args, attr) is not None

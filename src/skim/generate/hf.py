@@ -1,15 +1,26 @@
 """The ``hf`` generator: a (distilled) causal LM run with transformers, on CPU or GPU.
 
 Prompts are sorted by token length and batched, so a batch wastes little on padding (left
-padding, as decoder-only generation needs). The defaults sample like the paper (temperature
-0.8, top-k 200); ``temperature=0`` decodes greedily, the fastest and most reproducible.
+padding, as decoder-only generation needs), and decoded by :func:`skim.generate.decode.decode`
+(last-position logits only, finished rows leave the batch). The defaults sample like the paper
+(temperature 0.8, top-k 200); ``temperature=0`` decodes greedily, the fastest and most
+reproducible. Where the hardware multiplies bfloat16 fast (AMX CPUs, GPUs), the model runs in
+bfloat16 (``precision``). ``vocabulary="dataset"`` restricts the output tokens to those of the
+dataset's texts: cheaper, but it changes what the model may write. ``constrain="labels"``
+(queries-to-labels only) lets it write label names only (:mod:`skim.generate.constrain`).
 """
 
 from __future__ import annotations
 
 from skim.distill.format import parse_completion
+from skim.errors import SkimError
 from skim.generate.base import Item
+from skim.generate.constrain import LabelTrie
+from skim.generate.decode import dataset_vocabulary, decode
 from skim.generate.student import student_prompts, student_settings
+
+VOCABULARIES = ("full", "dataset")
+CONSTRAINTS = ("none", "labels")
 
 
 class HFGenerator:
@@ -32,11 +43,22 @@ class HFGenerator:
         max_metadata_words: int | None = None,
         device: str | None = None,
         seed: int = 0,
+        precision: str = "auto",
+        vocabulary: str = "full",
+        vocabulary_texts: list[str] | None = None,
+        constrain: str = "none",
+        constraint_texts: list[str] | None = None,
     ) -> None:
-        from skim.distill.model import load_student
+        import torch
 
-        self.model, self.tokenizer, manifest = load_student(model, adapter, device=device)
-        self.tokenizer.padding_side = "left"
+        from skim.distill.model import default_device, load_student
+        from skim.distill.train import resolve_precision
+
+        _check_output_options(direction, vocabulary, vocabulary_texts, constrain, constraint_texts)
+        device = device or default_device()
+        precision = resolve_precision(precision, device)
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+        self.model, self.tokenizer, manifest = load_student(model, adapter, device, dtype)
         self.direction = direction
         self.batch_size = batch_size
         self.seed = seed
@@ -44,7 +66,22 @@ class HFGenerator:
             model, adapter, manifest, no_metadata, num_return, max_texts, max_new_tokens,
             temperature, top_k, max_metadata_words, seed,
         )  # fmt: skip
+        self.settings.update(precision=precision, vocabulary=vocabulary)
+        if constrain != "none":
+            self.settings["constrain"] = constrain  # recorded only when used: old keys stay
+        ends = self._end_ids()
+        self.keep_ids = (
+            dataset_vocabulary(self.tokenizer, vocabulary_texts, ends + self._newline_ids())
+            if vocabulary == "dataset"
+            else None
+        )
+        self.constraint = (
+            LabelTrie.from_texts(self.tokenizer, constraint_texts, ends)
+            if constrain == "labels"
+            else None
+        )
         self.generated_tokens = 0
+        self.progress = lambda n: None  # called with the items each finished batch covered
 
     def prompts(self, items: list[Item]) -> list[str]:
         return student_prompts(items, self.direction, self.settings)
@@ -60,30 +97,56 @@ class HFGenerator:
         ]
         order = sorted(range(len(items)), key=lambda i: len(encoded[i]))
         results: list[list[str]] = [[] for _ in items]
-        sample = s["temperature"] > 0
-        torch.manual_seed(self.seed + (items[0].source if items else 0))
+        rng = torch.Generator(device=self.model.device)
+        rng.manual_seed(self.seed + (items[0].source if items else 0))
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            batch = tok.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
-            batch = {k: v.to(self.model.device) for k, v in batch.items()}
-            with torch.inference_mode():
-                out = self.model.generate(
-                    **batch,
-                    max_new_tokens=s["max_new_tokens"],
-                    do_sample=sample,
-                    temperature=s["temperature"] if sample else None,
-                    top_k=s["top_k"] if sample else None,
-                    top_p=None,
-                    num_return_sequences=s["num_return"],
-                    pad_token_id=tok.pad_token_id,
-                    eos_token_id=tok.eos_token_id,
-                )
-            new = out[:, batch["input_ids"].shape[1] :]
-            self.generated_tokens += int((new != tok.pad_token_id).sum())
+            new = decode(
+                self.model,
+                [encoded[i] for i in idx],
+                s["max_new_tokens"],
+                self._end_ids(),
+                tok.pad_token_id,
+                temperature=s["temperature"],
+                top_k=s["top_k"],
+                num_return=s["num_return"],
+                keep_ids=self.keep_ids,
+                generator=rng,
+                constraint=self.constraint,
+            )
+            self.generated_tokens += sum(len(row) for row in new)
             texts = tok.batch_decode(new, skip_special_tokens=True)
             for row, i in enumerate(idx):
                 lines: list[str] = []
                 for j in range(s["num_return"]):
                     lines.extend(texts[row * s["num_return"] + j].splitlines())
                 results[i] = parse_completion("\n".join(lines), s["max_texts"])
+            self.progress(len(idx))
         return results
+
+    def _end_ids(self) -> list[int]:
+        """End-of-sequence ids: the tokenizer's and the model's generation config's."""
+        ends = {self.tokenizer.eos_token_id}
+        configured = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        if configured is not None:
+            ends.update(configured if isinstance(configured, list) else [configured])
+        return sorted(e for e in ends if e is not None)
+
+    def _newline_ids(self) -> list[int]:
+        return self.tokenizer("\n", add_special_tokens=False)["input_ids"]
+
+
+def _check_output_options(direction, vocabulary, vocabulary_texts, constrain, constraint_texts):
+    """One-sentence errors for an output vocabulary or constraint that cannot work."""
+    if vocabulary not in VOCABULARIES:
+        choices = ", ".join(VOCABULARIES)
+        raise SkimError(f"vocabulary must be one of {choices}, got {vocabulary!r}")
+    if vocabulary == "dataset" and not vocabulary_texts:
+        raise SkimError("vocabulary='dataset' needs the dataset's texts")
+    if constrain not in CONSTRAINTS:
+        raise SkimError(f"constrain must be one of {', '.join(CONSTRAINTS)}, got {constrain!r}")
+    if constrain == "labels":
+        if direction != "queries-to-labels" or not constraint_texts:
+            raise SkimError("constrain='labels' works for queries-to-labels, given the labels")
+        if vocabulary != "full":
+            raise SkimError("constrain='labels' restricts the vocabulary itself; leave it full")

@@ -23,7 +23,7 @@ from skim._io import atomic_path, check_output, write_json_atomic
 from skim.data import Dataset, load_dataset
 from skim.distill.format import check_direction
 from skim.errors import SkimError
-from skim.generate.base import Generator, make_items, source_texts
+from skim.generate.base import Generator, make_items, source_texts, target_texts
 from skim.teach.client import ItemFailed
 from skim.teach.items import sibling
 from skim.teach.store import write_records
@@ -56,6 +56,10 @@ def make_generator(
         else:
             from skim.generate.vllm import VLLMGenerator as cls
         _check_options(name, cls, options)
+        if options.get("vocabulary") == "dataset":
+            options["vocabulary_texts"] = dataset_texts(dataset)
+        if options.get("constrain") == "labels":
+            options["constraint_texts"] = target_texts(dataset, direction)
         return cls(
             model,
             adapter,
@@ -189,10 +193,12 @@ def generate(
         path = shard_dir / f"shard-{number:06d}.jsonl"
         done = _shard_records(path)
         todo = [source for source in shard if source not in done]
-        bar.update(len(shard) - len(todo))
+        if len(todo) < len(shard):
+            bar.update(len(shard) - len(todo))
         if not todo:
             continue
         tick = time.time()
+        moved = _follow_batches(gen, bar)
         texts = gen.generate(make_items(dataset, direction, todo, no_metadata))
         gen_seconds += time.time() - tick
         n_generated += len(todo)
@@ -208,7 +214,7 @@ def generate(
                 "settings": gen.settings,
             }
         write_records(path, [done[source] for source in shard if source in done])
-        bar.update(len(todo))
+        bar.update(len(todo) - moved[0])
     bar.close()
 
     failed_path = sibling(out_path, ".failed.jsonl")
@@ -268,6 +274,28 @@ def _failure(source: int, direction: str, generator: str, exc: ItemFailed) -> di
         "error": str(exc),
         "attempts": exc.attempts,
     }
+
+
+def dataset_texts(dataset: Dataset) -> list[str]:
+    """Every text of ``dataset``: train queries and labels, with their metadata."""
+    parts = (dataset.trn_texts, dataset.trn_meta, dataset.label_texts, dataset.label_meta)
+    return [text for part in parts if part for text in part]
+
+
+def _follow_batches(gen: Generator, bar) -> list[int]:
+    """Let a generator that reports finished batches (``progress``) move the bar per batch.
+
+    Returns a one-element counter of the items reported, so the shard's end moves the rest.
+    """
+    moved = [0]
+    if hasattr(gen, "progress"):
+
+        def progress(n: int) -> None:
+            moved[0] += n
+            bar.update(n)
+
+        gen.progress = progress
+    return moved
 
 
 def _model_no_metadata(model: str | None, adapter: str | None) -> bool:

@@ -278,4 +278,7 @@ def load_config(path: str | os.PathLike, out: str | None = None) -> dict[str, di
         config["dataset"]["path"] = str(base / ds_path)
     if ds_path is not None and not Path(config["dataset"]["path"]).is_dir():
         raise SkimError(f"{path}: [dataset] path {ds_path!r} is not a folder")
+    student = config["distill"]["base"]  # a .gguf file is a path; a HF name or gemma3-270m not
+    if student and student.lower().endswith(".gguf") and not Path(student).is_absolute():
+        config["distill"]["base"] = str(base / student)
     return config
