@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +45,7 @@ class FakeChatServer:
         self.log: list[tuple[float, str, str]] = []
         self.auth: set[str] = set()
         self.lock = threading.Lock()
+        self.connections: list[socket.socket] = []
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.httpd.handle_error = lambda request, address: None  # clients that left early
@@ -72,6 +74,14 @@ class FakeChatServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        # a client still waiting (a test that interrupted teach leaves requests in flight)
+        # gets an error now, not at its read timeout: its thread must not outlive the test
+        with self.lock:
+            for conn in self.connections:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def _next(self, item: str) -> str:
         with self.lock:
@@ -88,6 +98,11 @@ class FakeChatServer:
 
             def log_message(self, *args: object) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with server.lock:
+                    server.connections.append(self.connection)
 
             def _send(self, status: int, body: bytes, ctype: str, headers=()) -> None:
                 self.send_response(status)
