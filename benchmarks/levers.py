@@ -37,6 +37,13 @@ EXT = "ext-q2l.jsonl"
 Q2L, L2Q = "queries-to-labels", "labels-to-queries"
 
 
+GEMMA_LEVERS = (  # the demo's levers without the guard, the mapping, the guard
+    ("votes >= 3, agree ova top-20, tau 0.5", dict(min_votes=3, agree="ova", tau=0.5)),
+    ("MiniLM top-1 tau 0.9", dict(encoder=None, topk=1, tau=0.9)),
+    ("guard 0.2", dict(target_precision=0.2)),
+)
+
+
 def row(name: str, **levers) -> dict:
     base = dict(
         seed=0.05, synthetic=EXT, direction=Q2L, encoder="dual", topk=10, tau="auto",
@@ -238,11 +245,6 @@ ROWS = [
         min_votes=5,
         target_precision=0.2,
     ),
-    row(
-        "Gemma q2l (first 1000), guard 0.2",
-        synthetic="gemma-q2l-first1000.jsonl",
-        target_precision=0.2,
-    ),
     row("Gemma q2l, guard 0.2", synthetic="gemma-q2l.jsonl", target_precision=0.2),
     row(
         "Gemma q2l, MiniLM top-1 tau 0.9",
@@ -258,6 +260,30 @@ ROWS = [
         target_precision=0.2,
     ),
     row("Gemma l2q, guard 0.2", synthetic="gemma-l2q.jsonl", direction=L2Q, target_precision=0.2),
+    # the student's free and label-constrained decoding against the extractive texts, on the
+    # same first N train queries (files cut to those items with the ext-q2l-10.jsonl records)
+    *[
+        row(f"{texts}, {n} items, {lever}", synthetic=file, **levers)
+        for n, generators in (
+            (
+                1000,
+                (
+                    ("Gemma free", "gemma-q2l-first1000.jsonl"),
+                    ("Gemma constrained", "gemma-q2l-constrained-first1000.jsonl"),
+                    ("extractive 10 texts", "ext-q2l-10-first1000.jsonl"),
+                ),
+            ),
+            (
+                1500,
+                (
+                    ("Gemma constrained", "gemma-q2l-constrained-first1500.jsonl"),
+                    ("extractive 10 texts", "ext-q2l-10-first1500.jsonl"),
+                ),
+            ),
+        )
+        for lever, levers in GEMMA_LEVERS
+        for texts, file in generators
+    ],
 ]
 
 
