@@ -35,6 +35,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def register_whatif(sub: argparse._SubParsersAction) -> None:
+    from skim.cli import non_negative_int
     from skim.evaluate.whatif import DEFAULT_PRECISIONS, DEFAULT_RECOVERIES
 
     p = sub.add_parser(
@@ -74,7 +75,7 @@ def register_whatif(sub: argparse._SubParsersAction) -> None:
         "rates (its training labels), not a uniform share of each query's missing labels",
     )
     p.add_argument("--encoder", help="encoder of the label texts for plausible wrong labels")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     p.set_defaults(func=_whatif)
 
 

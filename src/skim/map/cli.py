@@ -61,7 +61,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="store the precision estimated at each pair's score on the known rows",
     )
     p.add_argument(
-        "--min-votes", type=int, default=1, help="keep pairs proposed by >= this many texts (1)"
+        "--min-votes",
+        type=positive_int,
+        default=1,
+        help="keep pairs proposed by >= this many texts (1)",
     )
     p.add_argument(
         "--agree-with",
@@ -69,7 +72,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="skim learner folder (trained on observed + seed): keep only pairs it ranks high",
     )
     p.add_argument(
-        "--agree-topk", type=int, default=20, help="with --agree-with: labels per query (20)"
+        "--agree-topk",
+        type=positive_int,
+        default=20,
+        help="with --agree-with: labels per query (20)",
     )
     p.add_argument("--sweep", type=_taus, metavar="TAUS", help="e.g. 0.6,0.7,0.8,0.9: print only")
     p.add_argument(

@@ -141,7 +141,12 @@ BOUNDS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
         "num_layers": _whole(1),
     },
     "generate": {"num_return": _whole(1), "model_items": _whole(1)},
-    "map": {"topk": _whole(1), "target_precision": _interval(0, 1, low_open=True)},
+    "map": {
+        "topk": _whole(1),
+        "target_precision": _interval(0, 1, low_open=True),
+        "min_votes": _whole(1),
+        "agree_topk": _whole(1),
+    },
     "train": {"epochs": (lambda v: isinstance(v, dict) or v >= 1, "an integer >= 1")},
 }
 
@@ -226,9 +231,6 @@ def _check_values(config: dict[str, Any], where: str) -> None:
     agree = config["map"]["agree_learner"]
     if agree is not None and agree not in LEARNERS:
         raise _fail(where, f"[map] agree_learner must be one of {', '.join(LEARNERS)}")
-    for key in ("min_votes", "agree_topk"):
-        if config["map"][key] < 1:
-            raise _fail(where, f"[map] {key} must be a positive integer")
     epochs = config["train"]["epochs"]
     if isinstance(epochs, dict) and not all(
         name in LEARNERS and isinstance(n, int) and not isinstance(n, bool) and n > 0
