@@ -110,10 +110,8 @@ def run_whatif(out: str | Path, config: dict[str, Any], log: Any = print) -> Pat
         if (out / f"trn_X_Y_skim-{gen}.npz").exists()
     }
     # the simulated pairs follow the label mix of the first real mapping that added pairs
-    like = next(
-        (path for path in measured.values() if load_matrix(path).nnz > load_matrix(base).nnz),
-        None,
-    )
+    known_pairs = load_matrix(base).nnz
+    like = next((path for path in measured.values() if load_matrix(path).nnz > known_pairs), None)
     epochs = config["train"]["epochs"]
     whatif_curve(
         out / "dataset",

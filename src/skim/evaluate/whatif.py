@@ -22,6 +22,7 @@ from typing import Any
 from skim._io import write_json_atomic, write_text_atomic
 from skim.data import Dataset, load_dataset, load_matrix, save_matrix
 from skim.errors import DatasetError, SkimError
+from skim.evaluate.report import TARGET_GAIN
 from skim.simulate.generator import (
     SIMULATED,
     check_rates,
@@ -246,7 +247,7 @@ def whatif_markdown(rows: list[dict[str, Any]], learners: Sequence[str]) -> str:
     lines.append("")
     lowest = min((r["asked_precision"] for r in rows if r["kind"] == "simulated"), default=None)
     for learner in learners:
-        for target in (0.0, 3.0):
+        for target in (0.0, TARGET_GAIN):
             found = break_even(rows, learner, target)
             text = "; ".join(
                 f"recovery {100 * rec:g}%: "

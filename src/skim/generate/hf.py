@@ -69,7 +69,7 @@ class HFGenerator:
         self.settings.update(precision=precision, vocabulary=vocabulary)
         if constrain != "none":
             self.settings["constrain"] = constrain  # recorded only when used: old keys stay
-        ends = self._end_ids()
+        self.ends = ends = self._end_ids()
         self.keep_ids = (
             dataset_vocabulary(self.tokenizer, vocabulary_texts, ends + self._newline_ids())
             if vocabulary == "dataset"
@@ -105,7 +105,7 @@ class HFGenerator:
                 self.model,
                 [encoded[i] for i in idx],
                 s["max_new_tokens"],
-                self._end_ids(),
+                self.ends,
                 tok.pad_token_id,
                 temperature=s["temperature"],
                 top_k=s["top_k"],

@@ -41,7 +41,7 @@ def keep_ranked(scores: sp.csr_matrix, ranked: sp.csr_matrix) -> sp.csr_matrix:
             f"the agreement matrix has shape {ranked.shape[0]} x {ranked.shape[1]}, but the "
             f"mapping is {scores.shape[0]} x {scores.shape[1]}"
         )
-    ranked_keys = np.sort(pair_keys(canonical(ranked)))
+    ranked_keys = pair_keys(canonical(ranked))  # sorted: canonical CSR, row-major keys
     return keep_mask(scores, contains(ranked_keys, pair_keys(scores)))
 
 

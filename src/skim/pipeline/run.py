@@ -278,8 +278,15 @@ def _map_encoder(
     spec = config["map"]["encoder"]
     if spec != "dual":
         return spec
+    return _base_model(config, out, ds_dir, base, "dual", log)
+
+
+def _base_model(
+    config: dict[str, Any], out: Path, ds_dir: Path, base: Path, learner: str, log: Log
+) -> str:
+    """The folder of ``learner`` trained on this run's base labels (the baseline row's model)."""
     row = {"labels": "base", "method": "none"}
-    return str(_train_model(config, out, ds_dir, row, base, "dual", log))
+    return str(_train_model(config, out, ds_dir, row, base, learner, log))
 
 
 def _map_stages(
@@ -297,9 +304,8 @@ def _map_stages(
     direction = config["generate"]["direction"]
     encoder = _map_encoder(config, out, ds_dir, base, log) if synthetic else None
     agree = None
-    if synthetic and conf["agree_learner"]:  # the learner trained on this run's base labels
-        row = {"labels": "base", "method": "none"}
-        agree = str(_train_model(config, out, ds_dir, row, base, conf["agree_learner"], log))
+    if synthetic and conf["agree_learner"]:
+        agree = _base_model(config, out, ds_dir, base, conf["agree_learner"], log)
     results = {}
     for gen, path in synthetic.items():
         target = out / f"trn_X_Y_skim-{gen}.npz"
