@@ -123,3 +123,18 @@ def test_csc_npz_is_read_column_major(tmp_path):
     )  # fmt: skip
     with pytest.raises(DatasetError, match="bad.npz: column 0 has row index 3 outside"):
         load_matrix(tmp_path / "bad.npz")
+
+
+def test_a_predictions_matrix_holds_any_finite_score(tmp_path):
+    (tmp_path / "p.txt").write_text("2 3\n0:-3.5 2:7\n1:0.25\n")
+    m = load_matrix(tmp_path / "p.txt", scores=True)
+    np.testing.assert_array_equal(m.toarray(), [[-3.5, 0, 7], [0, 0.25, 0]])
+    with pytest.raises(DatasetError, match=r"values must be in \[0, 1\]"):
+        load_matrix(tmp_path / "p.txt")  # a label matrix still may not
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e39"])  # 1e39: infinite as float32
+def test_a_score_that_is_not_finite_is_one_sentence(tmp_path, value):
+    (tmp_path / "p.txt").write_text(f"1 3\n0:0.5 2:{value}\n")
+    with pytest.raises(DatasetError, match=r"p.txt, line 2: column 2 has value .*; scores must"):
+        load_matrix(tmp_path / "p.txt", scores=True)

@@ -69,10 +69,11 @@ def test_report_lists_new_pairs_with_truth_marks(tmp_path, tiny_dataset):
             {"tau": 0.85, "new_pairs": 900, "precision": None, "recovered": None},
         ],
     }
+    results = [row | {"empty_rows": "skip"} for row in _results()]
     report = write_report(
         tmp_path,
-        tiny_dataset,
-        _results(),
+        tiny_dataset.replace(tst_X_Y=sp.csr_matrix((2, 4), dtype=np.float32)),
+        results,
         {"extractive": manifest},
         {"extractive": synthetic},
         {"extractive": tmp_path / "skim.npz"},
@@ -81,6 +82,10 @@ def test_report_lists_new_pairs_with_truth_marks(tmp_path, tiny_dataset):
     text = report.read_text()
     assert "| SKIM (extractive) | ova |" in text and "- new pairs: 2" in text
     assert "- tau: 0.8" in text
+    assert (
+        "Test rows without a true label: 2 of 2 (observed), 0 of 2 (unbiased); "
+        "empty_rows = skip, skipped: P@k, R@k and nDCG@k average the other rows" in text
+    )
     assert "| 0.8 | 1,200 | 0.050 | 0.300 |" in text  # every 0.05 of tau, measured rows only
     assert "| 0.81 |" not in text and "| 0.85 |" not in text
     assert (

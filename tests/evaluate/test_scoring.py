@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from skim.cli import main
 from skim.data import save_dataset, save_matrix
 from skim.evaluate import evaluate_predictions, format_results
+from skim.evaluate.scoring import empty_rows_note
 
 
 def _pred():
@@ -37,6 +38,20 @@ def test_format_results_is_a_percentage_table(tiny_dataset):
     assert text.splitlines()[1].split() == ["P@1", "50.00", "100.00"]
 
 
+def test_empty_rows_skip_or_keep_and_the_note_says_which(tiny_dataset):
+    ds = tiny_dataset.replace(tst_X_Y=sp.csr_matrix(np.array([[0, 0, 0, 0], [0, 0, 0, 1.0]])))
+    skip = evaluate_predictions(ds, _pred(), k=(1,))
+    keep = evaluate_predictions(ds, _pred(), k=(1,), empty_rows="keep")
+    # observed row 0 has no label; row 1 {3}: top-1 (2 is filtered) hits
+    assert skip["observed"]["P@1"] == 1.0 and keep["observed"]["P@1"] == pytest.approx(0.5)
+    assert skip["observed"]["R@1"] == 1.0 and keep["observed"]["R@1"] == pytest.approx(0.5)
+    assert skip["unbiased"] == keep["unbiased"]  # no empty row there
+    assert empty_rows_note(ds, "keep") == (
+        "Test rows without a true label: 1 of 2 (observed), 0 of 2 (unbiased); "
+        "empty_rows = keep, kept: they count as 0 in P@k, R@k and nDCG@k (pyxclib's recall)."
+    )
+
+
 def test_cli_evaluate_writes_json(tmp_path, tiny_dataset, capsys):
     ds = save_dataset(tiny_dataset, tmp_path / "ds")
     save_matrix(tmp_path / "pred.npz", _pred())
@@ -47,10 +62,46 @@ def test_cli_evaluate_writes_json(tmp_path, tiny_dataset, capsys):
     )
     data = json.loads(out.read_text())
     assert data["observed"]["P@1"] == pytest.approx(0.5) and data["unbiased"]["P@1"] == 1.0
+    assert data["empty_rows"] == "skip"
     assert set(data["observed"]) == {
         f"{m}@{k}" for m in ("P", "R", "nDCG", "PSP", "PSnDCG", "coverage") for k in (1, 2)
     }
-    assert "P@1" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "P@1" in printed and "empty_rows = skip, skipped" in printed
+
+
+def test_cli_empty_rows_keep_is_used_and_reported(tmp_path, tiny_dataset, capsys):
+    ds = tiny_dataset.replace(tst_X_Y=sp.csr_matrix(np.array([[0, 0, 0, 0], [0, 0, 0, 1.0]])))
+    ds = save_dataset(ds, tmp_path / "ds")
+    save_matrix(tmp_path / "pred.npz", _pred())
+    out = tmp_path / "m.json"
+    argv = ["evaluate", str(ds), str(tmp_path / "pred.npz"), "--k", "1", "--json", str(out)]
+    assert main([*argv, "--empty-rows", "keep"]) == 0
+    data = json.loads(out.read_text())
+    assert data["empty_rows"] == "keep" and data["observed"]["R@1"] == pytest.approx(0.5)
+    assert "1 of 2 (observed)" in capsys.readouterr().out
+    assert main([*argv, "--empty-rows", "drop"]) == 2
+    assert "argument --empty-rows: invalid choice: 'drop'" in capsys.readouterr().err
+
+
+def test_cli_ranks_logits_and_rejects_scores_that_are_not_finite(tmp_path, tiny_dataset, capsys):
+    ds = save_dataset(tiny_dataset, tmp_path / "ds")
+    save_matrix(tmp_path / "prob.npz", _pred())
+    logits = _pred()
+    logits.data = 8 * logits.data - 5  # -1, 2.2, 2.2, -1.8: the same order, outside [0, 1]
+    save_matrix(tmp_path / "logits.npz", logits)
+    for name in ("prob", "logits"):
+        argv = ["evaluate", str(ds), str(tmp_path / f"{name}.npz"), "--k", "1,2"]
+        assert main([*argv, "--json", str(tmp_path / f"{name}.json")]) == 0
+    capsys.readouterr()
+    assert json.loads((tmp_path / "logits.json").read_text()) == json.loads(
+        (tmp_path / "prob.json").read_text()
+    )
+    (tmp_path / "bad.txt").write_text("2 4\n0:-1.5 2:inf\n3:0.4\n")
+    assert main(["evaluate", str(ds), str(tmp_path / "bad.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skim evaluate: error: ") and err.count("\n") == 1
+    assert "bad.txt, line 2: column 2 has value inf; scores must be finite" in err
 
 
 def test_cli_user_errors_exit_2_without_traceback(tmp_path, tiny_dataset, capsys):

@@ -18,6 +18,12 @@ def test_defaults_are_filled_and_relative_paths_resolved(tmp_path):
     assert cfg["train"]["learners"] == ["ova", "dual"]
     assert cfg["dataset"]["path"] == str(tmp_path / "data")
     assert cfg["_present"]["simulate"] is False
+    assert cfg["evaluate"]["empty_rows"] == "skip"  # the paper's R@k
+
+
+def test_empty_rows_keep_is_accepted():
+    raw = {"run": {"out": "o"}, "dataset": {"path": "d"}, "evaluate": {"empty_rows": "keep"}}
+    assert check_config(raw)["evaluate"]["empty_rows"] == "keep"
 
 
 @pytest.mark.parametrize(
@@ -54,6 +60,10 @@ def test_a_relative_gguf_base_is_resolved_beside_the_config(tmp_path, base, reso
         ('[run]\nout="o"\n[dataset]\nbuilder="wordnet"\ndepth="deep"\n', r"\[dataset\] depth must"),
         ('[run]\nout="o"\n[dataset]\nbuilder="wordnet"\ndepth=0\n', r"\[dataset\] depth must"),
         ("[run\n", "not valid TOML"),
+        (
+            '[run]\nout="o"\n[dataset]\npath="d"\n[evaluate]\nempty_rows="drop"\n',
+            r"\[evaluate\] empty_rows must be one of keep, skip",
+        ),
     ],
 )
 def test_config_errors_are_one_sentence(tmp_path, text, message):

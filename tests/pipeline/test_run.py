@@ -30,6 +30,7 @@ def test_tiny_demo_runs_end_to_end_and_a_rerun_skips_every_stage(tiny_demo):
     assert (out / "recall.png").read_bytes()[:4] == b"\x89PNG"
     results = json.loads((out / "metrics.json").read_text())
     assert len(results) == 8 and all("unbiased" in r["metrics"] for r in results)
+    assert all(r["empty_rows"] == "skip" for r in results) and "empty_rows = skip" in text
     assert all(0 <= v <= 1 for r in results for v in r["metrics"]["unbiased"].values())
     manifest = json.loads((out / "trn_X_Y_skim-extractive.manifest.json").read_text())
     assert manifest["counts"]["new_pairs"] >= 0

@@ -1,7 +1,8 @@
 """Label matrices: scipy ``.npz`` (never pickled) and the XC sparse text format.
 
 Every matrix is returned as a float32 ``csr_matrix`` with sorted, de-duplicated indices and
-values in [0, 1] (a stored value is a relevance score: 1 = click or gold, in (0, 1) = soft).
+values in [0, 1] (a stored value is a relevance score: 1 = click or gold, in (0, 1) = soft);
+a predictions matrix (``load_matrix(path, scores=True)``) holds any finite score.
 Every array of a file is checked before scipy sees it (dtype, dimensions, sizes that agree,
 ``indptr`` from 0 and never decreasing, integer indices in range, finite values), so a
 malformed file is one :class:`~skim.errors.DatasetError` sentence, never another matrix.
@@ -180,11 +181,12 @@ def _from_xc_text(path: Path) -> tuple[np.ndarray, ...]:
 
 def _check_entries(
     path: Path, rows: np.ndarray, cols: np.ndarray, data: np.ndarray, shape: tuple[int, int],
-    text: bool,
+    text: bool, scores: bool = False,
 ) -> None:  # fmt: skip
     """Raise a DatasetError naming the first entry out of range or with a bad value.
 
     ``text``: the entries come from an XC text file; name the line (row + 2), not the row.
+    ``scores``: any finite float32 value is good (predictions), not only [0, 1] (labels).
     """
     bad = (rows < 0) | (rows >= shape[0])  # only a coo .npz can have such rows
     if bad.any():
@@ -199,32 +201,37 @@ def _check_entries(
         where = f"{path}, line {r + 2}:" if text else f"{path}: row {r} has"
         raise DatasetError(f"{where} column index {c} outside [0, {shape[1]})")
     values = data.astype(np.float64)
-    bad = ~np.isfinite(values) | (values < 0) | (values > 1)
+    if scores:
+        bad = ~np.isfinite(values) | (np.abs(values) > np.finfo(np.float32).max)
+        rule = "scores must be finite float32 numbers (not NaN or infinite)"
+    else:
+        bad = ~np.isfinite(values) | (values < 0) | (values > 1)
+        rule = "values must be in [0, 1] and not NaN"
     if bad.any():
         k = int(np.argmax(bad))
         r, c = int(rows[k]), int(cols[k])
         where = f"{path}, line {r + 2}: column {c}" if text else f"{path}: row {r}, column {c}"
-        raise DatasetError(
-            f"{where} has value {float(values[k])}; values must be in [0, 1] and not NaN"
-        )
+        raise DatasetError(f"{where} has value {float(values[k])}; {rule}")
 
 
-def load_matrix(path: str | os.PathLike) -> sp.csr_matrix:
+def load_matrix(path: str | os.PathLike, scores: bool = False) -> sp.csr_matrix:
     """Load a label matrix from ``.npz`` or XC sparse text (``.txt``) and validate it.
 
-    Duplicate entries are merged by their maximum; indices come back sorted.
+    Duplicate entries are merged by their maximum; indices come back sorted. With ``scores``
+    the file is a predictions matrix: any finite value (a logit, a raw cosine) is accepted.
 
     Raises
     ------
     DatasetError
         If the file cannot be read, holds a pickled or object array, is malformed (an array
         of the wrong dtype or size, ``indptr`` not from 0 or decreasing, a bad header or
-        line), or has an index out of range or a value outside [0, 1] or NaN.
+        line), or has an index out of range or a value outside [0, 1] (not finite, with
+        ``scores``) or NaN.
     """
     path = Path(path)
     text = path.suffix == ".txt"
     rows, cols, data, shape = _from_xc_text(path) if text else _npz_entries(path, _read_npz(path))
-    _check_entries(path, rows, cols, data, shape, text)
+    _check_entries(path, rows, cols, data, shape, text, scores)
     return canonical(sp.coo_matrix((data.astype(np.float32), (rows, cols)), shape=shape))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from skim.evaluate.metrics import DEFAULT_EMPTY_ROWS, EMPTY_ROWS
 from skim.evaluate.scoring import DEFAULT_K
 
 
@@ -12,9 +13,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("evaluate", help="P/R/nDCG/PSP/coverage@k on observed and unbiased labels")
     p.add_argument("dataset", help="dataset directory")
-    p.add_argument("predictions", help="N_tst x L score matrix (.npz or XC sparse text)")
+    p.add_argument(
+        "predictions",
+        help="N_tst x L score matrix (.npz or XC sparse text); any finite scores, e.g. logits",
+    )
     p.add_argument(
         "--k", type=parse_k, default=list(DEFAULT_K), help="cut-offs (default 1,5,10,25,100)"
+    )
+    p.add_argument(
+        "--empty-rows",
+        choices=EMPTY_ROWS,
+        default=DEFAULT_EMPTY_ROWS,
+        help="test rows without a true label: skip = left out of P/R/nDCG (the SKIM authors' "
+        "recall, pyxclib's recall_at_k), keep = counted as 0 (pyxclib's recall) "
+        "(default %(default)s)",
     )
     p.add_argument("--json", metavar="OUT", help="also write the metrics to this JSON file")
     p.set_defaults(func=_evaluate)
@@ -24,13 +36,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     from skim._io import write_json_atomic
     from skim.data import load_dataset, load_matrix
-    from skim.evaluate.scoring import evaluate_predictions, format_results
+    from skim.evaluate.scoring import empty_rows_note, evaluate_predictions, format_results
 
     dataset = load_dataset(args.dataset)
-    results = evaluate_predictions(dataset, load_matrix(args.predictions), args.k)
+    predictions = load_matrix(args.predictions, scores=True)
+    results = evaluate_predictions(dataset, predictions, args.k, args.empty_rows)
     print(format_results(results))
+    print(empty_rows_note(dataset, args.empty_rows))
     if args.json:
-        write_json_atomic(args.json, results)
+        write_json_atomic(args.json, {**results, "empty_rows": args.empty_rows})
     return 0
 
 

@@ -1,7 +1,14 @@
 """XC ranking metrics with pyxclib's definitions, vectorised over sparse matrices.
 
 Every metric is computed from one pass that ranks the stored scores of each row, so the
-cost is one sort of the prediction entries, whatever the number of ``k`` values.
+cost is one sort of the prediction entries, whatever the number of ``k`` values. Any finite
+score ranks (probabilities, logits, raw cosines); only the order within a row matters.
+
+Rows with no true label (``empty_rows``): ``"keep"`` counts them as 0 in the per-row means of
+P@k, R@k and nDCG@k, as pyxclib's ``precision``, ``recall`` and ``ndcg`` do; ``"skip"`` leaves
+them out of those means, as pyxclib's ``recall_at_k`` and ``Metrics(remove_invalid=True)`` and
+the SKIM authors' recall do. PSP@k and PSnDCG@k are ratios to which such a row adds 0 on both
+sides, and coverage@k depends on the predictions alone, so neither setting changes them.
 """
 
 from __future__ import annotations
@@ -14,6 +21,12 @@ import scipy.sparse as sp
 from skim.errors import SkimError
 
 METRIC_NAMES = ("P", "R", "nDCG", "PSP", "PSnDCG", "coverage")
+EMPTY_ROWS = ("keep", "skip")
+# "skip": the paper's R@k is the SKIM authors' recall (bicycleman15/skim, skim/step-2/
+# gpu_anns.py `recall`, the same as pyxclib's `recall_at_k`), a mean over the test rows that
+# have a true label. "keep" (pyxclib's `recall`) multiplies R@k by the share of rows with a
+# label, so on a test set with many empty rows it would not compare with the paper's tables.
+DEFAULT_EMPTY_ROWS = "skip"
 _PAD_LIMIT = 1 << 20  # cells of the padded rows block always allowed (else 4 x the entries)
 
 
@@ -74,7 +87,7 @@ def _discounts(k: int) -> np.ndarray:
 
 def _best_weights(
     truth: sp.csr_matrix, weights: np.ndarray, max_k: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, rank, weight) of the ``max_k`` largest label weights among each row's true labels."""
     rows = np.repeat(np.arange(truth.shape[0], dtype=np.int64), np.diff(truth.indptr))
     w = weights[truth.indices]
@@ -83,11 +96,15 @@ def _best_weights(
     starts = np.searchsorted(rows, np.arange(truth.shape[0]), side="left")
     rank = np.arange(len(rows), dtype=np.int64) - starts[rows]
     keep = rank < max_k
-    return rank[keep], w[keep]
+    return rows[keep], rank[keep], w[keep]
 
 
-def check_inputs(predictions, truth, k: Sequence[int]) -> list[int]:
-    """The sorted distinct cut-offs, after checking them and the two matrices' shapes."""
+def check_inputs(
+    predictions, truth, k: Sequence[int], empty_rows: str = DEFAULT_EMPTY_ROWS
+) -> list[int]:
+    """The sorted distinct cut-offs, after checking them, ``empty_rows`` and the shapes."""
+    if empty_rows not in EMPTY_ROWS:
+        raise SkimError(f"empty_rows must be one of {', '.join(EMPTY_ROWS)}, got {empty_rows!r}")
     ks = sorted({int(v) for v in k})
     if not ks or ks[0] < 1:
         raise SkimError(f"k must be positive integers, got {list(k)}")
@@ -109,6 +126,12 @@ def rank_predictions(
     """
     pred = sp.csr_matrix(predictions, dtype=np.float32, copy=True)
     pred.sum_duplicates()
+    bad = ~np.isfinite(pred.data)
+    if bad.any():
+        row = int(np.searchsorted(pred.indptr, int(np.argmax(bad)), side="right") - 1)
+        raise SkimError(
+            f"predictions row {row} has score {float(pred.data[bad][0])}; scores must be finite"
+        )
     pred = _drop_pairs(pred, filter_pairs)
     return pred, _entry_ranks(pred, max_k)
 
@@ -120,17 +143,18 @@ def compute_metrics(
     inv_propensity: np.ndarray | None = None,
     filter_pairs: np.ndarray | None = None,
     ranked: tuple[sp.csr_matrix, np.ndarray] | None = None,
+    empty_rows: str = DEFAULT_EMPTY_ROWS,
 ) -> dict[str, float]:
     """P@k, R@k, nDCG@k, coverage@k and, given label weights, PSP@k and PSnDCG@k.
 
     Parameters
     ----------
     predictions
-        ``N x L`` scores; the stored entries of a row are its ranked candidates (ties in any
-        order). Entries listed in ``filter_pairs`` are removed before ranking.
+        ``N x L`` scores, any finite numbers; the stored entries of a row are its ranked
+        candidates (ties in any order). Entries listed in ``filter_pairs`` are removed
+        before ranking.
     truth
-        ``N x L`` true labels; any stored value > 0 is relevant. Rows without labels stay
-        in every mean and score 0.
+        ``N x L`` true labels; any stored value > 0 is relevant.
     k
         Cut-offs.
     inv_propensity
@@ -140,14 +164,21 @@ def compute_metrics(
         ``(n, 2)`` array of (row, col) pairs excluded from predictions.
     ranked
         :func:`rank_predictions` of the same predictions, filter and ``max(k)``, to reuse.
+    empty_rows
+        ``"skip"`` (default, the paper's R@k) leaves rows without a true label out of the
+        means of P@k, R@k and nDCG@k; ``"keep"`` counts them as 0 there (pyxclib's
+        ``precision``, ``recall``, ``ndcg``). See the module docstring.
 
     Returns
     -------
     dict
         Keys ``"P@k"``, ``"R@k"``, ``"nDCG@k"``, ``"coverage@k"`` (labels that appear in some
         top-k, over all labels), ``"PSP@k"``, ``"PSnDCG@k"``; values are fractions in [0, 1].
+        PSP@k and PSnDCG@k are pyxclib's: the mean over rows of the propensity-weighted
+        precision (DCG over the row's IDCG@k) over the same mean for the best possible
+        ranking of each row's true labels.
     """
-    ks = check_inputs(predictions, truth, k)
+    ks = check_inputs(predictions, truth, k, empty_rows)
     truth = sp.csr_matrix(truth, copy=True)
     truth.data = (truth.data > 0).astype(np.float64)
     truth.eliminate_zeros()
@@ -175,10 +206,11 @@ def compute_metrics(
         weights = np.asarray(inv_propensity, dtype=np.float64)
         if weights.shape != (n_cols,):
             raise SkimError(f"inv_propensity has {weights.shape} entries, expected {n_cols}")
-        best_rank, best_w = _best_weights(truth, weights, max_k)
+        best_row, best_rank, best_w = _best_weights(truth, weights, max_k)
 
     out: dict[str, float] = {}
-    n = max(n_rows, 1)
+    # the rows each per-row mean runs over (an empty row adds 0 to every sum below)
+    n = max(int((n_true > 0).sum()) if empty_rows == "skip" else n_rows, 1)
     for kk in ks:
         top = h_rank < kk
         hits = np.bincount(h_rows[top], minlength=n_rows).astype(np.float64)
@@ -192,8 +224,12 @@ def compute_metrics(
             w_hit = weights[h_cols[top]]
             best = best_rank < kk
             den_p = best_w[best].sum()
-            den_n = (best_w[best] * discount[best_rank[best]]).sum()
-            num_n = (w_hit * gain[top]).sum()
+            # pyxclib's psndcg: each row's PSDCG over that row's IDCG@k, summed, over the
+            # same sum for the best ranking (not the pooled PSDCG over the pooled best)
+            norm = np.divide(1.0, idcg, out=np.zeros_like(idcg), where=idcg > 0)
+            num_n = (w_hit * gain[top] * norm[h_rows[top]]).sum()
+            b_rows, b_rank = best_row[best], best_rank[best]
+            den_n = (best_w[best] * discount[b_rank] * norm[b_rows]).sum()
             out[f"PSP@{kk}"] = float(w_hit.sum() / den_p) if den_p > 0 else 0.0
             out[f"PSnDCG@{kk}"] = float(num_n / den_n) if den_n > 0 else 0.0
         out[f"coverage@{kk}"] = float((best_rank_of_label < kk).sum() / max(n_cols, 1))

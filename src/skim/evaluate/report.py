@@ -159,8 +159,10 @@ def write_report(
 ) -> Path:
     """Write ``out/report.md`` (and ``out/recall.png``); return the report's path."""
     from skim.data import load_matrix
+    from skim.evaluate.scoring import empty_rows_note
 
     out = Path(out)
+    mode_known = bool(results) and "empty_rows" in results[0]  # metrics.json before issue 14
     plot = plot_recall_curves(results, out / "recall.png")
     parts = [
         "# SKIM report",
@@ -169,6 +171,7 @@ def write_report(
         f"{dataset.n_labels:,} labels). Metrics in percent; *unbiased* = complete test labels, "
         "*biased* = the observed (clicked) test labels.",
         "",
+        *([empty_rows_note(dataset, results[0]["empty_rows"]), ""] if mode_known else []),
         results_table(results),
         "",
     ]

@@ -13,6 +13,7 @@ from typing import Any
 from skim._io import check_output
 from skim.data.readfile import read_text
 from skim.errors import SkimError
+from skim.evaluate.metrics import DEFAULT_EMPTY_ROWS, EMPTY_ROWS
 from skim.index.build import INDEX_KINDS
 from skim.learners.params import LEARNERS, METHODS
 from skim.map.pairs import DIRECTIONS
@@ -92,7 +93,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "encoder": (_ANY_STR, None),
         "with_metadata": ((bool,), False),
     },
-    "evaluate": {"k": ((list,), [1, 5, 10, 25, 100])},
+    "evaluate": {"k": ((list,), [1, 5, 10, 25, 100]), "empty_rows": ((str,), DEFAULT_EMPTY_ROWS)},
 }
 
 GENERATORS = ("extractive", "slm", "vllm", "openai", "udapdr")
@@ -240,6 +241,8 @@ def _check_values(config: dict[str, Any], where: str) -> None:
     ks = config["evaluate"]["k"]
     if not ks or not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in ks):
         raise _fail(where, "[evaluate] k must be a non-empty list of positive integers")
+    if config["evaluate"]["empty_rows"] not in EMPTY_ROWS:
+        raise _fail(where, f"[evaluate] empty_rows must be one of {', '.join(EMPTY_ROWS)}")
 
 
 def check_methods(methods: list[Any], where: str = "config") -> None:

@@ -448,8 +448,11 @@ def _train_and_score(
                 {"k": max(ks)},
                 log,
             )
-            metrics = evaluate_predictions(dataset, load_matrix(pred_path), ks)
+            empty_rows = config["evaluate"]["empty_rows"]
+            scores = load_matrix(pred_path, scores=True)
+            metrics = evaluate_predictions(dataset, scores, ks, empty_rows)
             results.append({"method": row["name"], "learner": learner, "metrics": metrics})
+            results[-1]["empty_rows"] = empty_rows
             trained[same] = results[-1]
     return results
 
