@@ -1,12 +1,12 @@
 """The bias regime sweep (issue 11, item 2): baselines and SKIM per exposure top-K and depth.
 
 A Figure 3-style sweep on the quick WordNet subset (noun.food + noun.plant): for each label
-depth (2, "all" ancestors) and exposure top-K, one ``skim compare`` run with the demo's quick
-settings (2% gold seed, extractive generator, dual-encoder mapping with the calibrated guard,
-ova 2 epochs, dual 3) and the methods none, IPS, LEVER, Gandalf, MAR control and oracle.
+depth (2, "all" ancestors) and exposure top-K, one ``skim compare`` run with the quick demo's
+settings (``skim.demo.demo_config(quick=True)``: its seed, generator, mapping levers and
+epochs) and the methods none, IPS, LEVER, Gandalf, MAR control and oracle (``--methods``).
 Prints one JSON line per regime and writes ``regimes.json`` and ``regimes.md`` under OUT::
 
-    python benchmarks/regime_sweep.py OUT [--depths 2,all] [--ks 10,20,50,200]
+    python benchmarks/regime_sweep.py OUT [--depths 2,all] [--ks 10,20,50,200] [--methods none]
 
 Every regime is a resumable ``skim run`` folder (OUT/depth-D-topk-K): a rerun skips what is
 done.
@@ -34,13 +34,15 @@ SHOWN = (
 )
 
 
-def regime_config(out: Path, depth: int | str, topk: int) -> dict[str, Any]:
+def regime_config(
+    out: Path, depth: int | str, topk: int, methods: list[str] = METHODS
+) -> dict[str, Any]:
     """The quick demo's config with this regime's dataset and the baselines' methods."""
     from skim.demo import demo_config
 
     raw = demo_config(out, quick=True)
     raw["dataset"].update(depth=depth, exposure_topk=topk)
-    raw["train"]["methods"] = list(METHODS)
+    raw["train"]["methods"] = list(methods)
     return raw
 
 
@@ -123,6 +125,11 @@ def main() -> None:
     parser.add_argument("out", help="folder of the runs and the tables")
     parser.add_argument("--depths", default="2,all", help="label depths (default 2,all)")
     parser.add_argument("--ks", default="10,20,50,200", help="exposure K values")
+    parser.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help="training methods beside SKIM and the oracle (default: all; 'none' for SKIM only)",
+    )
     args = parser.parse_args()
 
     from skim._io import write_json_atomic, write_text_atomic
@@ -135,7 +142,9 @@ def main() -> None:
         for k in (int(k) for k in args.ks.split(",")):
             run = out / f"depth-{depth}-topk-{k}"
             start = time.perf_counter()
-            config = check_config(regime_config(run, depth_value, k), "regime sweep")
+            config = check_config(
+                regime_config(run, depth_value, k, args.methods.split(",")), "regime sweep"
+            )
             run_pipeline(config, log=lambda line: print(line, flush=True))
             results = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
             metrics = {
