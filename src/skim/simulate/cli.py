@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from skim.cli import fraction, non_negative_int, positive_float
+from skim.data.cli import register_import
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lexfiles", help="only queries of these files, e.g. noun.food,noun.animal")
     _add_common(p)
     p.set_defaults(func=_wordnet)
+    register_import(kinds)
 
     s = sub.add_parser("simulate", help="rewrite observed labels from complete ones (click bias)")
     s.add_argument("dataset", help="dataset directory holding trn/tst_X_Y_unbiased")
