@@ -257,3 +257,23 @@ def test_both_layouts_need_a_choice(lf, bow, tmp_path):
 def test_imported_labels_load_like_any_matrix(lf, tmp_path):
     main(["datasets", "import", str(lf), str(tmp_path / "ds"), "--quiet"])
     assert load_matrix(tmp_path / "ds" / "trn_X_Y.npz").dtype == np.float32
+
+
+def test_bow_reader_matches_the_field_s_reader_on_a_random_file(tmp_path):
+    """The file pyxclib's write_data writes (header, then sklearn's multilabel svmlight dump,
+    rows without labels included) reads back as the matrices it was written from."""
+    svmlight = pytest.importorskip("sklearn.datasets")
+    rng = np.random.default_rng(0)
+    feats = sp.random(60, 40, density=0.2, format="csr", rng=rng, dtype=np.float64)
+    feats.data = np.round(feats.data, 4)
+    labels = sp.random(60, 9, density=0.25, format="csr", rng=rng)
+    labels.data[:] = 1
+    labels = sp.csr_matrix(labels.toarray() * (np.arange(60) % 5 != 0)[:, None])  # empty rows
+    path = tmp_path / "train.txt"
+    path.write_text("60 40 9\n")
+    with open(path, "ab") as handle:
+        svmlight.dump_svmlight_file(feats, labels, handle, multilabel=True, zero_based=True)
+    got_feats, got_labels = read_bow(path)
+    np.testing.assert_array_equal(got_feats.toarray(), feats.toarray().astype(np.float32))
+    np.testing.assert_array_equal(got_labels.toarray(), labels.toarray())
+    assert (np.diff(got_labels.indptr) == 0).sum() >= 12

@@ -39,6 +39,7 @@ import gzip
 import json
 import math
 import os
+import re
 import zlib
 from array import array
 from collections.abc import Iterator
@@ -108,12 +109,14 @@ def _lines(path: Path, progress: bool = False) -> Iterator[Iterator[tuple[int, s
                 bar.close()
 
 
-def _coo(rows: array, cols: array, vals: array | None, shape: tuple[int, int]) -> sp.csr_matrix:
-    """A float32 CSR from index arrays (values 1 when ``vals`` is None)."""
-    r = np.frombuffer(rows, dtype=np.int64) if len(rows) else np.zeros(0, np.int64)
+def _csr(counts: array, cols: array, vals: array | None, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A canonical float32 CSR from entries per row and their columns (values 1 if ``vals``
+    is None)."""
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(counts, dtype=np.int64), out=indptr[1 : len(counts) + 1])
     c = np.frombuffer(cols, dtype=np.int64) if len(cols) else np.zeros(0, np.int64)
-    v = np.ones(len(r), np.float32) if vals is None else np.asarray(vals, dtype=np.float32)
-    return canonical(sp.coo_matrix((v, (r, c)), shape=shape))
+    v = np.ones(len(c), np.float32) if vals is None else np.frombuffer(vals, dtype=np.float32)
+    return canonical(sp.csr_matrix((v, c, indptr), shape=shape))
 
 
 def _index(token: str, where: str, what: str, bound: int, bound_name: str) -> int:
@@ -121,6 +124,57 @@ def _index(token: str, where: str, what: str, bound: int, bound_name: str) -> in
     if not 0 <= value < bound:
         raise DatasetError(f"{where}: {what} {value} is outside [0, {bound}) ({bound_name})")
     return value
+
+
+# ``index:value`` tokens, ASCII digits only: the fast path of _features parses them with numpy
+_FEATURE_TOKENS = re.compile(r"(?:[0-9]+:[^\s:]+(?:\s+|$))*", re.ASCII)
+
+
+def _features(text: str, where: str, n_feat: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (int64) and values (float32) of the ``index:value`` tokens of one row.
+
+    One numpy parse per row; a row it does not take as a whole (a bad token, an index out of
+    range, a value that is not finite) is read again token by token for the exact error.
+    """
+    if _FEATURE_TOKENS.fullmatch(text):
+        try:
+            nums = np.fromstring(text.replace(":", " "), sep=" ")
+        except ValueError:
+            nums = None
+        if nums is not None and len(nums) == 2 * text.count(":"):
+            idx, vals = nums[0::2], nums[1::2]
+            if (idx < n_feat).all() and np.isfinite(vals).all():
+                return idx.astype(np.int64), vals.astype(np.float32)
+    idx_list, val_list = [], []
+    for token in text.split():
+        idx, sep, val = token.partition(":")
+        if not sep:
+            raise DatasetError(f"{where}: feature {token!r} is not 'index:value'")
+        idx_list.append(_index(idx, where, "feature", n_feat, "F in the header"))
+        try:
+            value = float(val)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise DatasetError(f"{where}: feature value {val!r} is not a finite number")
+        val_list.append(value)
+    return np.asarray(idx_list, dtype=np.int64), np.asarray(val_list, dtype=np.float32)
+
+
+def _header(path: Path, first: tuple[int, str] | None) -> tuple[int, int, int]:
+    head = first[1].split() if first else []
+    if len(head) != 3:
+        raise DatasetError(
+            f"{path}, line 1: header must be 'N F L' (rows, features, labels), "
+            f"got {first[1][:60] if first else ''!r}"
+        )
+    sizes = tuple(
+        parse_int(token, f"{path}, line 1", what)
+        for token, what in zip(head, ("row count", "feature count", "label count"), strict=True)
+    )
+    if min(sizes) < 0 or max(sizes) > MAX_DIM:
+        raise DatasetError(f"{path}, line 1: sizes must lie in [0, {MAX_DIM}]")
+    return sizes
 
 
 def read_bow(
@@ -137,51 +191,30 @@ def read_bow(
         outside its range, a value that is not a finite number.
     """
     path = Path(path)
-    f_rows, f_cols, f_vals = array("q"), array("q"), array("f")
-    l_rows, l_cols = array("q"), array("q")
+    f_counts, f_cols, f_vals = array("q"), array("q"), array("f")
+    l_counts, l_cols = array("q"), array("q")
     with _lines(path, progress) as lines:
-        first = next(lines, None)
-        head = first[1].split() if first else []
-        if len(head) != 3:
-            raise DatasetError(
-                f"{path}, line 1: header must be 'N F L' (rows, features, labels), "
-                f"got {first[1][:60] if first else ''!r}"
-            )
-        n, n_feat, n_lab = (
-            parse_int(token, f"{path}, line 1", what)
-            for token, what in zip(head, ("row count", "feature count", "label count"), strict=True)
-        )
-        if min(n, n_feat, n_lab) < 0 or max(n, n_feat, n_lab) > MAX_DIM:
-            raise DatasetError(f"{path}, line 1: sizes must lie in [0, {MAX_DIM}]")
-        row = -1
+        n, n_feat, n_lab = _header(path, next(lines, None))
         for lineno, line in lines:
-            row = lineno - 2
-            if row >= n:
-                raise DatasetError(
-                    f"{path}, line {lineno}: header says {n} rows but there are more"
-                )
             where = f"{path}, line {lineno}"
-            tokens = line.split("#", 1)[0].split()
-            if tokens and ":" not in tokens[0]:
-                for token in tokens.pop(0).split(","):
-                    l_cols.append(_index(token, where, "label", n_lab, "L in the header"))
-                    l_rows.append(row)
-            for token in tokens:
-                idx, sep, val = token.partition(":")
-                if not sep:
-                    raise DatasetError(f"{where}: feature {token!r} is not 'index:value'")
-                f_cols.append(_index(idx, where, "feature", n_feat, "F in the header"))
-                try:
-                    value = float(val)
-                except ValueError:
-                    value = math.nan
-                if not math.isfinite(value):
-                    raise DatasetError(f"{where}: feature value {val!r} is not a finite number")
-                f_rows.append(row)
-                f_vals.append(value)
-        if row + 1 != n:
-            raise DatasetError(f"{path}, line 1: header says {n} rows but the file has {row + 1}")
-    return _coo(f_rows, f_cols, f_vals, (n, n_feat)), _coo(l_rows, l_cols, None, (n, n_lab))
+            if lineno - 1 > n:
+                raise DatasetError(f"{where}: header says {n} rows but there are more")
+            body = line.split("#", 1)[0].strip()
+            head, rest = (body.split(None, 1) + ["", ""])[:2]
+            if ":" in head:  # no labels: the row starts with a feature (or a space)
+                head, rest = "", body
+            labels = head.split(",") if head else []
+            l_counts.append(len(labels))
+            l_cols.extend(_index(t, where, "label", n_lab, "L in the header") for t in labels)
+            idx, vals = _features(rest, where, n_feat)
+            f_counts.append(len(idx))
+            f_cols.frombytes(idx.tobytes())
+            f_vals.frombytes(vals.tobytes())
+        if len(f_counts) != n:
+            raise DatasetError(
+                f"{path}, line 1: header says {n} rows but the file has {len(f_counts)}"
+            )
+    return _csr(f_counts, f_cols, f_vals, (n, n_feat)), _csr(l_counts, l_cols, None, (n, n_lab))
 
 
 def read_json_records(
@@ -207,7 +240,7 @@ def read_json_records(
     path = Path(path)
     texts: list[str] = []
     meta: list[str] = []
-    rows, cols = array("q"), array("q")
+    counts, cols = array("q"), array("q")
     with _lines(path, progress) as lines:
         for lineno, line in lines:
             if not line.strip():
@@ -220,10 +253,10 @@ def read_json_records(
             texts.append(title)
             meta.append(body if content == "meta" else "")
             if n_labels is not None:
-                for col in _targets(record, f"{path}, line {lineno}", n_labels):
-                    rows.append(len(texts) - 1)
-                    cols.append(col)
-    labels = None if n_labels is None else _coo(rows, cols, None, (len(texts), n_labels))
+                targets = _targets(record, f"{path}, line {lineno}", n_labels)
+                counts.append(len(targets))
+                cols.extend(targets)
+    labels = None if n_labels is None else _csr(counts, cols, None, (len(texts), n_labels))
     return texts, (meta if any(meta) else None), labels
 
 
