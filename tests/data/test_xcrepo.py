@@ -243,8 +243,17 @@ def test_missing_and_broken_files(lf, tmp_path, capsys):
     )
     (tmp_path / "empty").mkdir()
     assert "no XC repository dataset found" in _import_error(tmp_path / "empty", tmp_path, capsys)
+    err = _import_error(lf, tmp_path, capsys, "--texts", str(tmp_path))
+    assert "texts (--texts) are for the bow layout only" in err
     err = _import_error(lf, tmp_path, capsys, "--layout", "bow")
     assert "train.txt: required file of the bow layout not found" in err
+
+
+def test_import_never_replaces_a_folder_that_is_not_a_dataset(lf, tmp_path, capsys):
+    _gz_lines(lf / "trn.json.gz", ["{broken"])  # said before any file is read
+    assert main(["datasets", "import", str(lf), str(lf), "--quiet"]) == 2
+    assert f"{lf}: exists and is not a dataset directory" in capsys.readouterr().err
+    assert (lf / "trn.json.gz").exists() and not (lf / "trn_X.txt").exists()
 
 
 def test_both_layouts_need_a_choice(lf, bow, tmp_path):

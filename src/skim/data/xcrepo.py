@@ -114,7 +114,7 @@ def _csr(counts: array, cols: array, vals: array | None, shape: tuple[int, int])
     is None)."""
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
     np.cumsum(np.frombuffer(counts, dtype=np.int64), out=indptr[1 : len(counts) + 1])
-    c = np.frombuffer(cols, dtype=np.int64) if len(cols) else np.zeros(0, np.int64)
+    c = np.frombuffer(cols, dtype=np.int64)
     v = np.ones(len(c), np.float32) if vals is None else np.frombuffer(vals, dtype=np.float32)
     return canonical(sp.csr_matrix((v, c, indptr), shape=shape))
 
@@ -408,6 +408,11 @@ def read_xc_dataset(
     elif not source.is_dir():
         raise DatasetError(f"{source}: not a folder (give the unpacked XC repository dataset)")
     features: dict[str, sp.csr_matrix] = {}
+    if layout == "json" and texts is not None:
+        raise DatasetError(
+            f"{source}: texts (--texts) are for the bow layout only; the json layout's "
+            "records carry their own titles"
+        )
     if layout == "json":
         parts = _read_json_layout(source, content, progress)
     else:
@@ -446,8 +451,9 @@ def import_xc_dataset(
     then the features beside it; ``propensity`` (``{"A": .., "B": ..}``, the XC repository's
     per-dataset values, e.g. A 0.6, B 2.6 for Amazon) goes to ``dataset.json``.
     """
-    from skim.simulate.output import save_dataset_dir
+    from skim.simulate.output import check_dataset_dir_output, save_dataset_dir
 
+    check_dataset_dir_output(out_dir)  # before the long read, not after it
     dataset, features = read_xc_dataset(source, layout, texts, content, progress)
     if propensity:
         dataset.info["propensity"] = dict(propensity)
