@@ -72,10 +72,12 @@ def _json(folder: Path, scale: float, rng: np.random.Generator) -> None:
 
 def _timed(argv: list[str]) -> tuple[float, float]:
     """Wall seconds and peak resident memory (MB) of ``skim ARGV`` in a child process."""
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent through exec
     code = (
-        "import resource, sys, time\nfrom skim.cli import main\nt = time.perf_counter()\n"
-        "assert main(sys.argv[1:]) == 0\nprint(time.perf_counter() - t, "
-        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "import sys, time\nfrom skim.cli import main\nt = time.perf_counter()\n"
+        "assert main(sys.argv[1:]) == 0\nwall = time.perf_counter() - t\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+        "print(wall, int(hwm.split()[1]) / 1024)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     out = subprocess.run([sys.executable, "-c", code, *argv], check=True, env=env,

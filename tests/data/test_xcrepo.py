@@ -286,3 +286,10 @@ def test_bow_reader_matches_the_field_s_reader_on_a_random_file(tmp_path):
     np.testing.assert_array_equal(got_feats.toarray(), feats.toarray().astype(np.float32))
     np.testing.assert_array_equal(got_labels.toarray(), labels.toarray())
     assert (np.diff(got_labels.indptr) == 0).sum() >= 12
+
+
+def test_loading_a_download_says_to_import_it(lf, capsys):
+    assert main(["stats", str(lf)]) == 2
+    err = capsys.readouterr().err
+    assert "trn.json.gz: an XC repository download, not the dataset layout" in err
+    assert f"skim datasets import {lf} OUT" in err

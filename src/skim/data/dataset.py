@@ -127,6 +127,7 @@ _META_FILES = {
     "label_meta": "Y.meta.txt",
 }
 _FILTER_FILES = {"trn_filter": "trn_filter_labels.txt", "tst_filter": "tst_filter_labels.txt"}
+_XC_DOWNLOAD_FILES = ("trn.json.gz", "train.txt")  # what skim.data.xcrepo imports
 _XC_FILTER_FILES = {"trn_filter": "filter_labels_train.txt", "tst_filter": "filter_labels_test.txt"}
 _MATRICES = ("trn_X_Y", "tst_X_Y", "trn_X_Y_unbiased", "tst_X_Y_unbiased")
 
@@ -178,6 +179,12 @@ def load_dataset(path: str | os.PathLike) -> Dataset:
     path = Path(path)
     if not path.is_dir():
         raise DatasetError(f"{path}: not a dataset directory")
+    download = [name for name in _XC_DOWNLOAD_FILES if os.path.lexists(path / name)]
+    if download and not os.path.lexists(path / "trn_X.txt"):
+        raise DatasetError(
+            f"{path / download[0]}: an XC repository download, not the dataset layout; "
+            f"convert it with: skim datasets import {path} OUT"
+        )
     parts: dict[str, Any] = {"path": path, "info": _read_info(path)}
     for attr, fname in (
         ("trn_texts", "trn_X.txt"),
