@@ -9,7 +9,9 @@ from skim.data.cli import register_import
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    datasets = sub.add_parser("datasets", help="build a dataset with complete labels")
+    datasets = sub.add_parser(
+        "datasets", help="build a dataset with complete labels, or import an XC repository one"
+    )
     kinds = datasets.add_subparsers(dest="dataset_kind", metavar="KIND", required=True)
     p = kinds.add_parser(
         "wordnet",
