@@ -20,3 +20,63 @@ def _stats(args: argparse.Namespace) -> int:
     stats = dataset_stats(load_dataset(args.dataset))
     print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
     return 0
+
+
+def register_import(kinds: argparse._SubParsersAction) -> None:
+    """``skim datasets import``: an XC repository download -> the DATASET.md layout."""
+    from skim.cli import positive_float
+
+    p = kinds.add_parser(
+        "import",
+        help="an Extreme Classification Repository dataset (BoW train.txt/test.txt or LF-* "
+        "trn/tst/lbl.json.gz) -> the DATASET.md layout",
+        epilog="example: skim datasets import LF-AmazonTitles-131K/ data/ "
+        "--propensity-a 0.6 --propensity-b 2.6",
+    )
+    p.add_argument("source", help="folder of the unpacked XC repository dataset")
+    p.add_argument("out", help="output dataset directory (new, empty or a dataset directory)")
+    p.add_argument(
+        "--layout",
+        choices=["auto", "bow", "json"],
+        default="auto",
+        help="bow: train.txt/test.txt with the 'N F L' header; json: trn/tst/lbl.json.gz; "
+        "auto: the one SOURCE holds (default auto)",
+    )
+    p.add_argument(
+        "--texts",
+        help="bow only (required there): folder of trn_X.txt, tst_X.txt and Y.txt, one text "
+        "per row and per label; the features go to trn_X_Xf.npz/tst_X_Xf.npz",
+    )
+    p.add_argument(
+        "--content",
+        choices=["meta", "text", "drop"],
+        default="meta",
+        help="json only: a record's content becomes its metadata (*.meta.txt, what SKIM "
+        "generates from), is appended to its title, or is dropped (default meta)",
+    )
+    p.add_argument("--propensity-a", type=positive_float, help="PSP propensity A (default 0.55)")
+    p.add_argument("--propensity-b", type=positive_float, help="PSP propensity B (default 1.5)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_import)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from skim.data.stats import dataset_stats, format_stats
+    from skim.data.xcrepo import import_xc_dataset
+
+    propensity = {
+        key: value
+        for key, value in (("A", args.propensity_a), ("B", args.propensity_b))
+        if value is not None
+    }
+    dataset = import_xc_dataset(
+        args.source,
+        args.out,
+        layout=args.layout,
+        texts=args.texts,
+        content=args.content,
+        propensity=propensity,
+        progress=not args.quiet,
+    )
+    print(f"wrote {dataset.path}\n{format_stats(dataset_stats(dataset))}")
+    return 0

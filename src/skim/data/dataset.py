@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import scipy.sparse as sp
 from skim._io import write_json_atomic
 from skim.data.filters import read_filter, write_filter
 from skim.data.propensity import DEFAULT_A, DEFAULT_B, inverse_propensity
-from skim.data.readfile import read_text
+from skim.data.readfile import parse_json, read_text
 from skim.data.sparse import load_matrix, resolve_matrix, save_matrix
 from skim.data.textio import read_texts, write_texts
 from skim.errors import DatasetError
@@ -126,6 +127,8 @@ _META_FILES = {
     "label_meta": "Y.meta.txt",
 }
 _FILTER_FILES = {"trn_filter": "trn_filter_labels.txt", "tst_filter": "tst_filter_labels.txt"}
+_XC_DOWNLOAD_FILES = ("trn.json.gz", "train.txt")  # what skim.data.xcrepo imports
+_XC_FILTER_FILES = {"trn_filter": "filter_labels_train.txt", "tst_filter": "filter_labels_test.txt"}
 _MATRICES = ("trn_X_Y", "tst_X_Y", "trn_X_Y_unbiased", "tst_X_Y_unbiased")
 
 
@@ -156,12 +159,7 @@ def _read_info(path: Path) -> dict[str, Any]:
     info_path = path / "dataset.json"
     if not os.path.lexists(info_path):
         return {}
-    try:
-        info = json.loads(read_text(info_path))
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{info_path}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise DatasetError(f"{info_path}: not valid JSON (nested too deeply)") from None
+    info = parse_json(read_text(info_path), str(info_path))
     if not isinstance(info, dict):
         raise DatasetError(f"{info_path}: must hold a JSON object")
     _check_propensity(info_path, info.get("propensity", {}))
@@ -181,6 +179,12 @@ def load_dataset(path: str | os.PathLike) -> Dataset:
     path = Path(path)
     if not path.is_dir():
         raise DatasetError(f"{path}: not a dataset directory")
+    download = [name for name in _XC_DOWNLOAD_FILES if os.path.lexists(path / name)]
+    if download and not os.path.lexists(path / "trn_X.txt"):
+        raise DatasetError(
+            f"{path / download[0]}: an XC repository download, not the dataset layout; "
+            f"convert it with: skim datasets import {path} OUT"
+        )
     parts: dict[str, Any] = {"path": path, "info": _read_info(path)}
     for attr, fname in (
         ("trn_texts", "trn_X.txt"),
@@ -200,10 +204,27 @@ def load_dataset(path: str | os.PathLike) -> Dataset:
     dataset = Dataset(**parts)
     dataset.validate(files)
     for attr, fname in _FILTER_FILES.items():
-        if os.path.lexists(path / fname):
+        found = _filter_file(path, fname, _XC_FILTER_FILES[attr])
+        if found is not None:
             rows = dataset.n_trn if attr == "trn_filter" else dataset.n_tst
-            setattr(dataset, attr, read_filter(path / fname, (rows, dataset.n_labels)))
+            setattr(dataset, attr, read_filter(found, (rows, dataset.n_labels)))
     return dataset
+
+
+def _filter_file(path: Path, name: str, xc_name: str) -> Path | None:
+    """The filter file to read: DATASET.md's ``name``, else the XC repository's ``xc_name``.
+
+    The XC repository publishes its filters as ``filter_labels_{train,test}.txt`` (same
+    "row col" format); they are read, not silently ignored. When both names are there, the
+    XC one is ignored with a warning naming it.
+    """
+    own, xc = path / name, path / xc_name
+    if not os.path.lexists(xc):
+        return own if os.path.lexists(own) else None
+    if not os.path.lexists(own):
+        return xc
+    print(f"skim: warning: {xc} is ignored; {name} is read instead", file=sys.stderr)
+    return own
 
 
 def save_dataset(dataset: Dataset, path: str | os.PathLike) -> Path:

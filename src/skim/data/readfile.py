@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from skim.errors import DatasetError
 
@@ -75,3 +76,13 @@ def parse_int(token: str, where: str, what: str) -> int:
     if not _INT_TOKEN.fullmatch(token):
         raise DatasetError(f"{where}: {what} {token!r} is not an integer")
     return int(token)
+
+
+def parse_json(text: str, where: str) -> Any:
+    """``text`` parsed as JSON; a syntax error or deep nesting is one DatasetError at ``where``."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{where}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise DatasetError(f"{where}: not valid JSON (nested too deeply)") from None

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 
 from skim.cli import fraction, non_negative_int, positive_float
+from skim.data.cli import register_import
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    datasets = sub.add_parser("datasets", help="build a dataset with complete labels")
+    datasets = sub.add_parser(
+        "datasets", help="build a dataset with complete labels, or import an XC repository one"
+    )
     kinds = datasets.add_subparsers(dest="dataset_kind", metavar="KIND", required=True)
     p = kinds.add_parser(
         "wordnet",
@@ -31,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lexfiles", help="only queries of these files, e.g. noun.food,noun.animal")
     _add_common(p)
     p.set_defaults(func=_wordnet)
+    register_import(kinds)
 
     s = sub.add_parser("simulate", help="rewrite observed labels from complete ones (click bias)")
     s.add_argument("dataset", help="dataset directory holding trn/tst_X_Y_unbiased")

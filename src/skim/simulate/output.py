@@ -10,6 +10,16 @@ from skim.data import Dataset, save_dataset
 from skim.errors import SkimError
 
 
+def check_dataset_dir_output(out_dir: str | os.PathLike) -> None:
+    """Raise a SkimError unless ``out_dir`` is new, empty or a dataset directory (has
+    ``trn_X.txt``): what :func:`save_dataset_dir` may replace. Call it before long work."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (
+        not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / "trn_X.txt").exists())
+    ):
+        raise SkimError(f"{out_dir}: exists and is not a dataset directory; choose a new path")
+
+
 def save_dataset_dir(
     dataset: Dataset, out_dir: str | os.PathLike, extra_files: dict[str, str] | None = None
 ) -> Path:
@@ -20,10 +30,7 @@ def save_dataset_dir(
     or empty, so a mistyped path cannot wipe unrelated files.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and (
-        not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / "trn_X.txt").exists())
-    ):
-        raise SkimError(f"{out_dir}: exists and is not a dataset directory; choose a new path")
+    check_dataset_dir_output(out_dir)
     with atomic_dir(out_dir) as tmp:
         save_dataset(dataset, tmp)
         for fname, text in (extra_files or {}).items():
