@@ -199,3 +199,18 @@ def test_progress_moves_per_batch_within_a_shard(tmp_path, monkeypatch):
     gen.progress = None
     generate(toy_dataset(), tmp_path / "s.jsonl", "queries-to-labels", gen, shard_size=5)
     assert positions == [3, 5, 5, 8, 8]  # two shards (5 + 3 items), moved per batch of 3
+
+
+@pytest.mark.parametrize("generator", ["hf", "vllm"])
+def test_greedy_decoding_with_several_returns_is_refused_before_a_model_loads(
+    tmp_path, capsys, generator
+):
+    from skim.cli import main
+
+    data = save_dataset(toy_dataset(), tmp_path / "data")
+    args = ["generate", str(data), str(tmp_path / "s.jsonl"), "--direction", "queries-to-labels"]
+    args += ["--generator", generator, "--model", str(tmp_path / "no-model")]
+    assert main([*args, "--temperature", "0", "--num-return", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "--temperature 0 decodes greedily" in err and "Traceback" not in err
+    assert not (tmp_path / "s.jsonl").exists()

@@ -17,7 +17,7 @@ from skim.errors import SkimError
 from skim.generate.base import Item
 from skim.generate.constrain import LabelTrie
 from skim.generate.decode import dataset_vocabulary, decode
-from skim.generate.student import student_prompts, student_settings
+from skim.generate.student import check_sampling, student_prompts, student_settings
 
 VOCABULARIES = ("full", "dataset")
 CONSTRAINTS = ("none", "labels")
@@ -54,6 +54,7 @@ class HFGenerator:
         from skim.distill.model import default_device, load_student
         from skim.distill.train import resolve_precision
 
+        check_sampling(num_return, temperature)
         _check_output_options(direction, vocabulary, vocabulary_texts, constrain, constraint_texts)
         device = device or default_device()
         precision = resolve_precision(precision, device)

@@ -5,7 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from skim.distill.format import DEFAULT_MAX_METADATA_WORDS, format_prompt
+from skim.errors import SkimError
 from skim.generate.base import Item
+
+
+def check_sampling(num_return: int, temperature: float) -> None:
+    """Refuse settings the decoder cannot honour, before a model is loaded."""
+    if temperature < 0:
+        raise SkimError(f"--temperature must be >= 0, not {temperature:g}")
+    if temperature == 0 and num_return > 1:
+        raise SkimError(
+            f"--temperature 0 decodes greedily and gives one text per item, not "
+            f"--num-return {num_return}: use --num-return 1 or a temperature above 0"
+        )
 
 
 def student_settings(

@@ -12,7 +12,40 @@ from typing import Any
 from skim.distill.format import parse_completion
 from skim.errors import SkimError
 from skim.generate.base import Item
-from skim.generate.student import student_prompts, student_settings
+from skim.generate.student import check_sampling, student_prompts, student_settings
+
+# vLLM sizes its LoRA kernels for these ranks only (``max_lora_rank`` must be one of them)
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+# prompt (metadata cut to ~200 words) + completion fit well within this; a longer engine length
+# only reserves KV cache that is never used
+DEFAULT_MAX_MODEL_LEN = 2048
+
+
+def vllm_lora_rank(rank: int) -> int:
+    """The smallest rank vLLM accepts as ``max_lora_rank`` that holds an adapter of ``rank``."""
+    for accepted in VLLM_LORA_RANKS:
+        if accepted >= rank:
+            return accepted
+    raise SkimError(
+        f"LoRA rank {rank} is above the largest vLLM serves ({VLLM_LORA_RANKS[-1]}); "
+        "distil with a smaller --lora-r or use --generator hf"
+    )
+
+
+def engine_max_len(base: str, requested: int | None = None) -> int:
+    """The engine's context length: ``requested``, else the default capped by the model's own
+    position limit (vLLM refuses a length above it, e.g. a from-scratch student's 256)."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(base)
+    limit = getattr(config, "max_position_embeddings", None)
+    if requested is not None:
+        if limit is not None and requested > limit:
+            raise SkimError(
+                f"--max-model-len {requested} is above the model's {limit} positions ({base})"
+            )
+        return requested
+    return DEFAULT_MAX_MODEL_LEN if limit is None else min(DEFAULT_MAX_MODEL_LEN, limit)
 
 
 class VLLMGenerator:
@@ -33,10 +66,11 @@ class VLLMGenerator:
         top_k: int = 200,
         max_metadata_words: int | None = None,
         gpu_memory_utilization: float = 0.9,
-        max_model_len: int | None = 2048,
+        max_model_len: int | None = None,
         seed: int = 0,
         **engine_options: Any,
     ) -> None:
+        check_sampling(num_return, temperature)
         try:
             from vllm import LLM, SamplingParams
             from vllm.lora.request import LoRARequest
@@ -50,11 +84,11 @@ class VLLMGenerator:
 
         base, adapter, manifest = resolve_student(model, adapter)
         lora_rank = (manifest or {}).get("settings", {}).get("lora_r") or 16
-        lora = {"enable_lora": True, "max_lora_rank": max(8, lora_rank)} if adapter else {}
+        lora = {"enable_lora": True, "max_lora_rank": vllm_lora_rank(lora_rank)} if adapter else {}
         self.llm = LLM(
             model=base,
             gpu_memory_utilization=gpu_memory_utilization,
-            max_model_len=max_model_len,
+            max_model_len=engine_max_len(base, max_model_len),
             seed=seed,
             **lora,
             **engine_options,
