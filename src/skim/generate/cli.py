@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from skim.cli import non_negative_float, non_negative_int, positive_int
-from skim.distill.format import DIRECTIONS
+from skim.argtypes import non_negative_float, non_negative_int, positive_int
+from skim.direction import DIRECTIONS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

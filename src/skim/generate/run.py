@@ -21,9 +21,9 @@ from typing import Any
 
 from skim._io import atomic_path, check_output, write_json_atomic
 from skim.data import Dataset, load_dataset
-from skim.distill.format import check_direction
+from skim.direction import check_direction, source_texts, target_texts
 from skim.errors import SkimError
-from skim.generate.base import Generator, make_items, source_texts, target_texts
+from skim.generate.base import Generator, make_items
 from skim.teach.client import ItemFailed
 from skim.teach.items import sibling
 from skim.teach.store import write_records

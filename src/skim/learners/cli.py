@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from skim.cli import matrix_path, non_negative_float, non_negative_int, positive_float, positive_int
+from skim.argtypes import (
+    matrix_path,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from skim.learners.params import LEARNERS, METHODS
 
 

@@ -65,7 +65,7 @@ def mine_hard_negatives(
     fewer than ``n`` non-positive labels.
     """
     from skim.index import exact_topk
-    from skim.map.pairs import contains, pair_keys
+    from skim.pairs import contains, pair_keys
 
     n_queries = len(query_vectors)
     out = np.full((n_queries, n), -1, dtype=np.int64)

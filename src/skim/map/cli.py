@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from skim.cli import fraction, matrix_path, positive_int
-from skim.map.pairs import DIRECTIONS
+from skim.argtypes import fraction, matrix_path, positive_int
+from skim.direction import DIRECTIONS
 
 
 def _tau(text: str) -> float | str:

@@ -8,7 +8,6 @@ labels (value = max(observed, score)) so that no click is ever lost.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -21,21 +20,19 @@ import scipy.sparse as sp
 
 from skim import __version__
 from skim._io import file_fingerprint, texts_fingerprint, write_json_atomic
+from skim.argtypes import check_positive_int
 from skim.data import Dataset, canonical, load_dataset, load_matrix, save_matrix
+from skim.direction import QUERIES_TO_LABELS, check_direction
 from skim.encode import TextEncoder, default_cache_dir, encode_texts, load_text_encoder
 from skim.errors import SkimError
 from skim.index import build_index
 from skim.map.calibration import calibrated_values, isotonic_fit
 from skim.map.filters import keep_ranked, keep_voted, ranked_by_learner
 from skim.map.pairs import (
-    DIRECTIONS,
-    QUERIES_TO_LABELS,
     PairAccumulator,
     PairCounter,
-    contains,
     cosine_to_score,
     hits_to_pairs,
-    pair_keys,
 )
 from skim.map.synthetic import DEFAULT_CHUNK_SIZE, SyntheticFile
 from skim.map.tau import (
@@ -47,19 +44,11 @@ from skim.map.tau import (
     resolve_known,
     tau_table,
 )
+from skim.pairs import contains, matrix_fingerprint, pair_keys
 
 N_EXAMPLES = 10
 DEFAULT_AGREE_TOPK = 20
 """With ``agree_with``: a pair is kept if the learner ranks its label in this many per query."""
-
-
-def matrix_fingerprint(matrix: sp.csr_matrix) -> str:
-    """SHA-256 of a canonical CSR matrix's shape, structure and values."""
-    matrix = canonical(matrix)
-    digest = hashlib.sha256(f"{matrix.shape[0]}x{matrix.shape[1]}".encode())
-    for part in (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64), matrix.data):
-        digest.update(np.ascontiguousarray(part).tobytes())
-    return digest.hexdigest()
 
 
 def _as_dataset(dataset: Dataset | str | os.PathLike) -> Dataset:
@@ -101,11 +90,6 @@ def _resolve_observed(dataset: Dataset, observed) -> tuple[sp.csr_matrix, dict]:
     return matrix, info
 
 
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise SkimError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _check_settings(
     direction: str,
     topk: int,
@@ -114,11 +98,10 @@ def _check_settings(
     min_votes: Any = 1,
     agree_topk: Any = DEFAULT_AGREE_TOPK,
 ) -> None:
-    if direction not in DIRECTIONS:
-        raise SkimError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-    _positive_int("topk", topk)
-    _positive_int("min_votes", min_votes)
-    _positive_int("agree_topk", agree_topk)
+    check_direction(direction)
+    check_positive_int("topk", topk)
+    check_positive_int("min_votes", min_votes)
+    check_positive_int("agree_topk", agree_topk)
     if tau == "auto":
         if target_precision is None or not 0 < float(target_precision) <= 1:
             raise SkimError(

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from skim.data import Dataset, canonical, load_matrix
 from skim.data.readfile import parse_int, read_text
 from skim.errors import SkimError
-from skim.map.pairs import contains, pair_keys
+from skim.pairs import contains, pair_keys
 
 DEFAULT_TAU_GRID = tuple(round(0.5 + 0.01 * i, 2) for i in range(50))
 """Taus that ``tau="auto"`` tries: 0.50, 0.51, ..., 0.99 (cosine 0 to 0.98)."""

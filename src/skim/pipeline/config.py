@@ -12,10 +12,10 @@ from typing import Any
 
 from skim._io import check_output
 from skim.data.readfile import read_text
+from skim.direction import DIRECTIONS
 from skim.errors import SkimError
 from skim.index.build import INDEX_KINDS
 from skim.learners.params import LEARNERS, METHODS
-from skim.map.pairs import DIRECTIONS
 from skim.simulate.bias import CLICK_MODELS
 
 if sys.version_info >= (3, 11):

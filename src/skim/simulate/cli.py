@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from skim.cli import fraction, non_negative_int, positive_float
+from skim.argtypes import fraction, non_negative_int, positive_float
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -26,9 +26,9 @@ import scipy.sparse as sp
 
 from skim._io import check_output, file_fingerprint, write_json_atomic
 from skim.data import Dataset, canonical, resolve_matrix, save_matrix
+from skim.direction import check_direction, target_texts
 from skim.errors import SkimError
-from skim.generate.base import target_texts
-from skim.prompts import check_direction, format_completion, load_template
+from skim.prompts import format_completion, load_template
 from skim.teach.items import (
     DEFAULT_MAX_META_TOKENS,
     DEFAULT_N_KNOWN,

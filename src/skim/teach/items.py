@@ -18,8 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from skim.data import Dataset
+from skim.direction import by_source, source_texts, target_texts
 from skim.errors import SkimError
-from skim.generate.base import source_texts, target_texts
 from skim.prompts import truncate_metadata
 
 # paper appendix E: 750 metadata tokens for web pages (labels-to-queries, LF-Orcas-800K) and
@@ -100,7 +100,7 @@ def oriented(dataset: Dataset, direction: str, unbiased: bool = False) -> sp.csr
             f"{where}: the gold teacher needs the complete train labels, and this dataset "
             "has none (they exist only for simulated datasets)"
         )
-    return (matrix.T if direction == "labels-to-queries" else matrix).tocsr()
+    return by_source(matrix, direction)
 
 
 def build_items(

@@ -17,9 +17,11 @@ from typing import Any
 
 from skim._io import check_output, texts_fingerprint, write_json_atomic
 from skim._redact import redact_url
+from skim.argtypes import check_positive_int
 from skim.data import Dataset
+from skim.direction import check_direction, source_count
 from skim.errors import SkimError
-from skim.prompts import check_direction, load_template, parse_response
+from skim.prompts import load_template, parse_response
 from skim.teach.client import ChatClient, ItemFailed, Reply
 from skim.teach.items import (
     DEFAULT_MAX_META_TOKENS,
@@ -57,11 +59,6 @@ def _record(direction: str, item: Item, prompt: str, model: str, key: str, reply
         finish_reason=reply.finish_reason,
     )
     return record
-
-
-def _check_positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SkimError(f"{name} must be a positive integer, got {value!r}")
 
 
 def teach(
@@ -136,8 +133,8 @@ def teach(
     """
     started = time.monotonic()
     check_direction(direction)
-    _check_positive("n", n)
-    _check_positive("concurrency", concurrency)
+    check_positive_int("n", n)
+    check_positive_int("concurrency", concurrency)
     if not endpoint or not model:
         raise SkimError("the LLM teacher needs an endpoint URL and a model name")
     dataset = as_dataset(dataset)
@@ -150,7 +147,7 @@ def teach(
         max_meta_tokens = DEFAULT_MAX_META_TOKENS[direction]
     prompt_template = load_template(direction, template)
     params = {"n": n, "temperature": temperature, "max_tokens": max_tokens}
-    total = dataset.n_labels if direction == "labels-to-queries" else dataset.n_trn
+    total = source_count(dataset, direction)
     items = build_items(
         dataset,
         direction,
