@@ -127,7 +127,7 @@ def whatif_curve(
         One row per point: ``kind`` ("baseline", "simulated" or "measured"), ``name``,
         ``precision``, ``recovery``, ``new_pairs`` and per learner its metrics and ``gain``.
     """
-    from skim.encode import encode_texts, load_text_encoder
+    from skim.encode import encode_texts, resolve_encoder
 
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     if ds.trn_X_Y_unbiased is None or ds.tst_X_Y_unbiased is None:
@@ -176,13 +176,7 @@ def whatif_curve(
         for r in recoveries:
             path = out / "labels" / f"{_slug(p, r)}{tag}.npz"
             if label_vecs is None:
-                named = encoder is None or isinstance(encoder, (str, os.PathLike))
-                enc = (
-                    load_text_encoder(None if encoder is None else str(encoder))
-                    if named
-                    else encoder
-                )
-                label_vecs = encode_texts(enc, ds.label_texts)
+                label_vecs = encode_texts(resolve_encoder(encoder), ds.label_texts)
             pairs, info = simulate_generator(
                 truth, known, p, r, label_vecs=label_vecs, seed=seed, label_weights=weights
             )

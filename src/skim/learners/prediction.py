@@ -9,11 +9,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from skim.data import Dataset
-from skim.encode import TextEncoder
+from skim.encode import TextEncoder, model_encoder
 from skim.errors import SkimError
-from skim.learners.features import embed, model_encoder, query_texts
+from skim.learners.features import embed, query_texts
 from skim.learners.params import TrainParams
-from skim.learners.store import load_model
+from skim.modelfolder import load_model
 
 
 def topk_matrix(scores: np.ndarray, ids: np.ndarray, n_labels: int) -> sp.csr_matrix:

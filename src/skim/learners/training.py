@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from skim._floats import flush_denormals
 from skim._io import check_output
 from skim.data import Dataset, canonical, load_dataset, load_matrix
-from skim.encode import TextEncoder
+from skim.encode import TextEncoder, resolve_encoder
 from skim.errors import SkimError
 from skim.learners.features import (
     EncoderInputs,
@@ -20,11 +20,10 @@ from skim.learners.features import (
     embed,
     encoder_name,
     query_texts,
-    resolve_encoder,
 )
 from skim.learners.methods import MethodContext, build_training_set
 from skim.learners.params import TrainParams
-from skim.learners.store import MODEL_FILES, save_model
+from skim.modelfolder import MODEL_FILES, save_model
 
 
 def resolve_labels(dataset: Dataset, labels) -> tuple[sp.csr_matrix, str]:

@@ -23,7 +23,7 @@ from skim._io import file_fingerprint, texts_fingerprint, write_json_atomic
 from skim.argtypes import check_positive_int
 from skim.data import Dataset, canonical, load_dataset, load_matrix, save_matrix
 from skim.direction import QUERIES_TO_LABELS, check_direction
-from skim.encode import TextEncoder, default_cache_dir, encode_texts, load_text_encoder
+from skim.encode import TextEncoder, default_cache_dir, encode_texts, resolve_encoder
 from skim.errors import SkimError
 from skim.index import build_index
 from skim.map.calibration import calibrated_values, isotonic_fit
@@ -59,15 +59,6 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.where(norms > 0, norms, 1).astype(np.float32)
-
-
-def _resolve_encoder(encoder: TextEncoder | str | None, device: str | None) -> TextEncoder:
-    if encoder is None or isinstance(encoder, (str, os.PathLike)):
-        kwargs = {"device": device} if device else {}
-        return load_text_encoder(None if encoder is None else str(encoder), **kwargs)
-    if not isinstance(encoder, TextEncoder):
-        raise SkimError(f"encoder must be a TextEncoder, a model name or a path, got {encoder!r}")
-    return encoder
 
 
 def _resolve_observed(dataset: Dataset, observed) -> tuple[sp.csr_matrix, dict]:
@@ -168,7 +159,7 @@ def propose_pairs(
     timings["check_synthetic"] = time.perf_counter() - start
 
     t0 = time.perf_counter()
-    enc = _resolve_encoder(encoder, device)
+    enc = resolve_encoder(encoder, **({"device": device} if device else {}))
     timings["load_encoder"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     target_vectors = _normalise(encode_texts(enc, targets, cache_dir))

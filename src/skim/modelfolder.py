@@ -1,4 +1,5 @@
-"""A trained model on disk: ``model.safetensors`` (weights) + ``skim_model.json`` (settings).
+"""The folder of a trained learner model: ``model.safetensors`` (weights) and
+``skim_model.json`` (settings).
 
 A fine-tuned encoder is saved beside them in ``encoder/`` (sentence-transformers format,
 safetensors weights). ``skim_model.json`` is written last, so its presence means the model
@@ -16,12 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skim._io import apply_umask, atomic_dir, write_json_atomic
-from skim.encode import MODEL_CONFIG
 from skim.errors import OutputError, SkimError
 
 if TYPE_CHECKING:
     import torch
 
+MODEL_CONFIG = "skim_model.json"  # written last: a folder holding it is a complete model
 WEIGHTS = "model.safetensors"
 ENCODER_DIR = "encoder"
 FORMAT_VERSION = 1
