@@ -22,7 +22,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "skim"
 # The stages are one layer each, in the order they may use each other: data flows forward.
 LAYERS: list[set[str]] = [
     {"errors", "_floats", "_redact", "_io", "__init__", "argtypes"},
-    {"data", "direction", "records", "pairs", "modelfolder", "prompts", "encode", "index", "stamp"},
+    {"data", "direction", "records", "pairs", "modelfolder", "prompts", "encode", "index", "stage"},
     {"simulate"},
     {"teach"},
     {"distill"},

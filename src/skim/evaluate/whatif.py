@@ -8,7 +8,7 @@ alone, on a grid of (precision, recovery), tells a user which teacher + student 
 needs on their data. Real generators' label files can be measured on the same axes and plotted
 on the curve. The simulated points read the answers: they are never SKIM results.
 
-Every fit is a resumable stage (:func:`skim.pipeline.stages.run_stage`) under ``out``.
+Every fit is a resumable stage (:func:`skim.stage.run_stage`) under ``out``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _fit_and_score(
 
     from skim.evaluate.scoring import evaluate_predictions
     from skim.learners import predict, train
-    from skim.pipeline.stages import run_stage
+    from skim.stage import run_stage
 
     model_dir = out / "models" / f"{slug}-{learner}"
     metrics_path = out / "metrics" / f"{slug}-{learner}.json"
