@@ -1,6 +1,6 @@
 """Dataset directory I/O and validation (the layout of DATASET.md)."""
 
-from skim.data.dataset import Dataset, load_dataset, save_dataset
+from skim.data.dataset import Dataset, as_dataset, load_dataset, save_dataset
 from skim.data.filters import read_filter, write_filter
 from skim.data.propensity import inverse_propensity
 from skim.data.sparse import canonical, load_matrix, resolve_matrix, save_matrix
@@ -11,6 +11,7 @@ __all__ = [
     "canonical",
     "escape",
     "inverse_propensity",
+    "as_dataset",
     "load_dataset",
     "load_matrix",
     "read_filter",

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from skim._io import write_json_atomic, write_text_atomic
-from skim.data import Dataset, load_dataset, load_matrix, save_matrix
+from skim.data import Dataset, as_dataset, load_matrix, save_matrix
 from skim.errors import DatasetError, SkimError
 from skim.evaluate.report import TARGET_GAIN
 from skim.simulate.generator import (
@@ -129,7 +129,7 @@ def whatif_curve(
     """
     from skim.encode import encode_texts, resolve_encoder
 
-    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    ds = as_dataset(dataset)
     if ds.trn_X_Y_unbiased is None or ds.tst_X_Y_unbiased is None:
         raise DatasetError(
             f"{ds.path or 'the dataset'}: the what-if curve needs the complete labels "

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from skim.data import Dataset, load_dataset
+from skim.data import Dataset, as_dataset
 from skim.direction import by_source, check_direction, target_texts
 from skim.encode import TextEncoder, encode_texts
 from skim.errors import SkimError
@@ -60,8 +60,7 @@ def evaluate_generation(
         unbiased labels), ``items``, ``texts_per_item`` and which labels served as truth.
     """
     check_direction(direction)
-    if not isinstance(dataset, Dataset):
-        dataset = load_dataset(dataset)
+    dataset = as_dataset(dataset)
     synth = synthetic if isinstance(synthetic, dict) else read_synthetic(synthetic)
     unbiased = dataset.trn_X_Y_unbiased is not None
     truth = dataset.trn_X_Y_unbiased if unbiased else dataset.trn_X_Y

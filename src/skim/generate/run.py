@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from skim._io import atomic_path, check_output, write_json_atomic
-from skim.data import Dataset, load_dataset
+from skim.data import Dataset, as_dataset
 from skim.direction import check_direction, source_texts, target_texts
 from skim.errors import SkimError
 from skim.generate.base import Generator, make_items
+from skim.records import manifest_path, sibling, write_records
 from skim.teach.client import ItemFailed
-from skim.teach.items import sibling
-from skim.teach.store import write_records
 
 GENERATORS = ("extractive", "hf", "vllm", "openai")
 
@@ -153,8 +152,7 @@ def generate(
         raise SkimError(f"shard_size must be at least 1, got {shard_size}")
     if num_return is not None and num_return < 1:  # not "0 means the default"
         raise SkimError(f"num_return must be at least 1, got {num_return}")
-    if not isinstance(dataset, Dataset):
-        dataset = load_dataset(dataset)
+    dataset = as_dataset(dataset)
     out_path = Path(out_path)
     check_output(out_path)
     n_sources = len(source_texts(dataset, direction)[0])
@@ -173,9 +171,9 @@ def generate(
         gen = generator
     settings = {"generator": gen.name, "direction": direction, **gen.settings}
     key = _run_key(settings, sources, _dataset_key(dataset, direction))
-    manifest_path = out_path.with_suffix(".manifest.json")
-    if out_path.is_file() and manifest_path.is_file():
-        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = manifest_path(out_path)
+    if out_path.is_file() and manifest.is_file():
+        previous = json.loads(manifest.read_text(encoding="utf-8"))
         if previous.get("run_key") == key and not previous.get("failed"):
             return {**previous, "generated_this_run": 0}
     shard_dir = out_path.with_name(out_path.name + ".shards")
@@ -253,7 +251,7 @@ def generate(
     if tokens is not None and gen_seconds:
         summary["generated_tokens"] = tokens
         summary["tokens_per_second"] = round(tokens / gen_seconds, 1)
-    write_json_atomic(manifest_path, summary)
+    write_json_atomic(manifest, summary)
     return summary
 
 

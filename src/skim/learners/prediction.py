@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from skim.data import Dataset
+from skim.data import Dataset, as_dataset
 from skim.encode import TextEncoder, model_encoder
 from skim.errors import SkimError
 from skim.learners.features import embed, query_texts
@@ -59,13 +59,11 @@ def predict(
     """
     import torch
 
-    from skim.learners.training import _load
-
     if k < 1:
         raise SkimError(f"k must be at least 1, got {k}")
     model_dir = Path(model_dir)
     config, tensors = load_model(model_dir)
-    dataset = _load(dataset)
+    dataset = as_dataset(dataset)
     if config["n_labels"] != dataset.n_labels:
         raise SkimError(
             f"{model_dir}: the model has {config['n_labels']} labels but the dataset has "

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from skim._floats import flush_denormals
 from skim._io import check_output
-from skim.data import Dataset, canonical, load_dataset, load_matrix
+from skim.data import Dataset, as_dataset, canonical, load_matrix
 from skim.encode import TextEncoder, resolve_encoder
 from skim.errors import SkimError
 from skim.learners.features import (
@@ -43,10 +43,6 @@ def resolve_labels(dataset: Dataset, labels) -> tuple[sp.csr_matrix, str]:
             f"{expected[0]} train queries x {expected[1]} labels"
         )
     return matrix, source
-
-
-def _load(dataset: Dataset | str | os.PathLike) -> Dataset:
-    return dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
 
 
 @flush_denormals()
@@ -123,7 +119,7 @@ def train(
         **settings,
     )
     check_output(model_dir, folder=True, keep=MODEL_FILES)  # before training, not after it
-    dataset = _load(dataset)
+    dataset = as_dataset(dataset)
     matrix, source = resolve_labels(dataset, labels)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(params.seed)

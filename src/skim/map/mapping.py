@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from skim import __version__
 from skim._io import file_fingerprint, texts_fingerprint, write_json_atomic
 from skim.argtypes import check_positive_int
-from skim.data import Dataset, canonical, load_dataset, load_matrix, save_matrix
+from skim.data import Dataset, as_dataset, canonical, load_matrix, save_matrix
 from skim.direction import QUERIES_TO_LABELS, check_direction
 from skim.encode import TextEncoder, default_cache_dir, encode_texts, resolve_encoder
 from skim.errors import SkimError
@@ -45,14 +45,11 @@ from skim.map.tau import (
     tau_table,
 )
 from skim.pairs import contains, matrix_fingerprint, pair_keys
+from skim.records import manifest_path
 
 N_EXAMPLES = 10
 DEFAULT_AGREE_TOPK = 20
 """With ``agree_with``: a pair is kept if the learner ranks its label in this many per query."""
-
-
-def _as_dataset(dataset: Dataset | str | os.PathLike) -> Dataset:
-    return dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -392,7 +389,7 @@ def map_synthetic(
         ``observed_pairs`` and ``output_pairs``.
     """
     started = time.perf_counter()
-    dataset = _as_dataset(dataset)
+    dataset = as_dataset(dataset)
     _check_settings(direction, topk, tau, target_precision, min_votes, agree_topk)
     if binary and calibrated:
         raise SkimError("choose binary or calibrated values, not both")
@@ -548,7 +545,7 @@ def sweep_tau(
     ...); precision and recovered are None without known rows. Other parameters are those of
     :func:`map_synthetic`.
     """
-    dataset = _as_dataset(dataset)
+    dataset = as_dataset(dataset)
     taus = tuple(sorted(float(t) for t in taus))
     if not taus or taus[0] < 0 or taus[-1] > 1:
         raise SkimError(f"sweep taus must be numbers in [0, 1], got {list(taus)}")
@@ -562,12 +559,6 @@ def sweep_tau(
         dataset, synthetic, direction, taus, observed, known, known_rows, "", engine, levers
     )
     return table
-
-
-def manifest_path(out_path: str | os.PathLike) -> Path:
-    """``OUT.manifest.json`` beside ``OUT.npz`` (or ``OUT.txt``)."""
-    out_path = Path(out_path)
-    return out_path.with_name(f"{out_path.stem}.manifest.json")
 
 
 def write_mapping(out_path: str | os.PathLike, matrix: sp.spmatrix, manifest: dict) -> Path:

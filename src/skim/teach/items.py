@@ -11,7 +11,6 @@ import json
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,22 +36,6 @@ class Item:
     text: str
     metadata: str
     known: tuple[str, ...]
-
-
-def sibling(out_path: str | Path, suffix: str) -> Path:
-    """A file beside ``out_path``: ``demos.jsonl`` + ``.failed.jsonl`` -> ``demos.failed.jsonl``."""
-    out_path = Path(out_path)
-    stem = out_path.name[: -len(".jsonl")] if out_path.name.endswith(".jsonl") else out_path.name
-    return out_path.with_name(stem + suffix)
-
-
-def as_dataset(dataset: Dataset | str | Path) -> Dataset:
-    """Accept a loaded dataset or a dataset directory."""
-    if isinstance(dataset, Dataset):
-        return dataset
-    from skim.data import load_dataset
-
-    return load_dataset(dataset)
 
 
 def sample_indices(total: int, sample: int | float | None, seed: int = 0) -> np.ndarray:

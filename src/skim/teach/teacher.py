@@ -18,23 +18,21 @@ from typing import Any
 from skim._io import check_output, texts_fingerprint, write_json_atomic
 from skim._redact import redact_url
 from skim.argtypes import check_positive_int
-from skim.data import Dataset
+from skim.data import Dataset, as_dataset
 from skim.direction import check_direction, source_count
 from skim.errors import SkimError
 from skim.prompts import load_template, parse_response
+from skim.records import RecordLog, manifest_path, read_records, sibling, write_records
 from skim.teach.client import ChatClient, ItemFailed, Reply
 from skim.teach.items import (
     DEFAULT_MAX_META_TOKENS,
     DEFAULT_N_KNOWN,
     Item,
-    as_dataset,
     base_record,
     build_items,
     item_key,
     sample_indices,
-    sibling,
 )
-from skim.teach.store import RecordLog, read_records, write_records
 
 API_KEY_VARIABLES = ("SKIM_API_KEY", "OPENAI_API_KEY")
 
@@ -266,5 +264,5 @@ def teach(
         "cache": str(cache_path),
         "failed_path": str(failed_path) if failures else None,
     }
-    write_json_atomic(sibling(out_path, ".manifest.json"), summary)
+    write_json_atomic(manifest_path(out_path), summary)
     return summary
