@@ -41,6 +41,7 @@ from skim.map.tau import (
     KnownLabels,
     TauUnreachable,
     choose_tau,
+    known_candidates,
     resolve_known,
     tau_table,
 )
@@ -474,16 +475,13 @@ def _calibrate(
     The curve is fitted on the kept pairs of the known rows that are not clicks (those the
     guard measures), so its mean there equals the guard's precision estimate.
     """
-    keys = pair_keys(kept)
-    n_cols = kept.shape[1]
-    on_known = contains(known.rows, keys // n_cols) & ~contains(pair_keys(clicks), keys)
+    on_known, right = known_candidates(pair_keys(kept), kept.shape[1], clicks, known)
     if not on_known.any():  # the guard's case: nothing measured, so nothing is added
         raise TauUnreachable(
             "calibrated values need new pairs on the rows with known complete labels, and "
             "the mapping adds none there; give more known rows or lower tau"
         )
-    correct = contains(pair_keys(known.complete), keys[on_known])
-    starts, values = isotonic_fit(kept.data[on_known], correct)
+    starts, values = isotonic_fit(kept.data[on_known], right[on_known])
     out = kept.copy()
     out.data = calibrated_values(kept.data, starts, values)
     out.eliminate_zeros()
