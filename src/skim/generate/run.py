@@ -11,7 +11,6 @@ kept for the rerun, else it is removed.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import shutil
@@ -21,13 +20,13 @@ from typing import Any
 
 from skim._io import atomic_path, check_output, write_json_atomic
 from skim.data import Dataset, as_dataset
-from skim.direction import check_direction, source_texts, target_texts
+from skim.direction import check_direction, source_texts
 from skim.errors import SkimError
 from skim.generate.base import Generator, make_items
+from skim.generate.registry import GENERATORS
 from skim.records import manifest_path, sibling, write_records
+from skim.registry import load
 from skim.teach.client import ItemFailed
-
-GENERATORS = ("extractive", "hf", "vllm", "openai")
 
 
 def make_generator(
@@ -41,61 +40,19 @@ def make_generator(
     seed: int = 0,
     **options: Any,
 ) -> Generator:
-    """The generator called ``name``, configured for ``dataset`` and ``direction``."""
-    if name == "extractive":
-        from skim.generate.extractive import ExtractiveGenerator
-
-        if no_metadata:
-            raise SkimError("the extractive generator reads metadata; it cannot run --no-metadata")
-        _check_options(name, ExtractiveGenerator, options)
-        return ExtractiveGenerator(dataset, direction, num_return=num_return or 10, **options)
-    if name in ("hf", "vllm"):
-        if name == "hf":
-            from skim.generate.hf import HFGenerator as cls
-        else:
-            from skim.generate.vllm import VLLMGenerator as cls
-        _check_options(name, cls, options)
-        if options.get("vocabulary") == "dataset":
-            options["vocabulary_texts"] = dataset_texts(dataset)
-        if options.get("constrain") == "labels":
-            options["constraint_texts"] = target_texts(dataset, direction)
-        return cls(
-            model,
-            adapter,
-            direction=direction,
-            no_metadata=no_metadata,
-            num_return=num_return or 1,
-            seed=seed,
-            **options,
-        )
-    if name == "openai":
-        from skim.generate.openai import OpenAIGenerator
-
-        if not model:
-            raise SkimError("the openai generator needs --model (the endpoint's model name)")
-        if "max_new_tokens" in options:  # the endpoint calls it max_tokens
-            options["max_tokens"] = options.pop("max_new_tokens")
-        _check_options(name, OpenAIGenerator, options)
-        return OpenAIGenerator(
-            model,
-            direction=direction,
-            no_metadata=no_metadata,
-            num_return=num_return or 10,
-            seed=seed,
-            **options,
-        )
-    raise SkimError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}")
-
-
-def _check_options(name: str, cls: type, options: dict[str, Any]) -> None:
-    """SkimError for a setting the generator does not take (e.g. --top-k for extractive)."""
-    parameters = inspect.signature(cls).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return
-    unknown = sorted(set(options) - set(parameters))
-    if unknown:
-        flag = "--" + unknown[0].replace("_", "-")
-        raise SkimError(f"the {name} generator has no setting {unknown[0]} ({flag})")
+    """The generator called ``name`` (see :data:`skim.generate.registry.GENERATORS`),
+    configured for ``dataset`` and ``direction``."""
+    entry = GENERATORS.lookup(name)
+    return load(entry.build)(
+        dataset,
+        direction,
+        model=model,
+        adapter=adapter,
+        no_metadata=no_metadata,
+        num_return=num_return or entry.num_return,
+        seed=seed,
+        **options,
+    )
 
 
 def generate(
@@ -272,12 +229,6 @@ def _failure(source: int, direction: str, generator: str, exc: ItemFailed) -> di
         "error": str(exc),
         "attempts": exc.attempts,
     }
-
-
-def dataset_texts(dataset: Dataset) -> list[str]:
-    """Every text of ``dataset``: train queries and labels, with their metadata."""
-    parts = (dataset.trn_texts, dataset.trn_meta, dataset.label_texts, dataset.label_meta)
-    return [text for part in parts if part for text in part]
 
 
 def _follow_batches(gen: Generator, bar) -> list[int]:
