@@ -70,8 +70,8 @@ def read_config(model_dir: str | os.PathLike) -> dict[str, Any]:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SkimError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(config, dict) or config.get("learner") not in ("ova", "dual"):
-        raise SkimError(f"{path}: not a skim learner model (no known 'learner')")
+    if not isinstance(config, dict) or not isinstance(config.get("learner"), str):
+        raise SkimError(f"{path}: not a skim learner model (no 'learner')")
     return config
 
 

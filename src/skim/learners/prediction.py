@@ -13,7 +13,9 @@ from skim.encode import TextEncoder, model_encoder
 from skim.errors import SkimError
 from skim.learners.features import embed, query_texts
 from skim.learners.params import TrainParams
+from skim.learners.registry import LEARNERS
 from skim.modelfolder import load_model
+from skim.registry import load
 
 
 def topk_matrix(scores: np.ndarray, ids: np.ndarray, n_labels: int) -> sp.csr_matrix:
@@ -74,19 +76,10 @@ def predict(
     cache = None if config.get("finetuned") else cache_dir
     queries = embed(enc, query_texts(dataset, split, params.with_metadata), cache)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if params.learner == "ova":
-        from skim.learners.ova import OvaNet, ova_topk
+    topk = load(LEARNERS.lookup(params.learner).topk)
 
-        net = OvaNet(config["dim"], config["n_labels"], params.bottleneck)
-        net.load_state_dict(tensors)
-        scores, ids = ova_topk(net, queries, k, device)
-    else:
-        from skim.index import exact_topk
-        from skim.learners.dual import DualNet
+    def label_vectors() -> np.ndarray:
+        return embed(enc, list(dataset.label_texts), cache)
 
-        net = DualNet(config["dim"])
-        net.load_state_dict(tensors)
-        labels = net.encode(embed(enc, list(dataset.label_texts), cache))
-        scores, ids = exact_topk(net.encode(queries), labels, k, device=device)
-        scores = (scores + 1.0) / 2.0
+    scores, ids = topk(config, tensors, params, queries, label_vectors, k, device)
     return topk_matrix(scores, ids, dataset.n_labels)

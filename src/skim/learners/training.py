@@ -23,7 +23,9 @@ from skim.learners.features import (
 )
 from skim.learners.methods import MethodContext, build_training_set
 from skim.learners.params import TrainParams
+from skim.learners.registry import LEARNERS
 from skim.modelfolder import MODEL_FILES, save_model
+from skim.registry import load
 
 
 def resolve_labels(dataset: Dataset, labels) -> tuple[sp.csr_matrix, str]:
@@ -147,14 +149,8 @@ def train(
         inputs = FrozenInputs(ctx.embed(training.texts))
         label_inputs = FrozenInputs(ctx.embed(ctx.label_texts))
     fit_started, fit_cpu = time.perf_counter(), time.process_time()
-    if params.learner == "ova":
-        from skim.learners.ova import fit_ova
-
-        net, history = fit_ova(inputs, label_inputs.all(), training, params, device, show_progress)
-    else:
-        from skim.learners.dual import fit_dual
-
-        net, history = fit_dual(inputs, label_inputs, training, params, device, show_progress)
+    fit = load(LEARNERS.lookup(params.learner).fit)
+    net, history = fit(inputs, label_inputs, training, params, device, show_progress)
     finished, finished_cpu = time.perf_counter(), time.process_time()
 
     model_dir = Path(model_dir)

@@ -16,7 +16,7 @@ from skim.direction import DIRECTIONS
 from skim.errors import SkimError
 from skim.generate.registry import RUNS
 from skim.index.build import INDEX_KINDS
-from skim.learners.params import LEARNERS, METHODS
+from skim.learners.registry import LEARNERS, METHODS
 from skim.simulate.bias import CLICK_MODELS
 
 if sys.version_info >= (3, 11):
@@ -97,7 +97,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
 }
 
 BUILDERS = ("wordnet",)
-RUN_METHODS = (*METHODS, "mar")  # the learners' methods and the MAR control of the pipeline
+RUN_CONTROLS = ("mar",)  # the pipeline's MAR control, a method name beside the learners' ones
 
 
 def _whole(low: int) -> tuple[Callable[[Any], bool], str]:
@@ -245,7 +245,7 @@ def _check_values(config: dict[str, Any], where: str) -> None:
 
 def check_methods(methods: list[Any], where: str = "config") -> None:
     """Every name in ``methods`` is a known training method or control, none twice."""
-    _check_names(where, "train", "methods", methods, RUN_METHODS, "method")
+    _check_names(where, "train", "methods", methods, (*METHODS, *RUN_CONTROLS), "method")
 
 
 def _check_names(
