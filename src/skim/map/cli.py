@@ -7,6 +7,7 @@ import json
 
 from skim.argtypes import fraction, matrix_path, positive_int
 from skim.direction import DIRECTIONS
+from skim.index.build import INDEX_KINDS
 
 
 def _tau(text: str) -> float | str:
@@ -48,7 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--encoder", help="sentence-transformers name/path or skim dual model (default MiniLM)"
     )
-    p.add_argument("--index", default="auto", choices=("auto", "exact", "hnsw", "faiss"))
+    p.add_argument(
+        "--index",
+        default="auto",
+        choices=INDEX_KINDS,
+        help="; ".join(f"{name}: {entry.help}" for name, entry in INDEX_KINDS.items()),
+    )
     p.add_argument(
         "--topk", type=positive_int, default=10, help="neighbours per synthetic text (10)"
     )

@@ -18,6 +18,7 @@ from skim.generate.registry import RUNS
 from skim.index.build import INDEX_KINDS
 from skim.learners.registry import LEARNERS, METHODS
 from skim.simulate.bias import CLICK_MODELS
+from skim.simulate.builders import BUILDERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -96,7 +97,6 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "evaluate": {"k": ((list,), [1, 5, 10, 25, 100])},
 }
 
-BUILDERS = ("wordnet",)
 RUN_CONTROLS = ("mar",)  # the pipeline's MAR control, a method name beside the learners' ones
 
 

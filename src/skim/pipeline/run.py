@@ -85,8 +85,10 @@ def _dataset_stage(config: dict[str, Any], out: Path, log: Log) -> Path:
     if ds_conf["path"] is not None:
         src = Path(ds_conf["path"])
     else:
-        from skim.simulate import build_wordnet_dataset
+        from skim.registry import load
+        from skim.simulate.builders import BUILDERS
 
+        build = load(BUILDERS.lookup(ds_conf["builder"]).build)
         src = out / "dataset"
         settings = {
             **{k: v for k, v in ds_conf.items() if k != "path"},
@@ -95,15 +97,7 @@ def _dataset_stage(config: dict[str, Any], out: Path, log: Log) -> Path:
         run_stage(
             out,
             "dataset",
-            lambda: build_wordnet_dataset(
-                src,
-                depth=ds_conf["depth"],
-                exposure_topk=ds_conf["exposure_topk"],
-                source=ds_conf["source"],
-                lexfiles=ds_conf["lexfiles"],
-                encoder=ds_conf["encoder"],
-                seed=config["run"]["seed"],
-            ),
+            lambda: build(src, ds_conf, config["run"]["seed"]),
             outputs=[src / "dataset.json"],
             settings=settings,
             log=log,
