@@ -11,6 +11,7 @@ from skim.direction import (
     source_count,
     source_meta_file,
     source_texts,
+    target_file,
     target_meta,
     target_texts,
 )
@@ -24,6 +25,7 @@ def test_queries_to_labels_maps_train_queries_onto_labels(tiny_dataset):
     assert target_meta(tiny_dataset, QUERIES_TO_LABELS)[0] == "a series"
     assert source_count(tiny_dataset, QUERIES_TO_LABELS) == 3
     assert source_meta_file(QUERIES_TO_LABELS) == "trn_X.meta.txt"
+    assert target_file(QUERIES_TO_LABELS) == "Y.txt"
     assert observed_partners(tiny_dataset, QUERIES_TO_LABELS).shape == (3, 4)
 
 
@@ -34,6 +36,7 @@ def test_labels_to_queries_swaps_the_sides(tiny_dataset):
     assert target_meta(tiny_dataset, LABELS_TO_QUERIES)[1] == "a non-coding segment"
     assert source_count(tiny_dataset, LABELS_TO_QUERIES) == 4
     assert source_meta_file(LABELS_TO_QUERIES) == "Y.meta.txt"
+    assert target_file(LABELS_TO_QUERIES) == "trn_X.txt"
     partners = observed_partners(tiny_dataset, LABELS_TO_QUERIES)
     assert partners.shape == (4, 3) and partners[2, 2] == 0.5
 

@@ -50,6 +50,11 @@ def target_texts(dataset: Dataset, direction: str) -> list[str]:
     return dataset.label_texts if direction == QUERIES_TO_LABELS else dataset.trn_texts
 
 
+def target_file(direction: str) -> str:
+    """The dataset file holding the targets' texts (recorded in manifests)."""
+    return "Y.txt" if check_direction(direction) == QUERIES_TO_LABELS else "trn_X.txt"
+
+
 def target_meta(dataset: Dataset, direction: str) -> list[str] | None:
     """The metadata of the targets of ``direction`` (None when the dataset has none)."""
     check_direction(direction)

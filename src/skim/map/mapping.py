@@ -22,7 +22,7 @@ from skim import __version__
 from skim._io import file_fingerprint, texts_fingerprint, write_json_atomic
 from skim.argtypes import check_positive_int
 from skim.data import Dataset, as_dataset, canonical, load_matrix, save_matrix
-from skim.direction import QUERIES_TO_LABELS, check_direction
+from skim.direction import QUERIES_TO_LABELS, check_direction, target_file, target_texts
 from skim.encode import TextEncoder, default_cache_dir, encode_texts, resolve_encoder
 from skim.errors import SkimError
 from skim.index import build_index
@@ -496,12 +496,11 @@ def _inputs(
     observed_info: dict,
     known: KnownLabels | None,
 ) -> dict:
-    to_labels = direction == QUERIES_TO_LABELS
-    targets = dataset.label_texts if to_labels else dataset.trn_texts
+    targets = target_texts(dataset, direction)
     return {
         "dataset": str(dataset.path) if dataset.path else None,
         "targets": {
-            "file": "Y.txt" if to_labels else "trn_X.txt",
+            "file": target_file(direction),
             "count": len(targets),
             "sha256": texts_fingerprint(targets),
         },

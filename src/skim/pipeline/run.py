@@ -18,6 +18,7 @@ from skim._floats import flush_denormals
 from skim._io import write_json_atomic
 from skim._redact import redact_values
 from skim.data import Dataset, load_dataset, load_matrix, resolve_matrix, save_matrix
+from skim.direction import source_count
 from skim.errors import SkimError
 from skim.generate.registry import RUNS
 from skim.map import manifest_path, matrix_fingerprint
@@ -181,7 +182,7 @@ def _teach_stage(config: dict[str, Any], out: Path, ds_dir: Path, log: Log) -> t
 def _sample_items(ds_dir: Path, direction: str, count: int, seed: int) -> list[int]:
     """A fixed random sample of source items, so a model generator's cost stays bounded."""
     dataset = load_dataset(ds_dir)
-    total = dataset.n_trn if direction == "queries-to-labels" else dataset.n_labels
+    total = source_count(dataset, direction)
     rng = np.random.default_rng(seed)
     return sorted(int(i) for i in rng.choice(total, size=min(count, total), replace=False))
 
