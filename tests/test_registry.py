@@ -12,6 +12,7 @@ def test_a_registry_is_the_live_list_of_names_in_registration_order():
     colours.register("blue", 2)
     assert list(colours) == ["red", "blue"] and colours["blue"] == 2 and "red" in colours
     assert ", ".join(colours) == "red, blue"
+    assert colours.help_text() == "red: ; blue: "  # entries without a help attribute
     with pytest.raises(SkimError, match="unknown colour 'green'; choose one of red, blue"):
         colours.lookup("green")
     with pytest.raises(ValueError, match="already registered"):

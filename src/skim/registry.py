@@ -43,6 +43,11 @@ class Registry(Mapping[str, Entry], Generic[Entry]):
             raise SkimError(f"unknown {self.what} {name!r}; choose one of {', '.join(self)}")
         return self._entries[name]
 
+    def help_text(self) -> str:
+        """``name: help; ...`` of every entry (entries with a ``help`` attribute), for a
+        command line's help."""
+        return "; ".join(f"{name}: {getattr(entry, 'help', '')}" for name, entry in self.items())
+
     def __getitem__(self, name: str) -> Entry:
         return self._entries[name]
 

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--generator",
         default="extractive",
         choices=GENERATORS,
-        help="; ".join(f"{name}: {entry.help}" for name, entry in GENERATORS.items()),
+        help=GENERATORS.help_text(),
     )
     p.add_argument("--model", help="model name/folder (hf, vllm), or the endpoint's model (openai)")
     p.add_argument("--adapter", help="LoRA adapter folder written by skim distill")

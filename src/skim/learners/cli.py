@@ -14,20 +14,17 @@ from skim.argtypes import (
 from skim.learners.registry import LEARNERS, METHODS
 
 
-def _listed(registry, default: str) -> str:
-    """Help text: each registered name and what it is, then the default."""
-    return "; ".join(f"{name}: {entry.help}" for name, entry in registry.items()) + (
-        f" (default: {default})"
-    )
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train an XC learner (ova or dual) on a dataset's labels")
     p.add_argument("dataset", help="dataset directory")
     p.add_argument("model_dir", help="output folder (model.safetensors + skim_model.json)")
-    p.add_argument("--learner", choices=LEARNERS, default="ova", help=_listed(LEARNERS, "ova"))
+    p.add_argument(
+        "--learner", choices=LEARNERS, default="ova", help=LEARNERS.help_text() + " (default: ova)"
+    )
     p.add_argument("--labels", help="training labels (default: the dataset's trn_X_Y.npz)")
-    p.add_argument("--method", choices=METHODS, default="none", help=_listed(METHODS, "none"))
+    p.add_argument(
+        "--method", choices=METHODS, default="none", help=METHODS.help_text() + " (default: none)"
+    )
     p.add_argument("--with-metadata", action="store_true", help="append query metadata to text")
     p.add_argument("--epochs", type=positive_int, default=3)
     p.add_argument("--batch-size", type=positive_int, default=512)

@@ -49,12 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--encoder", help="sentence-transformers name/path or skim dual model (default MiniLM)"
     )
-    p.add_argument(
-        "--index",
-        default="auto",
-        choices=INDEX_KINDS,
-        help="; ".join(f"{name}: {entry.help}" for name, entry in INDEX_KINDS.items()),
-    )
+    p.add_argument("--index", default="auto", choices=INDEX_KINDS, help=INDEX_KINDS.help_text())
     p.add_argument(
         "--topk", type=positive_int, default=10, help="neighbours per synthetic text (10)"
     )
