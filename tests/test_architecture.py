@@ -125,9 +125,7 @@ def layer_of(unit: str, layers: list[set[str]] = LAYERS) -> int:
 
 def upward(edges: Iterable[tuple[str, str]], layers: list[set[str]] = LAYERS) -> list[str]:
     """Each edge from a unit to a unit of a later layer, as ``a -> b``."""
-    return sorted(
-        f"{a} -> {b}" for a, b in edges if layer_of(a, layers) < layer_of(b, layers)
-    )
+    return sorted(f"{a} -> {b}" for a, b in edges if layer_of(a, layers) < layer_of(b, layers))
 
 
 def private_reaches(edges: Iterable[tuple[str, str, str]]) -> list[str]:

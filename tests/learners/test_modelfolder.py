@@ -60,9 +60,7 @@ def test_skim_train_keeps_the_old_model_when_the_writer_fails(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(safetensors.torch, "save_file", full_disk)
-    monkeypatch.setattr(
-        "skim.encode.SentenceEncoder", lambda *a, **k: fit_kwargs["encoder"]
-    )
+    monkeypatch.setattr("skim.encode.SentenceEncoder", lambda *a, **k: fit_kwargs["encoder"])
     code = main(["train", str(dataset_dir), str(model), "--epochs", "1", "--seed", "3"])
     err = capsys.readouterr().err
     assert code == 2
