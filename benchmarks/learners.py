@@ -19,7 +19,7 @@ from pathlib import Path
 from skim.data import load_dataset
 from skim.evaluate import evaluate_predictions
 from skim.learners import predict, train
-from skim.learners.store import read_config
+from skim.modelfolder import read_config
 
 K = (5, 10, 25, 100)
 

@@ -6,7 +6,7 @@ from skim.encode import (
     SentenceEncoder,
     encode_texts,
     load_text_encoder,
-    resolve_encoder,
+    resolve_model_name,
 )
 from skim.errors import SkimError
 
@@ -36,7 +36,7 @@ def test_a_corrupt_cache_file_is_recomputed(tmp_path, hash_encoder):
 
 
 def test_a_projection_over_a_base_encoder_caches_only_the_base(tmp_path, hash_encoder):
-    from skim.learners.dual import DualTextEncoder
+    from skim.encode import DualTextEncoder
 
     projection = np.eye(16, dtype=np.float32)[::-1].copy()  # reverses the coordinates
     dual = DualTextEncoder(hash_encoder, projection, model_id="m1")
@@ -52,9 +52,9 @@ def test_a_projection_over_a_base_encoder_caches_only_the_base(tmp_path, hash_en
 
 
 def test_default_encoder_is_the_bundled_minilm():
-    path = resolve_encoder(None)
-    assert resolve_encoder(DEFAULT_ENCODER) == path and path.endswith("model")
-    assert resolve_encoder("my/model") == "my/model"
+    path = resolve_model_name(None)
+    assert resolve_model_name(DEFAULT_ENCODER) == path and path.endswith("model")
+    assert resolve_model_name("my/model") == "my/model"
 
 
 def test_bundled_minilm_encodes_offline(tmp_path):
@@ -101,3 +101,15 @@ def test_a_full_disk_while_caching_warns_once_and_keeps_encoding(
     err = capsys.readouterr().err
     assert err.count("cannot be written") == 1 and "No space left on device" in err
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # no partial shard
+
+
+def test_resolve_encoder_takes_an_instance_a_dual_folder_or_refuses(hash_encoder, tmp_path):
+    from skim.encode import resolve_encoder
+    from skim.errors import SkimError
+
+    assert resolve_encoder(hash_encoder) is hash_encoder
+    (tmp_path / "skim_model.json").write_text('{"learner": "ova"}')
+    with pytest.raises(SkimError, match="a 'ova' model has no text encoder"):
+        resolve_encoder(tmp_path)  # a path: read as a model folder, not a sentence-transformer
+    with pytest.raises(SkimError, match="encoder must be a TextEncoder, a model name or a path"):
+        resolve_encoder(42)

@@ -117,8 +117,8 @@ def test_a_folder_with_foreign_files_is_not_replaced(tmp_path):
 def test_a_dataset_folder_and_a_model_follow_the_umask(tmp_path, umask, tiny_dataset):
     import torch
 
-    from skim.learners.store import save_model
-    from skim.simulate.output import save_dataset_dir
+    from skim.data.output import save_dataset_dir
+    from skim.modelfolder import save_model
 
     umask(0o027)
     save_dataset_dir(tiny_dataset, tmp_path / "data")

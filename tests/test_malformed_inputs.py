@@ -319,7 +319,7 @@ CASES: list[Case] = [
 @pytest.fixture
 def root(tmp_path, tiny_dataset, monkeypatch) -> Path:
     """A tiny valid dataset, synthetic texts and an empty output folder; a hash encoder."""
-    monkeypatch.setattr("skim.map.mapping.load_text_encoder", lambda spec, **kw: HashEncoder())
+    monkeypatch.setattr("skim.encode.load_text_encoder", lambda spec, **kw: HashEncoder())
     save_dataset(tiny_dataset, tmp_path / "data")
     (tmp_path / "synthetic.jsonl").write_text("".join(json.dumps(r) + "\n" for r in SYNTHETIC))
     (tmp_path / "out").mkdir()

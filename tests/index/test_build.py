@@ -80,3 +80,21 @@ def test_hnsw_graph_is_cached_and_reused(tmp_path, monkeypatch):
     saved[0].write_bytes(b"broken")
     rebuilt = build_index(targets, kind="hnsw", cache_dir=tmp_path, M=8)
     assert len(rebuilt) == 400 and saved[0].stat().st_size > 100
+
+
+def test_a_registered_index_kind_is_built_by_build_index():
+    from skim.index.build import INDEX_KINDS, IndexEntry
+
+    class Reversed(ExactIndex):
+        kind = "reversed"
+
+    INDEX_KINDS.register("reversed", IndexEntry(Reversed, frozenset({"device"}), "a toy"))
+    try:
+        index = build_index(np.eye(3, dtype=np.float32), "reversed", device="cpu")
+        assert isinstance(index, Reversed) and index.search(np.eye(3, dtype=np.float32)[:1], 1)[
+            1
+        ].tolist() == [[0]]
+        with pytest.raises(SkimError, match="index 'reversed' does not take M"):
+            build_index(np.eye(3, dtype=np.float32), "reversed", M=4)
+    finally:
+        INDEX_KINDS.unregister("reversed")

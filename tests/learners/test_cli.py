@@ -6,7 +6,7 @@ from skim.data import load_matrix, save_matrix
 
 def test_train_then_predict_from_the_command_line(tmp_path, dataset_dir, capsys):
     # the default encoder would be loaded from disk; the bag-of-words stand-in keeps it fast
-    import skim.learners.features as features
+    import skim.encode as features
     from tests.learners.conftest import FakeEncoder
 
     class NamedFake(FakeEncoder):

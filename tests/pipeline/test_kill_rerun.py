@@ -24,7 +24,7 @@ TOPICS = ["apple", "river", "engine", "violin", "planet", "forest", "castle", "w
 # the child: skim's CLI with every sentence encoder replaced by the tests' hash encoder
 MAIN_WITH_HASH_ENCODER = """
 import sys
-import skim.encode, skim.learners.features
+import skim.encode
 from tests.conftest import HashEncoder
 
 class NamedHashEncoder(HashEncoder):
@@ -33,7 +33,7 @@ class NamedHashEncoder(HashEncoder):
 def make(*args, **kwargs):
     return NamedHashEncoder()
 
-skim.encode.SentenceEncoder = skim.learners.features.SentenceEncoder = make
+skim.encode.SentenceEncoder = make
 from skim.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-import skim.simulate.bias as bias
 from skim.cli import main
 from skim.data import load_dataset
 from tests.simulate.conftest import HashEncoder
@@ -13,7 +12,7 @@ from tests.simulate.conftest import HashEncoder
 @pytest.fixture
 def fake_default_encoder(monkeypatch):
     """The CLI's default encoder replaced by a deterministic fake (no model download)."""
-    monkeypatch.setattr(bias, "load_text_encoder", lambda spec=None, **kw: HashEncoder())
+    monkeypatch.setattr("skim.encode.load_text_encoder", lambda spec=None, **kw: HashEncoder())
 
 
 def test_wordnet_then_simulate_end_to_end(tiny_wordnet, tmp_path, capsys, fake_default_encoder):

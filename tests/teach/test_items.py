@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from skim.errors import SkimError
-from skim.teach import sample_indices, sibling
+from skim.teach import sample_indices
 from skim.teach.items import Item, build_items, item_key
 
 
@@ -21,11 +21,6 @@ def test_samples_are_sorted_seeded_and_nested():
 def test_bad_samples(bad):
     with pytest.raises(SkimError, match="sample"):
         sample_indices(10, bad)
-
-
-def test_sibling_names():
-    assert sibling("out/demos.jsonl", ".failed.jsonl").as_posix() == "out/demos.failed.jsonl"
-    assert sibling("demos", ".seed.npz").as_posix() == "demos.seed.npz"
 
 
 def test_known_partners_are_observed_and_capped(gold_dataset):

@@ -24,7 +24,7 @@ def _stats(args: argparse.Namespace) -> int:
 
 def register_import(kinds: argparse._SubParsersAction) -> None:
     """``skim datasets import``: an XC repository download -> the DATASET.md layout."""
-    from skim.cli import positive_float
+    from skim.argtypes import positive_float
 
     p = kinds.add_parser(
         "import",

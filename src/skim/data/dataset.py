@@ -247,3 +247,9 @@ def save_dataset(dataset: Dataset, path: str | os.PathLike) -> Path:
     if dataset.info:
         write_json_atomic(path / "dataset.json", dataset.info)
     return path
+
+
+def as_dataset(dataset: Dataset | str | os.PathLike) -> Dataset:
+    """A loaded dataset as it is, or the dataset directory ``dataset`` read and validated:
+    what every stage accepts for its ``dataset`` argument."""
+    return dataset if isinstance(dataset, Dataset) else load_dataset(dataset)

@@ -453,7 +453,7 @@ def import_xc_dataset(
     then the features beside it; ``propensity`` (``{"A": .., "B": ..}``, the XC repository's
     per-dataset values, e.g. A 0.6, B 2.6 for Amazon) goes to ``dataset.json``.
     """
-    from skim.simulate.output import check_dataset_dir_output, save_dataset_dir
+    from skim.data.output import check_dataset_dir_output, save_dataset_dir
 
     check_dataset_dir_output(out_dir)  # before the long read, not after it
     dataset, features = read_xc_dataset(source, layout, texts, content, progress)

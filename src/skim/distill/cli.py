@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from skim.cli import non_negative_int, positive_float, positive_int
+from skim.argtypes import non_negative_int, positive_float, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -89,7 +89,7 @@ def observed_pairs(
     """
     import numpy as np
 
-    from skim.generate.base import observed_partners, source_texts, target_texts
+    from skim.direction import observed_partners, source_texts, target_texts
 
     texts, meta = source_texts(dataset, direction)
     targets = target_texts(dataset, direction)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 
+from skim.direction import DIRECTIONS, check_direction
 from skim.prompts.parse import format_completion
-from skim.prompts.templates import DIRECTIONS, check_direction
 
 __all__ = [
     "DEFAULT_MAX_METADATA_WORDS",

@@ -9,7 +9,7 @@ from skim.evaluate.scoring import DEFAULT_K
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from skim.cli import parse_k
+    from skim.argtypes import parse_k
 
     p = sub.add_parser("evaluate", help="P/R/nDCG/PSP/coverage@k on observed and unbiased labels")
     p.add_argument("dataset", help="dataset directory")
@@ -49,7 +49,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def register_whatif(sub: argparse._SubParsersAction) -> None:
-    from skim.cli import non_negative_int
+    from skim.argtypes import non_negative_int
     from skim.evaluate.whatif import DEFAULT_PRECISIONS, DEFAULT_RECOVERIES
 
     p = sub.add_parser(

@@ -8,7 +8,7 @@ alone, on a grid of (precision, recovery), tells a user which teacher + student 
 needs on their data. Real generators' label files can be measured on the same axes and plotted
 on the curve. The simulated points read the answers: they are never SKIM results.
 
-Every fit is a resumable stage (:func:`skim.pipeline.stages.run_stage`) under ``out``.
+Every fit is a resumable stage (:func:`skim.stage.run_stage`) under ``out``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from skim._io import write_json_atomic, write_text_atomic
-from skim.data import Dataset, load_dataset, load_matrix, save_matrix
+from skim.data import Dataset, as_dataset, load_matrix, save_matrix
 from skim.errors import DatasetError, SkimError
 from skim.evaluate.report import TARGET_GAIN
 from skim.simulate.generator import (
@@ -53,7 +53,7 @@ def _fit_and_score(
 
     from skim.evaluate.scoring import evaluate_predictions
     from skim.learners import predict, train
-    from skim.pipeline.stages import run_stage
+    from skim.stage import run_stage
 
     model_dir = out / "models" / f"{slug}-{learner}"
     metrics_path = out / "metrics" / f"{slug}-{learner}.json"
@@ -127,9 +127,9 @@ def whatif_curve(
         One row per point: ``kind`` ("baseline", "simulated" or "measured"), ``name``,
         ``precision``, ``recovery``, ``new_pairs`` and per learner its metrics and ``gain``.
     """
-    from skim.encode import encode_texts, load_text_encoder
+    from skim.encode import encode_texts, resolve_encoder
 
-    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    ds = as_dataset(dataset)
     if ds.trn_X_Y_unbiased is None or ds.tst_X_Y_unbiased is None:
         raise DatasetError(
             f"{ds.path or 'the dataset'}: the what-if curve needs the complete labels "
@@ -176,13 +176,7 @@ def whatif_curve(
         for r in recoveries:
             path = out / "labels" / f"{_slug(p, r)}{tag}.npz"
             if label_vecs is None:
-                named = encoder is None or isinstance(encoder, (str, os.PathLike))
-                enc = (
-                    load_text_encoder(None if encoder is None else str(encoder))
-                    if named
-                    else encoder
-                )
-                label_vecs = encode_texts(enc, ds.label_texts)
+                label_vecs = encode_texts(resolve_encoder(encoder), ds.label_texts)
             pairs, info = simulate_generator(
                 truth, known, p, r, label_vecs=label_vecs, seed=seed, label_weights=weights
             )

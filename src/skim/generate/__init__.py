@@ -2,14 +2,17 @@
 
 from skim.generate.base import Generator, Item
 from skim.generate.coverage import evaluate_generation, read_synthetic
-from skim.generate.run import GENERATORS, generate, make_generator
+from skim.generate.registry import GENERATORS, RUNS, register_generator
+from skim.generate.run import generate, make_generator
 
 __all__ = [
     "GENERATORS",
     "Generator",
     "Item",
+    "RUNS",
     "evaluate_generation",
     "generate",
     "make_generator",
+    "register_generator",
     "read_synthetic",
 ]

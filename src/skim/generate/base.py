@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from skim.data import Dataset
-from skim.distill.format import check_direction
+from skim.direction import source_meta_file, source_texts
 from skim.errors import SkimError
 
 if TYPE_CHECKING:
@@ -35,33 +35,13 @@ class Generator(Protocol):
         listed as failed and asked again on a rerun, never recorded as an empty list."""
 
 
-def source_texts(dataset: Dataset, direction: str) -> tuple[list[str], list[str] | None]:
-    """(texts, metadata or None) of the sources of ``direction``."""
-    check_direction(direction)
-    if direction == "queries-to-labels":
-        return dataset.trn_texts, dataset.trn_meta
-    return dataset.label_texts, dataset.label_meta
-
-
-def target_texts(dataset: Dataset, direction: str) -> list[str]:
-    """The real texts that synthetic ones are mapped onto (labels, or train queries)."""
-    check_direction(direction)
-    return dataset.label_texts if direction == "queries-to-labels" else dataset.trn_texts
-
-
-def observed_partners(dataset: Dataset, direction: str):
-    """CSR matrix sources x targets of the observed (possibly biased) pairs."""
-    return (
-        dataset.trn_X_Y.tocsr() if direction == "queries-to-labels" else dataset.trn_X_Y.T.tocsr()
-    )
-
-
 def make_items(
     dataset: Dataset, direction: str, sources: list[int], no_metadata: bool
 ) -> list[Item]:
     """Items for ``sources``; a missing metadata file is an error unless ``no_metadata``."""
     texts, meta = source_texts(dataset, direction)
     if meta is None and not no_metadata:
-        which = "trn_X.meta.txt" if direction == "queries-to-labels" else "Y.meta.txt"
-        raise SkimError(f"the dataset has no {which}; generate with --no-metadata")
+        raise SkimError(
+            f"the dataset has no {source_meta_file(direction)}; generate with --no-metadata"
+        )
     return [Item(i, texts[i], "" if no_metadata else meta[i]) for i in sources]

@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
-from skim.cli import non_negative_float, non_negative_int, positive_int
-from skim.distill.format import DIRECTIONS
+from skim.argtypes import non_negative_float, non_negative_int, positive_int
+from skim.direction import DIRECTIONS
+from skim.generate.registry import GENERATORS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", help="output JSONL, one record per source item")
     p.add_argument("--direction", required=True, choices=DIRECTIONS)
     p.add_argument(
-        "--generator", default="extractive", choices=("extractive", "hf", "vllm", "openai")
+        "--generator",
+        default="extractive",
+        choices=GENERATORS,
+        help=GENERATORS.help_text(),
     )
     p.add_argument("--model", help="model name/folder (hf, vllm), or the endpoint's model (openai)")
     p.add_argument("--adapter", help="LoRA adapter folder written by skim distill")

@@ -17,11 +17,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from skim.data import Dataset, load_dataset
-from skim.distill.format import check_direction
+from skim.data import Dataset, as_dataset
+from skim.direction import by_source, check_direction, target_texts
 from skim.encode import TextEncoder, encode_texts
 from skim.errors import SkimError
-from skim.generate.base import target_texts
 from skim.index import exact_topk
 
 
@@ -61,15 +60,11 @@ def evaluate_generation(
         unbiased labels), ``items``, ``texts_per_item`` and which labels served as truth.
     """
     check_direction(direction)
-    if not isinstance(dataset, Dataset):
-        dataset = load_dataset(dataset)
+    dataset = as_dataset(dataset)
     synth = synthetic if isinstance(synthetic, dict) else read_synthetic(synthetic)
     unbiased = dataset.trn_X_Y_unbiased is not None
     truth = dataset.trn_X_Y_unbiased if unbiased else dataset.trn_X_Y
-    observed = dataset.trn_X_Y
-    if direction == "labels-to-queries":
-        truth, observed = truth.T, observed.T
-    truth, observed = truth.tocsr(), observed.tocsr()
+    truth, observed = by_source(truth, direction), by_source(dataset.trn_X_Y, direction)
     n_sources = truth.shape[0]
     bad = [s for s in synth if not 0 <= s < n_sources]
     if bad:

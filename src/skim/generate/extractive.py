@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from skim.data import Dataset
-from skim.generate.base import Item, observed_partners, source_texts, target_texts
+from skim.direction import observed_partners, source_texts, target_meta, target_texts
+from skim.generate.base import Item
 
 STOPWORDS = frozenset(
     """a an the this that these those some any each every all both either neither no not nor
@@ -99,8 +100,7 @@ class ExtractiveGenerator:
     ) -> None:
         self.targets = target_texts(dataset, direction)
         self.sources = source_texts(dataset, direction)[0]
-        partner_meta = dataset.label_meta if direction == "queries-to-labels" else dataset.trn_meta
-        self.partner_meta = partner_meta if use_partners else None
+        self.partner_meta = target_meta(dataset, direction) if use_partners else None
         self.partners = observed_partners(dataset, direction) if use_partners else None
         self.target_names = {n for t in self.targets for n in _names(t)}
         self.vocab = Counter(w.lower() for t in self.targets for w in _WORD.findall(t))

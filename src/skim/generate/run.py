@@ -11,7 +11,6 @@ kept for the rerun, else it is removed.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import shutil
@@ -20,15 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from skim._io import atomic_path, check_output, write_json_atomic
-from skim.data import Dataset, load_dataset
-from skim.distill.format import check_direction
+from skim.data import Dataset, as_dataset
+from skim.direction import check_direction, source_texts
 from skim.errors import SkimError
-from skim.generate.base import Generator, make_items, source_texts, target_texts
+from skim.generate.base import Generator, make_items
+from skim.generate.registry import GENERATORS
+from skim.records import manifest_path, sibling, write_records
+from skim.registry import load
 from skim.teach.client import ItemFailed
-from skim.teach.items import sibling
-from skim.teach.store import write_records
-
-GENERATORS = ("extractive", "hf", "vllm", "openai")
 
 
 def make_generator(
@@ -42,61 +40,19 @@ def make_generator(
     seed: int = 0,
     **options: Any,
 ) -> Generator:
-    """The generator called ``name``, configured for ``dataset`` and ``direction``."""
-    if name == "extractive":
-        from skim.generate.extractive import ExtractiveGenerator
-
-        if no_metadata:
-            raise SkimError("the extractive generator reads metadata; it cannot run --no-metadata")
-        _check_options(name, ExtractiveGenerator, options)
-        return ExtractiveGenerator(dataset, direction, num_return=num_return or 10, **options)
-    if name in ("hf", "vllm"):
-        if name == "hf":
-            from skim.generate.hf import HFGenerator as cls
-        else:
-            from skim.generate.vllm import VLLMGenerator as cls
-        _check_options(name, cls, options)
-        if options.get("vocabulary") == "dataset":
-            options["vocabulary_texts"] = dataset_texts(dataset)
-        if options.get("constrain") == "labels":
-            options["constraint_texts"] = target_texts(dataset, direction)
-        return cls(
-            model,
-            adapter,
-            direction=direction,
-            no_metadata=no_metadata,
-            num_return=num_return or 1,
-            seed=seed,
-            **options,
-        )
-    if name == "openai":
-        from skim.generate.openai import OpenAIGenerator
-
-        if not model:
-            raise SkimError("the openai generator needs --model (the endpoint's model name)")
-        if "max_new_tokens" in options:  # the endpoint calls it max_tokens
-            options["max_tokens"] = options.pop("max_new_tokens")
-        _check_options(name, OpenAIGenerator, options)
-        return OpenAIGenerator(
-            model,
-            direction=direction,
-            no_metadata=no_metadata,
-            num_return=num_return or 10,
-            seed=seed,
-            **options,
-        )
-    raise SkimError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}")
-
-
-def _check_options(name: str, cls: type, options: dict[str, Any]) -> None:
-    """SkimError for a setting the generator does not take (e.g. --top-k for extractive)."""
-    parameters = inspect.signature(cls).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return
-    unknown = sorted(set(options) - set(parameters))
-    if unknown:
-        flag = "--" + unknown[0].replace("_", "-")
-        raise SkimError(f"the {name} generator has no setting {unknown[0]} ({flag})")
+    """The generator called ``name`` (see :data:`skim.generate.registry.GENERATORS`),
+    configured for ``dataset`` and ``direction``."""
+    entry = GENERATORS.lookup(name)
+    return load(entry.build)(
+        dataset,
+        direction,
+        model=model,
+        adapter=adapter,
+        no_metadata=no_metadata,
+        num_return=num_return or entry.num_return,
+        seed=seed,
+        **options,
+    )
 
 
 def generate(
@@ -153,8 +109,7 @@ def generate(
         raise SkimError(f"shard_size must be at least 1, got {shard_size}")
     if num_return is not None and num_return < 1:  # not "0 means the default"
         raise SkimError(f"num_return must be at least 1, got {num_return}")
-    if not isinstance(dataset, Dataset):
-        dataset = load_dataset(dataset)
+    dataset = as_dataset(dataset)
     out_path = Path(out_path)
     check_output(out_path)
     n_sources = len(source_texts(dataset, direction)[0])
@@ -173,9 +128,9 @@ def generate(
         gen = generator
     settings = {"generator": gen.name, "direction": direction, **gen.settings}
     key = _run_key(settings, sources, _dataset_key(dataset, direction))
-    manifest_path = out_path.with_suffix(".manifest.json")
-    if out_path.is_file() and manifest_path.is_file():
-        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = manifest_path(out_path)
+    if out_path.is_file() and manifest.is_file():
+        previous = json.loads(manifest.read_text(encoding="utf-8"))
         if previous.get("run_key") == key and not previous.get("failed"):
             return {**previous, "generated_this_run": 0}
     shard_dir = out_path.with_name(out_path.name + ".shards")
@@ -253,7 +208,7 @@ def generate(
     if tokens is not None and gen_seconds:
         summary["generated_tokens"] = tokens
         summary["tokens_per_second"] = round(tokens / gen_seconds, 1)
-    write_json_atomic(manifest_path, summary)
+    write_json_atomic(manifest, summary)
     return summary
 
 
@@ -274,12 +229,6 @@ def _failure(source: int, direction: str, generator: str, exc: ItemFailed) -> di
         "error": str(exc),
         "attempts": exc.attempts,
     }
-
-
-def dataset_texts(dataset: Dataset) -> list[str]:
-    """Every text of ``dataset``: train queries and labels, with their metadata."""
-    parts = (dataset.trn_texts, dataset.trn_meta, dataset.label_texts, dataset.label_meta)
-    return [text for part in parts if part for text in part]
 
 
 def _follow_batches(gen: Generator, bar) -> list[int]:

@@ -1,10 +1,17 @@
-"""One entry point for every index kind: ``build_index(vectors, kind, **params)``."""
+"""One entry point for every index kind: ``build_index(vectors, kind, **params)``.
+
+The kinds are registered in :data:`INDEX_KINDS` with their class and the settings they take;
+``skim map --index``, the config's ``[map] index`` and :func:`build_index` read it. Adding a
+backend: a module with a class like :class:`skim.index.exact.ExactIndex` (``search``,
+``params``, ``len``), then one ``INDEX_KINDS.register(...)`` line below.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -12,8 +19,8 @@ import numpy as np
 
 from skim._io import atomic_path
 from skim.errors import SkimError
+from skim.registry import Registry, load
 
-INDEX_KINDS = ("auto", "exact", "hnsw", "faiss")
 AUTO_EXACT_MAX = 100_000
 """``kind="auto"`` searches exactly up to this many targets, with hnswlib above it.
 
@@ -36,10 +43,45 @@ class Index(Protocol):
         """The settings that define the index (recorded in manifests)."""
 
 
+@dataclass(frozen=True)
+class IndexEntry:
+    """A registered index kind: its class (or ``"module:Class"``; None for ``auto``, which
+    picks another kind), the settings it takes, and a line of help."""
+
+    cls: type | str | None
+    params: frozenset[str]
+    help: str
+
+
+INDEX_KINDS: Registry[IndexEntry] = Registry("index")
+INDEX_KINDS.register(
+    "auto", IndexEntry(None, frozenset(), f"exact up to {AUTO_EXACT_MAX:,} targets, else hnsw")
+)
+INDEX_KINDS.register(
+    "exact",
+    IndexEntry("skim.index.exact:ExactIndex", frozenset({"device"}), "brute force (torch)"),
+)
+INDEX_KINDS.register(
+    "hnsw",
+    IndexEntry(
+        "skim.index.hnsw:HnswIndex",
+        frozenset({"M", "ef_construction", "ef", "num_threads", "seed"}),
+        "hnswlib graph, as in the paper",
+    ),
+)
+INDEX_KINDS.register(
+    "faiss",
+    IndexEntry(
+        "skim.index.faiss_index:FaissIndex",
+        frozenset({"M", "ef_construction", "ef", "num_threads", "factory"}),
+        "a faiss index (optional extra)",
+    ),
+)
+
+
 def resolve_kind(kind: str, n_targets: int) -> str:
     """The concrete kind ``build_index`` would use for ``n_targets`` targets."""
-    if kind not in INDEX_KINDS:
-        raise SkimError(f"unknown index {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
+    INDEX_KINDS.lookup(kind)
     if kind == "auto":
         return "exact" if n_targets <= AUTO_EXACT_MAX else "hnsw"
     return kind
@@ -70,16 +112,7 @@ def build_index(
         does not take raise a :class:`SkimError`, except those of the other kinds when
         ``kind="auto"`` (so one call can carry settings for whichever kind is picked).
     """
-    from skim.index.exact import ExactIndex
-    from skim.index.faiss_index import FaissIndex
-    from skim.index.hnsw import HnswIndex
-
-    classes = {"exact": ExactIndex, "hnsw": HnswIndex, "faiss": FaissIndex}
-    accepted = {
-        "exact": {"device"},
-        "hnsw": {"M", "ef_construction", "ef", "num_threads", "seed"},
-        "faiss": {"M", "ef_construction", "ef", "num_threads", "factory"},
-    }
+    accepted = {name: set(entry.params) for name, entry in INDEX_KINDS.items()}
     chosen = resolve_kind(kind, len(vectors))
     unknown = set(params) - accepted[chosen]
     if kind == "auto":
@@ -92,7 +125,7 @@ def build_index(
     kept = {key: value for key, value in params.items() if key in accepted[chosen]}
     if chosen == "hnsw" and cache_dir is not None:
         return _cached_hnsw(vectors, Path(cache_dir), kept)
-    return classes[chosen](vectors, **kept)
+    return load(INDEX_KINDS[chosen].cls)(vectors, **kept)
 
 
 def _cached_hnsw(vectors: np.ndarray, cache_dir: Path, params: dict) -> Index:

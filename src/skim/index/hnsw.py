@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from skim.argtypes import check_positive_int
 from skim.errors import SkimError
 
 
@@ -56,8 +57,7 @@ class HnswIndex:
         if vectors.ndim != 2:
             raise SkimError(f"index vectors must be a 2-d array, got shape {vectors.shape}")
         for name, value in (("M", M), ("ef_construction", ef_construction), ("ef", ef)):
-            if int(value) < 1:
-                raise SkimError(f"hnsw {name} must be a positive integer, got {value!r}")
+            check_positive_int(f"hnsw {name}", value)
         self.M, self.ef_construction, self.ef = int(M), int(ef_construction), int(ef)
         self.num_threads, self.seed = int(num_threads), int(seed)
         self.dim = int(vectors.shape[1])

@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import argparse
 
-from skim.cli import matrix_path, non_negative_float, non_negative_int, positive_float, positive_int
-from skim.learners.params import LEARNERS, METHODS
+from skim.argtypes import (
+    matrix_path,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from skim.learners.registry import LEARNERS, METHODS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train an XC learner (ova or dual) on a dataset's labels")
     p.add_argument("dataset", help="dataset directory")
     p.add_argument("model_dir", help="output folder (model.safetensors + skim_model.json)")
-    p.add_argument("--learner", choices=LEARNERS, default="ova", help="default: ova")
+    p.add_argument(
+        "--learner", choices=LEARNERS, default="ova", help=LEARNERS.help_text() + " (default: ova)"
+    )
     p.add_argument("--labels", help="training labels (default: the dataset's trn_X_Y.npz)")
-    p.add_argument("--method", choices=METHODS, default="none", help="default: none")
+    p.add_argument(
+        "--method", choices=METHODS, default="none", help=METHODS.help_text() + " (default: none)"
+    )
     p.add_argument("--with-metadata", action="store_true", help="append query metadata to text")
     p.add_argument("--epochs", type=positive_int, default=3)
     p.add_argument("--batch-size", type=positive_int, default=512)
-    p.add_argument("--lr", type=positive_float, help="default: 3e-2 for ova, 1e-3 for dual")
+    p.add_argument(
+        "--lr",
+        type=positive_float,
+        help="default: "
+        + ", ".join(f"{entry.lr:g} for {name}" for name, entry in LEARNERS.items()),
+    )
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--encoder", help="sentence-transformers name or path (default: MiniLM)")
     p.add_argument("--cache-dir", help="embedding cache (default: $SKIM_CACHE_DIR)")

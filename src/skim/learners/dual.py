@@ -9,16 +9,12 @@ the denominator. A soft target value is the probability of sampling that positiv
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from skim.encode import TextEncoder
 from skim.errors import SkimError
 from skim.learners.loop import Trainer, batches
 from skim.learners.params import TrainParams
@@ -65,7 +61,7 @@ def mine_hard_negatives(
     fewer than ``n`` non-positive labels.
     """
     from skim.index import exact_topk
-    from skim.map.pairs import contains, pair_keys
+    from skim.pairs import contains, pair_keys
 
     n_queries = len(query_vectors)
     out = np.full((n_queries, n), -1, dtype=np.int64)
@@ -190,56 +186,17 @@ def _project(net: DualNet, inputs) -> np.ndarray:
     return net.encode(np.ascontiguousarray(inputs.all(), dtype=np.float32))
 
 
-class DualTextEncoder:
-    """A trained dual model as a :class:`skim.encode.TextEncoder` (e.g. for the mapping stage).
-
-    Encodes with the base sentence-transformers model, then the trained projection;
-    outputs are L2-normalised float32.
-    """
-
-    def __init__(self, base: TextEncoder, projection: np.ndarray, model_id: str) -> None:
-        self.base = base
-        self.projection = np.ascontiguousarray(projection, dtype=np.float32)
-        self.id = f"skim-dual:{model_id}|{base.id}"
-        self.name = None
-
-    @property
-    def dim(self) -> int:
-        return int(self.projection.shape[0])
-
-    def project(self, vectors: np.ndarray) -> np.ndarray:
-        """The trained projection of base-encoder vectors, L2-normalised."""
-        vectors = np.asarray(vectors, dtype=np.float32)
-        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        out = vectors @ self.projection.T
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return self.project(self.base.encode(list(texts)))
+def fit(inputs, label_inputs, training: TrainingSet, params: TrainParams, device, show_progress):
+    """The registry's ``fit`` (see :data:`skim.learners.registry.Fit`)."""
+    return fit_dual(inputs, label_inputs, training, params, device, show_progress)
 
 
-def load_dual_text_encoder(
-    model_dir: str | os.PathLike, encoder: TextEncoder | str | None = None, **kwargs
-) -> DualTextEncoder:
-    """The text encoder of a trained dual model (``skim train --learner dual``).
+def topk(config: dict, tensors: dict, params: TrainParams, queries, label_vectors, k, device):
+    """The registry's ``topk``: ``(cos + 1) / 2`` of the ``k`` nearest projected labels."""
+    from skim.index import exact_topk
 
-    Parameters
-    ----------
-    model_dir
-        The model folder.
-    encoder
-        Base encoder to use instead of the stored one (needed only for a model trained with a
-        custom :class:`~skim.encode.TextEncoder`).
-    **kwargs
-        Passed to :class:`skim.encode.SentenceEncoder` (``device``, ``batch_size``, ...).
-    """
-    from skim._io import file_fingerprint
-    from skim.learners.features import model_encoder
-    from skim.learners.store import WEIGHTS, load_model
-
-    config, tensors = load_model(model_dir)
-    if config["learner"] != "dual":
-        raise SkimError(f"{model_dir}: a {config['learner']!r} model has no text encoder")
-    base = model_encoder(Path(model_dir), config, encoder, **kwargs)
-    fingerprint = file_fingerprint(Path(model_dir) / WEIGHTS)[:16]
-    return DualTextEncoder(base, tensors["projection.weight"].numpy(), fingerprint)
+    net = DualNet(config["dim"])
+    net.load_state_dict(tensors)
+    labels = net.encode(label_vectors())
+    scores, ids = exact_topk(net.encode(queries), labels, k, device=device)
+    return (scores + 1.0) / 2.0, ids

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
 from skim.data import Dataset
-from skim.encode import SentenceEncoder, TextEncoder, encode_texts
+from skim.encode import TextEncoder, encode_texts
 from skim.errors import SkimError
 
 SPLITS = ("trn", "tst")
@@ -31,15 +30,6 @@ def query_texts(dataset: Dataset, split: str, metadata: bool = False) -> list[st
         return list(texts)
     meta = dataset.trn_meta if split == "trn" else dataset.tst_meta
     return with_metadata(texts, meta, f"{split}_X.meta.txt")
-
-
-def resolve_encoder(encoder: TextEncoder | str | None, **kwargs) -> TextEncoder:
-    """An encoder instance from an instance, a sentence-transformers name/path or None."""
-    if encoder is None or isinstance(encoder, str | os.PathLike):
-        return SentenceEncoder(None if encoder is None else str(encoder), **kwargs)
-    if not isinstance(encoder, TextEncoder):
-        raise SkimError(f"encoder must be a name, a path or a TextEncoder, got {type(encoder)}")
-    return encoder
 
 
 def encoder_name(encoder: TextEncoder) -> str | None:
@@ -120,31 +110,3 @@ class EncoderInputs:
             ]
         self.model.train(was_training)
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
-
-
-def model_encoder(
-    model_dir: Path, config: dict, encoder: TextEncoder | str | None = None, **kwargs
-) -> TextEncoder:
-    """The base encoder a saved model needs: its fine-tuned copy, the one given, or the stored one.
-
-    A different encoder than the one the model was trained with is refused, since the
-    model's weights only make sense for that encoder's embedding space.
-    """
-    from skim.learners.store import ENCODER_DIR
-
-    if config.get("finetuned"):
-        return SentenceEncoder(str(model_dir / ENCODER_DIR), **kwargs)
-    if encoder is None:
-        if config.get("encoder") is None:
-            raise SkimError(
-                f"{model_dir}: the model was trained with a custom encoder "
-                f"({config.get('encoder_id')}); pass that encoder to load it"
-            )
-        encoder = config["encoder"]
-    found = resolve_encoder(encoder, **kwargs)
-    if found.id != config.get("encoder_id") and not isinstance(encoder, str):
-        raise SkimError(
-            f"{model_dir}: the model was trained with encoder {config.get('encoder_id')}, "
-            f"not {found.id}"
-        )
-    return found

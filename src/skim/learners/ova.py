@@ -111,3 +111,15 @@ def ova_topk(
     targets = torch.cat([net.weight, net.bias[:, None]], dim=1).numpy()
     logits, ids = exact_topk(np.hstack([q, ones]), targets, k, device=device)
     return 1.0 / (1.0 + np.exp(-logits.astype(np.float64))), ids
+
+
+def fit(inputs, label_inputs, training: TrainingSet, params: TrainParams, device, show_progress):
+    """The registry's ``fit`` (see :data:`skim.learners.registry.Fit`)."""
+    return fit_ova(inputs, label_inputs.all(), training, params, device, show_progress)
+
+
+def topk(config: dict, tensors: dict, params: TrainParams, queries, label_vectors, k, device):
+    """The registry's ``topk``: sigmoid of the label logits of the ``k`` best labels."""
+    net = OvaNet(config["dim"], config["n_labels"], params.bottleneck)
+    net.load_state_dict(tensors)
+    return ova_topk(net, queries, k, device)

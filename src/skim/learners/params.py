@@ -7,12 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skim.errors import SkimError
-
-LEARNERS = ("ova", "dual")
-METHODS = ("none", "ips", "lever", "lever+ips", "gandalf", "oracle")
-
-# Per-learner defaults for the settings left as None.
-_DEFAULT_LR = {"ova": 3e-2, "dual": 1e-3}
+from skim.learners.registry import LEARNERS, METHODS
 
 
 @dataclass
@@ -64,14 +59,10 @@ class TrainParams:
     gandalf_threshold: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.learner not in LEARNERS:
-            raise SkimError(
-                f"unknown learner {self.learner!r}; choose one of {', '.join(LEARNERS)}"
-            )
-        if self.method not in METHODS:
-            raise SkimError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        learner = LEARNERS.lookup(self.learner)
+        METHODS.lookup(self.method)
         if self.lr is None:
-            self.lr = _DEFAULT_LR[self.learner]
+            self.lr = learner.lr
         checks = (
             ("epochs", self.epochs >= 1, "at least 1"),
             ("batch_size", self.batch_size >= 1, "at least 1"),

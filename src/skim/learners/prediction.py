@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from skim.data import Dataset
-from skim.encode import TextEncoder
+from skim.data import Dataset, as_dataset
+from skim.encode import TextEncoder, model_encoder
 from skim.errors import SkimError
-from skim.learners.features import embed, model_encoder, query_texts
+from skim.learners.features import embed, query_texts
 from skim.learners.params import TrainParams
-from skim.learners.store import load_model
+from skim.learners.registry import LEARNERS
+from skim.modelfolder import load_model
+from skim.registry import load
 
 
 def topk_matrix(scores: np.ndarray, ids: np.ndarray, n_labels: int) -> sp.csr_matrix:
@@ -59,13 +61,11 @@ def predict(
     """
     import torch
 
-    from skim.learners.training import _load
-
     if k < 1:
         raise SkimError(f"k must be at least 1, got {k}")
     model_dir = Path(model_dir)
     config, tensors = load_model(model_dir)
-    dataset = _load(dataset)
+    dataset = as_dataset(dataset)
     if config["n_labels"] != dataset.n_labels:
         raise SkimError(
             f"{model_dir}: the model has {config['n_labels']} labels but the dataset has "
@@ -76,19 +76,10 @@ def predict(
     cache = None if config.get("finetuned") else cache_dir
     queries = embed(enc, query_texts(dataset, split, params.with_metadata), cache)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if params.learner == "ova":
-        from skim.learners.ova import OvaNet, ova_topk
+    topk = load(LEARNERS.lookup(params.learner).topk)
 
-        net = OvaNet(config["dim"], config["n_labels"], params.bottleneck)
-        net.load_state_dict(tensors)
-        scores, ids = ova_topk(net, queries, k, device)
-    else:
-        from skim.index import exact_topk
-        from skim.learners.dual import DualNet
+    def label_vectors() -> np.ndarray:
+        return embed(enc, list(dataset.label_texts), cache)
 
-        net = DualNet(config["dim"])
-        net.load_state_dict(tensors)
-        labels = net.encode(embed(enc, list(dataset.label_texts), cache))
-        scores, ids = exact_topk(net.encode(queries), labels, k, device=device)
-        scores = (scores + 1.0) / 2.0
+    scores, ids = topk(config, tensors, params, queries, label_vectors, k, device)
     return topk_matrix(scores, ids, dataset.n_labels)

@@ -11,8 +11,8 @@ import scipy.sparse as sp
 
 from skim._floats import flush_denormals
 from skim._io import check_output
-from skim.data import Dataset, canonical, load_dataset, load_matrix
-from skim.encode import TextEncoder
+from skim.data import Dataset, as_dataset, canonical, load_matrix
+from skim.encode import TextEncoder, resolve_encoder
 from skim.errors import SkimError
 from skim.learners.features import (
     EncoderInputs,
@@ -20,11 +20,12 @@ from skim.learners.features import (
     embed,
     encoder_name,
     query_texts,
-    resolve_encoder,
 )
 from skim.learners.methods import MethodContext, build_training_set
 from skim.learners.params import TrainParams
-from skim.learners.store import MODEL_FILES, save_model
+from skim.learners.registry import LEARNERS
+from skim.modelfolder import MODEL_FILES, save_model
+from skim.registry import load
 
 
 def resolve_labels(dataset: Dataset, labels) -> tuple[sp.csr_matrix, str]:
@@ -44,10 +45,6 @@ def resolve_labels(dataset: Dataset, labels) -> tuple[sp.csr_matrix, str]:
             f"{expected[0]} train queries x {expected[1]} labels"
         )
     return matrix, source
-
-
-def _load(dataset: Dataset | str | os.PathLike) -> Dataset:
-    return dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
 
 
 @flush_denormals()
@@ -124,7 +121,7 @@ def train(
         **settings,
     )
     check_output(model_dir, folder=True, keep=MODEL_FILES)  # before training, not after it
-    dataset = _load(dataset)
+    dataset = as_dataset(dataset)
     matrix, source = resolve_labels(dataset, labels)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(params.seed)
@@ -152,14 +149,8 @@ def train(
         inputs = FrozenInputs(ctx.embed(training.texts))
         label_inputs = FrozenInputs(ctx.embed(ctx.label_texts))
     fit_started, fit_cpu = time.perf_counter(), time.process_time()
-    if params.learner == "ova":
-        from skim.learners.ova import fit_ova
-
-        net, history = fit_ova(inputs, label_inputs.all(), training, params, device, show_progress)
-    else:
-        from skim.learners.dual import fit_dual
-
-        net, history = fit_dual(inputs, label_inputs, training, params, device, show_progress)
+    fit = load(LEARNERS.lookup(params.learner).fit)
+    net, history = fit(inputs, label_inputs, training, params, device, show_progress)
     finished, finished_cpu = time.perf_counter(), time.process_time()
 
     model_dir = Path(model_dir)

@@ -1,14 +1,14 @@
 """SKIM step 2: map synthetic texts to real train queries or labels (``skim map``)."""
 
+from skim.direction import DIRECTIONS, LABELS_TO_QUERIES, QUERIES_TO_LABELS
 from skim.map.mapping import (
     manifest_path,
     map_synthetic,
-    matrix_fingerprint,
     propose_pairs,
     sweep_tau,
     write_mapping,
 )
-from skim.map.pairs import DIRECTIONS, LABELS_TO_QUERIES, QUERIES_TO_LABELS, PairAccumulator
+from skim.map.pairs import PairAccumulator
 from skim.map.synthetic import SyntheticFile
 from skim.map.tau import (
     DEFAULT_TAU_GRID,
@@ -19,6 +19,7 @@ from skim.map.tau import (
     resolve_known,
     tau_table,
 )
+from skim.pairs import matrix_fingerprint
 
 __all__ = [
     "DEFAULT_TAU_GRID",

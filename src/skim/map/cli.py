@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from skim.cli import fraction, matrix_path, positive_int
-from skim.map.pairs import DIRECTIONS
+from skim.argtypes import fraction, matrix_path, positive_int
+from skim.direction import DIRECTIONS
+from skim.index.build import INDEX_KINDS
 
 
 def _tau(text: str) -> float | str:
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--encoder", help="sentence-transformers name/path or skim dual model (default MiniLM)"
     )
-    p.add_argument("--index", default="auto", choices=("auto", "exact", "hnsw", "faiss"))
+    p.add_argument("--index", default="auto", choices=INDEX_KINDS, help=INDEX_KINDS.help_text())
     p.add_argument(
         "--topk", type=positive_int, default=10, help="neighbours per synthetic text (10)"
     )

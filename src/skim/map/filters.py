@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from skim.data import Dataset, canonical
 from skim.errors import SkimError
-from skim.map.pairs import contains, pair_keys
+from skim.pairs import contains, pair_keys
 
 
 def keep_mask(scores: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:

@@ -8,7 +8,6 @@ labels (value = max(observed, score)) so that no click is ever lost.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -21,21 +20,19 @@ import scipy.sparse as sp
 
 from skim import __version__
 from skim._io import file_fingerprint, texts_fingerprint, write_json_atomic
-from skim.data import Dataset, canonical, load_dataset, load_matrix, save_matrix
-from skim.encode import TextEncoder, default_cache_dir, encode_texts, load_text_encoder
+from skim.argtypes import check_positive_int
+from skim.data import Dataset, as_dataset, canonical, load_matrix, save_matrix
+from skim.direction import QUERIES_TO_LABELS, check_direction, target_file, target_texts
+from skim.encode import TextEncoder, default_cache_dir, encode_texts, resolve_encoder
 from skim.errors import SkimError
 from skim.index import build_index
 from skim.map.calibration import calibrated_values, isotonic_fit
 from skim.map.filters import keep_ranked, keep_voted, ranked_by_learner
 from skim.map.pairs import (
-    DIRECTIONS,
-    QUERIES_TO_LABELS,
     PairAccumulator,
     PairCounter,
-    contains,
     cosine_to_score,
     hits_to_pairs,
-    pair_keys,
 )
 from skim.map.synthetic import DEFAULT_CHUNK_SIZE, SyntheticFile
 from skim.map.tau import (
@@ -44,41 +41,22 @@ from skim.map.tau import (
     KnownLabels,
     TauUnreachable,
     choose_tau,
+    known_candidates,
     resolve_known,
     tau_table,
 )
+from skim.pairs import contains, matrix_fingerprint, pair_keys
+from skim.records import manifest_path
 
 N_EXAMPLES = 10
 DEFAULT_AGREE_TOPK = 20
 """With ``agree_with``: a pair is kept if the learner ranks its label in this many per query."""
 
 
-def matrix_fingerprint(matrix: sp.csr_matrix) -> str:
-    """SHA-256 of a canonical CSR matrix's shape, structure and values."""
-    matrix = canonical(matrix)
-    digest = hashlib.sha256(f"{matrix.shape[0]}x{matrix.shape[1]}".encode())
-    for part in (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64), matrix.data):
-        digest.update(np.ascontiguousarray(part).tobytes())
-    return digest.hexdigest()
-
-
-def _as_dataset(dataset: Dataset | str | os.PathLike) -> Dataset:
-    return dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
-
-
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.where(norms > 0, norms, 1).astype(np.float32)
-
-
-def _resolve_encoder(encoder: TextEncoder | str | None, device: str | None) -> TextEncoder:
-    if encoder is None or isinstance(encoder, (str, os.PathLike)):
-        kwargs = {"device": device} if device else {}
-        return load_text_encoder(None if encoder is None else str(encoder), **kwargs)
-    if not isinstance(encoder, TextEncoder):
-        raise SkimError(f"encoder must be a TextEncoder, a model name or a path, got {encoder!r}")
-    return encoder
 
 
 def _resolve_observed(dataset: Dataset, observed) -> tuple[sp.csr_matrix, dict]:
@@ -101,11 +79,6 @@ def _resolve_observed(dataset: Dataset, observed) -> tuple[sp.csr_matrix, dict]:
     return matrix, info
 
 
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise SkimError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _check_settings(
     direction: str,
     topk: int,
@@ -114,11 +87,10 @@ def _check_settings(
     min_votes: Any = 1,
     agree_topk: Any = DEFAULT_AGREE_TOPK,
 ) -> None:
-    if direction not in DIRECTIONS:
-        raise SkimError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-    _positive_int("topk", topk)
-    _positive_int("min_votes", min_votes)
-    _positive_int("agree_topk", agree_topk)
+    check_direction(direction)
+    check_positive_int("topk", topk)
+    check_positive_int("min_votes", min_votes)
+    check_positive_int("agree_topk", agree_topk)
     if tau == "auto":
         if target_precision is None or not 0 < float(target_precision) <= 1:
             raise SkimError(
@@ -185,7 +157,7 @@ def propose_pairs(
     timings["check_synthetic"] = time.perf_counter() - start
 
     t0 = time.perf_counter()
-    enc = _resolve_encoder(encoder, device)
+    enc = resolve_encoder(encoder, **({"device": device} if device else {}))
     timings["load_encoder"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     target_vectors = _normalise(encode_texts(enc, targets, cache_dir))
@@ -418,7 +390,7 @@ def map_synthetic(
         ``observed_pairs`` and ``output_pairs``.
     """
     started = time.perf_counter()
-    dataset = _as_dataset(dataset)
+    dataset = as_dataset(dataset)
     _check_settings(direction, topk, tau, target_precision, min_votes, agree_topk)
     if binary and calibrated:
         raise SkimError("choose binary or calibrated values, not both")
@@ -503,16 +475,13 @@ def _calibrate(
     The curve is fitted on the kept pairs of the known rows that are not clicks (those the
     guard measures), so its mean there equals the guard's precision estimate.
     """
-    keys = pair_keys(kept)
-    n_cols = kept.shape[1]
-    on_known = contains(known.rows, keys // n_cols) & ~contains(pair_keys(clicks), keys)
+    on_known, right = known_candidates(pair_keys(kept), kept.shape[1], clicks, known)
     if not on_known.any():  # the guard's case: nothing measured, so nothing is added
         raise TauUnreachable(
             "calibrated values need new pairs on the rows with known complete labels, and "
             "the mapping adds none there; give more known rows or lower tau"
         )
-    correct = contains(pair_keys(known.complete), keys[on_known])
-    starts, values = isotonic_fit(kept.data[on_known], correct)
+    starts, values = isotonic_fit(kept.data[on_known], right[on_known])
     out = kept.copy()
     out.data = calibrated_values(kept.data, starts, values)
     out.eliminate_zeros()
@@ -527,12 +496,11 @@ def _inputs(
     observed_info: dict,
     known: KnownLabels | None,
 ) -> dict:
-    to_labels = direction == QUERIES_TO_LABELS
-    targets = dataset.label_texts if to_labels else dataset.trn_texts
+    targets = target_texts(dataset, direction)
     return {
         "dataset": str(dataset.path) if dataset.path else None,
         "targets": {
-            "file": "Y.txt" if to_labels else "trn_X.txt",
+            "file": target_file(direction),
             "count": len(targets),
             "sha256": texts_fingerprint(targets),
         },
@@ -574,7 +542,7 @@ def sweep_tau(
     ...); precision and recovered are None without known rows. Other parameters are those of
     :func:`map_synthetic`.
     """
-    dataset = _as_dataset(dataset)
+    dataset = as_dataset(dataset)
     taus = tuple(sorted(float(t) for t in taus))
     if not taus or taus[0] < 0 or taus[-1] > 1:
         raise SkimError(f"sweep taus must be numbers in [0, 1], got {list(taus)}")
@@ -588,12 +556,6 @@ def sweep_tau(
         dataset, synthetic, direction, taus, observed, known, known_rows, "", engine, levers
     )
     return table
-
-
-def manifest_path(out_path: str | os.PathLike) -> Path:
-    """``OUT.manifest.json`` beside ``OUT.npz`` (or ``OUT.txt``)."""
-    out_path = Path(out_path)
-    return out_path.with_name(f"{out_path.stem}.manifest.json")
 
 
 def write_mapping(out_path: str | os.PathLike, matrix: sp.spmatrix, manifest: dict) -> Path:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-LABELS_TO_QUERIES = "labels-to-queries"
-QUERIES_TO_LABELS = "queries-to-labels"
-DIRECTIONS = (LABELS_TO_QUERIES, QUERIES_TO_LABELS)
+from skim.direction import QUERIES_TO_LABELS
+from skim.pairs import contains
 
 
 def cosine_to_score(cosines: np.ndarray) -> np.ndarray:
@@ -144,21 +143,6 @@ class PairAccumulator:
         indptr = np.searchsorted(keys, starts)
         cols = keys - np.repeat(starts[:-1], np.diff(indptr))
         return sp.csr_matrix((values, cols, indptr), shape=self.shape)
-
-
-def pair_keys(matrix: sp.csr_matrix) -> np.ndarray:
-    """``row * n_cols + col`` of every nonzero entry, in CSR order (sorted for canonical CSR)."""
-    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    keys = rows * matrix.shape[1] + matrix.indices.astype(np.int64)
-    return keys[matrix.data != 0]
-
-
-def contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Boolean mask: which ``keys`` occur in the sorted array ``sorted_keys``."""
-    if len(sorted_keys) == 0:
-        return np.zeros(len(keys), dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    return sorted_keys[pos] == keys
 
 
 class PairCounter:

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from skim.data import Dataset, canonical, load_matrix
 from skim.data.readfile import parse_int, read_text
 from skim.errors import SkimError
-from skim.map.pairs import contains, pair_keys
+from skim.pairs import contains, pair_keys
 
 DEFAULT_TAU_GRID = tuple(round(0.5 + 0.01 * i, 2) for i in range(50))
 """Taus that ``tau="auto"`` tries: 0.50, 0.51, ..., 0.99 (cosine 0 to 0.98)."""
@@ -146,6 +146,19 @@ def _count_at_least(sorted_values: np.ndarray, taus: np.ndarray) -> np.ndarray:
     return len(sorted_values) - np.searchsorted(sorted_values, taus, side="left")
 
 
+def known_candidates(
+    keys: np.ndarray, n_cols: int, clicks: sp.csr_matrix, known: KnownLabels
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which pair ``keys`` the known rows can judge, and which of those are right.
+
+    A candidate lies on a row with known complete labels and is not a click (a click is
+    right by construction, so it would flatter the estimate); it is right when the complete
+    labels hold it. Returns the two boolean masks (candidate, candidate and right).
+    """
+    candidate = contains(known.rows, keys // n_cols) & ~contains(pair_keys(clicks), keys)
+    return candidate, candidate & contains(pair_keys(known.complete), keys)
+
+
 def tau_table(
     scores: sp.csr_matrix,
     taus: list[float] | tuple[float, ...],
@@ -185,11 +198,8 @@ def tau_table(
     new = _count_at_least(np.sort(values[is_new]), taus_arr)
     if known is not None:
         n_cols = scores.shape[1]
-        on_known = contains(known.rows, keys // n_cols)
-        click_keys = pair_keys(clicks)
-        candidate = on_known & ~contains(click_keys, keys)
-        complete_keys = pair_keys(known.complete)
-        true = candidate & contains(complete_keys, keys)
+        candidate, true = known_candidates(keys, n_cols, clicks, known)
+        click_keys, complete_keys = pair_keys(clicks), pair_keys(known.complete)
         known_new = _count_at_least(np.sort(values[candidate]), taus_arr)
         known_true = _count_at_least(np.sort(values[true]), taus_arr)
         missing = int(

@@ -2,6 +2,6 @@
 
 from skim.pipeline.config import check_config, load_config
 from skim.pipeline.run import run_pipeline
-from skim.pipeline.stages import run_stage
+from skim.stage import run_stage
 
 __all__ = ["check_config", "load_config", "run_pipeline", "run_stage"]

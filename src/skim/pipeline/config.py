@@ -12,12 +12,14 @@ from typing import Any
 
 from skim._io import check_output
 from skim.data.readfile import read_text
+from skim.direction import DIRECTIONS
 from skim.errors import SkimError
 from skim.evaluate.metrics import DEFAULT_EMPTY_ROWS, EMPTY_ROWS
+from skim.generate.registry import RUNS
 from skim.index.build import INDEX_KINDS
-from skim.learners.params import LEARNERS, METHODS
-from skim.map.pairs import DIRECTIONS
+from skim.learners.registry import LEARNERS, METHODS
 from skim.simulate.bias import CLICK_MODELS
+from skim.simulate.builders import BUILDERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -96,9 +98,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "evaluate": {"k": ((list,), [1, 5, 10, 25, 100]), "empty_rows": ((str,), DEFAULT_EMPTY_ROWS)},
 }
 
-GENERATORS = ("extractive", "slm", "vllm", "openai", "udapdr")
-BUILDERS = ("wordnet",)
-RUN_METHODS = (*METHODS, "mar")  # the learners' methods and the MAR control of the pipeline
+RUN_CONTROLS = ("mar",)  # the pipeline's MAR control, a method name beside the learners' ones
 
 
 def _whole(low: int) -> tuple[Callable[[Any], bool], str]:
@@ -204,10 +204,11 @@ def _check_values(config: dict[str, Any], where: str) -> None:
     gen = config["generate"]
     if gen["direction"] not in DIRECTIONS:
         raise _fail(where, f"[generate] direction must be one of {', '.join(DIRECTIONS)}")
-    _check_names(where, "generate", "generators", gen["generators"], GENERATORS, "generator")
+    _check_names(where, "generate", "generators", gen["generators"], RUNS, "generator")
     teach = config["teach"]
-    if "openai" in gen["generators"] and not (teach["endpoint"] and teach["model"]):
-        raise _fail(where, '[generate] generator "openai" needs [teach] endpoint and model')
+    for name in gen["generators"]:
+        if RUNS[name].endpoint and not (teach["endpoint"] and teach["model"]):
+            raise _fail(where, f'[generate] generator "{name}" needs [teach] endpoint and model')
     _check_names(where, "train", "learners", config["train"]["learners"], LEARNERS, "learner")
     if not config["train"]["learners"]:
         raise _fail(where, f"[train] learners must name at least one of {', '.join(LEARNERS)}")
@@ -247,7 +248,7 @@ def _check_values(config: dict[str, Any], where: str) -> None:
 
 def check_methods(methods: list[Any], where: str = "config") -> None:
     """Every name in ``methods`` is a known training method or control, none twice."""
-    _check_names(where, "train", "methods", methods, RUN_METHODS, "method")
+    _check_names(where, "train", "methods", methods, (*METHODS, *RUN_CONTROLS), "method")
 
 
 def _check_names(

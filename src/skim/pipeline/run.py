@@ -18,7 +18,9 @@ from skim._floats import flush_denormals
 from skim._io import write_json_atomic
 from skim._redact import redact_values
 from skim.data import Dataset, load_dataset, load_matrix, resolve_matrix, save_matrix
+from skim.direction import source_count
 from skim.errors import SkimError
+from skim.generate.registry import RUNS
 from skim.map import manifest_path, matrix_fingerprint
 from skim.pipeline.stages import run_stage
 
@@ -39,7 +41,7 @@ def _method_rows(config: dict[str, Any], dataset: Dataset, seeded: bool) -> list
     if "mar" in methods and dataset.trn_X_Y_unbiased is not None:
         rows.append({"name": "MAR control (same pair count)", "labels": "mar", "method": "none"})
     for gen in config["generate"]["generators"]:
-        label = "UDAPDR (no metadata)" if gen == "udapdr" else f"SKIM ({gen})"
+        label = RUNS[gen].label or f"SKIM ({gen})"
         rows.append({"name": label, "labels": f"skim-{gen}", "method": "none"})
     oracle = config["train"]["oracle"] or "oracle" in methods
     if oracle and dataset.trn_X_Y_unbiased is not None:
@@ -84,8 +86,10 @@ def _dataset_stage(config: dict[str, Any], out: Path, log: Log) -> Path:
     if ds_conf["path"] is not None:
         src = Path(ds_conf["path"])
     else:
-        from skim.simulate import build_wordnet_dataset
+        from skim.registry import load
+        from skim.simulate.builders import BUILDERS
 
+        build = load(BUILDERS.lookup(ds_conf["builder"]).build)
         src = out / "dataset"
         settings = {
             **{k: v for k, v in ds_conf.items() if k != "path"},
@@ -94,23 +98,15 @@ def _dataset_stage(config: dict[str, Any], out: Path, log: Log) -> Path:
         run_stage(
             out,
             "dataset",
-            lambda: build_wordnet_dataset(
-                src,
-                depth=ds_conf["depth"],
-                exposure_topk=ds_conf["exposure_topk"],
-                source=ds_conf["source"],
-                lexfiles=ds_conf["lexfiles"],
-                encoder=ds_conf["encoder"],
-                seed=config["run"]["seed"],
-            ),
+            lambda: build(src, ds_conf, config["run"]["seed"]),
             outputs=[src / "dataset.json"],
             settings=settings,
             log=log,
         )
     if not config["_present"]["simulate"]:
         return src
+    from skim.data.output import save_dataset_dir
     from skim.simulate import simulate_bias
-    from skim.simulate.output import save_dataset_dir
 
     sim = config["simulate"]
     dst = out / "simulated"
@@ -186,7 +182,7 @@ def _teach_stage(config: dict[str, Any], out: Path, ds_dir: Path, log: Log) -> t
 def _sample_items(ds_dir: Path, direction: str, count: int, seed: int) -> list[int]:
     """A fixed random sample of source items, so a model generator's cost stays bounded."""
     dataset = load_dataset(ds_dir)
-    total = dataset.n_trn if direction == "queries-to-labels" else dataset.n_labels
+    total = source_count(dataset, direction)
     rng = np.random.default_rng(seed)
     return sorted(int(i) for i in rng.choice(total, size=min(count, total), replace=False))
 
@@ -197,7 +193,7 @@ def _generate_stages(
     gen_conf = config["generate"]
     direction = gen_conf["direction"]
     seed = config["run"]["seed"]
-    needs_slm = any(g in ("slm", "vllm", "udapdr") for g in gen_conf["generators"])
+    needs_slm = any(RUNS[g].student for g in gen_conf["generators"])
     slm_dir = out / "slm"
     if needs_slm and gen_conf["model"] is None:
         from skim.distill import distill
@@ -235,19 +231,19 @@ def _generate_stages(
         from skim.generate import generate
 
         path = out / f"synthetic-{gen}.jsonl"
-        kwargs: dict[str, Any] = {"generator": gen, "num_return": gen_conf["num_return"]}
+        run = RUNS[gen]
+        kwargs: dict[str, Any] = {"generator": run.generator, "num_return": gen_conf["num_return"]}
         inputs: list[Path] = [ds_dir]
-        if gen in ("slm", "udapdr", "vllm") and sampled is not None:
+        if run.student and sampled is not None:
             kwargs["items"] = sampled
-        if gen in ("slm", "udapdr"):
-            kwargs.update(generator="hf", model=model, no_metadata=gen == "udapdr")
-            inputs.append(Path(model))
-        elif gen == "vllm":
+        if run.student:
             kwargs.update(model=model)
+            if run.no_metadata is not None:
+                kwargs.update(no_metadata=run.no_metadata)
             inputs.append(Path(model))
-        elif gen == "openai":
+        elif run.endpoint:
             kwargs.update(model=config["teach"]["model"], endpoint=config["teach"]["endpoint"])
-        elif gen_conf["no_metadata"]:
+        elif run.no_metadata or (run.no_metadata is None and gen_conf["no_metadata"]):
             kwargs.update(no_metadata=True)
 
         def run_generator(path: Path = path, kwargs: dict[str, Any] = kwargs) -> None:

@@ -6,15 +6,9 @@
   to, specific first, then broader (Wikipedia categories).
 """
 
+from skim.direction import DIRECTIONS, check_direction  # the prompts' {{ direction }}
 from skim.prompts.parse import dedupe, format_completion, parse_response
-from skim.prompts.templates import (
-    DIRECTIONS,
-    ROLES,
-    PromptTemplate,
-    check_direction,
-    load_template,
-    render_prompt,
-)
+from skim.prompts.templates import ROLES, PromptTemplate, load_template, render_prompt
 from skim.prompts.truncate import WORDS_PER_TOKEN, load_tokenizer, truncate_metadata
 
 __all__ = [

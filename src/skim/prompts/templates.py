@@ -26,9 +26,9 @@ from pathlib import Path
 import jinja2
 import jinja2.sandbox
 
+from skim.direction import check_direction
 from skim.errors import SkimError
 
-DIRECTIONS = ("labels-to-queries", "queries-to-labels")
 ROLES = ("teacher", "student")
 
 
@@ -77,13 +77,6 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, jinja2.TemplateError):
         return str(exc.message or exc)
     return f"cannot render ({type(exc).__name__}: {exc})"
-
-
-def check_direction(direction: str) -> str:
-    """Return ``direction`` if it is one of :data:`DIRECTIONS`, else raise SkimError."""
-    if direction not in DIRECTIONS:
-        raise SkimError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-    return direction
 
 
 _ENV = jinja2.sandbox.ImmutableSandboxedEnvironment(

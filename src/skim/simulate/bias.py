@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skim.data import Dataset, canonical
-from skim.encode import TextEncoder, encode_texts, load_text_encoder
+from skim.encode import TextEncoder, encode_texts, resolve_encoder
 from skim.errors import DatasetError, SkimError
 
 CLICK_MODELS = ("sigmoid",)
@@ -97,14 +97,6 @@ def _masked(truth: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
     return canonical(
         sp.csr_matrix((truth.data[keep], (rows, truth.indices[keep])), shape=truth.shape)
     )
-
-
-def _resolve_encoder(encoder: TextEncoder | str | os.PathLike | None) -> TextEncoder:
-    if encoder is None or isinstance(encoder, (str, os.PathLike)):
-        return load_text_encoder(None if encoder is None else str(encoder))
-    if not isinstance(encoder, TextEncoder):
-        raise SkimError(f"encoder must be a TextEncoder, a model name or a path, not {encoder!r}")
-    return encoder
 
 
 def _check_settings(
@@ -202,7 +194,7 @@ def simulate_bias(
             observed[name] = _masked(truth, keep)
             counts[name] = {"true_pairs": int(truth.nnz)}
     else:
-        enc = _resolve_encoder(encoder)
+        enc = resolve_encoder(encoder)
         texts = dataset.trn_texts + dataset.tst_texts + dataset.label_texts
         vectors = encode_texts(enc, texts, cache_dir=cache_dir)
         settings["encode_seconds"] = round(time.perf_counter() - start, 2)

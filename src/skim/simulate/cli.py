@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from skim.cli import fraction, non_negative_int, positive_float
+from skim.argtypes import fraction, non_negative_int, positive_float
 from skim.data.cli import register_import
 
 
@@ -113,8 +113,8 @@ def _simulate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from skim.data import load_dataset
+    from skim.data.output import save_dataset_dir
     from skim.simulate import simulate_bias
-    from skim.simulate.output import save_dataset_dir
     from skim.simulate.wordnet import LICENSE_FILE
 
     license_file = Path(args.dataset) / LICENSE_FILE

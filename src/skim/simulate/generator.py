@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from skim.data import canonical
 from skim.errors import SkimError
-from skim.map.pairs import contains, pair_keys
+from skim.pairs import contains, pair_keys
 
 SIMULATED = "simulated generator (reads the complete labels; never a SKIM row)"
 DEFAULT_NEIGHBOURS = 10

@@ -24,8 +24,8 @@ import scipy.sparse as sp
 
 from skim._io import file_fingerprint
 from skim.data import Dataset, canonical, load_dataset
+from skim.data.output import save_dataset_dir
 from skim.errors import DatasetError, SkimError
-from skim.simulate.output import save_dataset_dir
 
 PACKAGED_SOURCE = "wordnet-3.0-data.noun.gz"
 LICENSE_FILE = "WORDNET_LICENSE.txt"

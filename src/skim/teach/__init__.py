@@ -15,10 +15,11 @@ Each line of the output (``demos.jsonl``) is one demonstration::
 ``texts`` are what the teacher wrote for it (the SYNTHETIC.jsonl format of the mapping stage).
 """
 
+from skim.records import read_records, sibling
 from skim.teach.client import ChatClient, ItemFailed, RateLimiter, Reply, retry_after_seconds
 from skim.teach.gold import gold_teacher, seed_matrix
-from skim.teach.items import sample_indices, sibling
-from skim.teach.store import DEMONSTRATION_KEYS, read_demonstrations, read_records
+from skim.teach.items import sample_indices
+from skim.teach.store import DEMONSTRATION_KEYS, read_demonstrations
 from skim.teach.teacher import api_key_from_env, teach
 
 __all__ = [

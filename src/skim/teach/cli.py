@@ -6,8 +6,14 @@ import argparse
 import json
 import sys
 
-from skim.cli import fraction, non_negative_float, non_negative_int, positive_float, positive_int
-from skim.prompts.templates import DIRECTIONS
+from skim.argtypes import (
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from skim.direction import DIRECTIONS
 
 
 def _sample(text: str) -> int | float:

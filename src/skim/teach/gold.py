@@ -25,22 +25,20 @@ import numpy as np
 import scipy.sparse as sp
 
 from skim._io import check_output, file_fingerprint, write_json_atomic
-from skim.data import Dataset, canonical, resolve_matrix, save_matrix
+from skim.data import Dataset, as_dataset, canonical, resolve_matrix, save_matrix
+from skim.direction import check_direction, target_texts
 from skim.errors import SkimError
-from skim.generate.base import target_texts
-from skim.prompts import check_direction, format_completion, load_template
+from skim.prompts import format_completion, load_template
+from skim.records import manifest_path, sibling, write_records
 from skim.teach.items import (
     DEFAULT_MAX_META_TOKENS,
     DEFAULT_N_KNOWN,
-    as_dataset,
     base_record,
     build_items,
     item_key,
     oriented,
     sample_indices,
-    sibling,
 )
-from skim.teach.store import write_records
 
 
 def seed_matrix(dataset: Dataset, direction: str, seed_items: np.ndarray) -> sp.csr_matrix:
@@ -167,5 +165,5 @@ def gold_teacher(
         "seed_matrix_sha256": file_fingerprint(seed_path),
         "seed_items": seed_items.tolist(),
     }
-    write_json_atomic(sibling(out_path, ".manifest.json"), summary)
+    write_json_atomic(manifest_path(out_path), summary)
     return summary

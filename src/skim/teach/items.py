@@ -11,15 +11,14 @@ import json
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from skim.data import Dataset
+from skim.direction import by_source, source_texts, target_texts
 from skim.errors import SkimError
-from skim.generate.base import source_texts, target_texts
 from skim.prompts import truncate_metadata
 
 # paper appendix E: 750 metadata tokens for web pages (labels-to-queries, LF-Orcas-800K) and
@@ -37,22 +36,6 @@ class Item:
     text: str
     metadata: str
     known: tuple[str, ...]
-
-
-def sibling(out_path: str | Path, suffix: str) -> Path:
-    """A file beside ``out_path``: ``demos.jsonl`` + ``.failed.jsonl`` -> ``demos.failed.jsonl``."""
-    out_path = Path(out_path)
-    stem = out_path.name[: -len(".jsonl")] if out_path.name.endswith(".jsonl") else out_path.name
-    return out_path.with_name(stem + suffix)
-
-
-def as_dataset(dataset: Dataset | str | Path) -> Dataset:
-    """Accept a loaded dataset or a dataset directory."""
-    if isinstance(dataset, Dataset):
-        return dataset
-    from skim.data import load_dataset
-
-    return load_dataset(dataset)
 
 
 def sample_indices(total: int, sample: int | float | None, seed: int = 0) -> np.ndarray:
@@ -100,7 +83,7 @@ def oriented(dataset: Dataset, direction: str, unbiased: bool = False) -> sp.csr
             f"{where}: the gold teacher needs the complete train labels, and this dataset "
             "has none (they exist only for simulated datasets)"
         )
-    return (matrix.T if direction == "labels-to-queries" else matrix).tocsr()
+    return by_source(matrix, direction)
 
 
 def build_items(

@@ -17,22 +17,22 @@ from typing import Any
 
 from skim._io import check_output, texts_fingerprint, write_json_atomic
 from skim._redact import redact_url
-from skim.data import Dataset
+from skim.argtypes import check_positive_int
+from skim.data import Dataset, as_dataset
+from skim.direction import check_direction, source_count
 from skim.errors import SkimError
-from skim.prompts import check_direction, load_template, parse_response
+from skim.prompts import load_template, parse_response
+from skim.records import RecordLog, manifest_path, read_records, sibling, write_records
 from skim.teach.client import ChatClient, ItemFailed, Reply
 from skim.teach.items import (
     DEFAULT_MAX_META_TOKENS,
     DEFAULT_N_KNOWN,
     Item,
-    as_dataset,
     base_record,
     build_items,
     item_key,
     sample_indices,
-    sibling,
 )
-from skim.teach.store import RecordLog, read_records, write_records
 
 API_KEY_VARIABLES = ("SKIM_API_KEY", "OPENAI_API_KEY")
 
@@ -57,11 +57,6 @@ def _record(direction: str, item: Item, prompt: str, model: str, key: str, reply
         finish_reason=reply.finish_reason,
     )
     return record
-
-
-def _check_positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SkimError(f"{name} must be a positive integer, got {value!r}")
 
 
 def teach(
@@ -136,8 +131,8 @@ def teach(
     """
     started = time.monotonic()
     check_direction(direction)
-    _check_positive("n", n)
-    _check_positive("concurrency", concurrency)
+    check_positive_int("n", n)
+    check_positive_int("concurrency", concurrency)
     if not endpoint or not model:
         raise SkimError("the LLM teacher needs an endpoint URL and a model name")
     dataset = as_dataset(dataset)
@@ -150,7 +145,7 @@ def teach(
         max_meta_tokens = DEFAULT_MAX_META_TOKENS[direction]
     prompt_template = load_template(direction, template)
     params = {"n": n, "temperature": temperature, "max_tokens": max_tokens}
-    total = dataset.n_labels if direction == "labels-to-queries" else dataset.n_trn
+    total = source_count(dataset, direction)
     items = build_items(
         dataset,
         direction,
@@ -269,5 +264,5 @@ def teach(
         "cache": str(cache_path),
         "failed_path": str(failed_path) if failures else None,
     }
-    write_json_atomic(sibling(out_path, ".manifest.json"), summary)
+    write_json_atomic(manifest_path(out_path), summary)
     return summary

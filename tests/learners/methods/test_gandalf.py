@@ -5,7 +5,7 @@ import scipy.sparse as sp
 from skim.errors import SkimError
 from skim.learners import train
 from skim.learners.methods.gandalf import label_cooccurrence
-from skim.learners.store import load_model
+from skim.modelfolder import load_model
 
 
 def test_cooccurrence_is_conditional_probability_with_unit_diagonal():

@@ -4,7 +4,7 @@ import scipy.sparse as sp
 from skim.data import inverse_propensity
 from skim.learners import train
 from skim.learners.methods.ips import ips_weights
-from skim.learners.store import load_model
+from skim.modelfolder import load_model
 
 
 def test_every_positive_gets_its_labels_inverse_propensity():

@@ -4,7 +4,7 @@ import scipy.sparse as sp
 
 from skim.learners import train
 from skim.learners.methods.lever import mix_targets, platt_fit, teacher_scores
-from skim.learners.store import load_model
+from skim.modelfolder import load_model
 
 
 def test_mixed_target_is_lambda_labels_plus_rest_teacher():

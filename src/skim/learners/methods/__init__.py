@@ -25,7 +25,9 @@ import scipy.sparse as sp
 from skim.data import Dataset, inverse_propensity
 from skim.errors import SkimError
 from skim.learners.params import TrainParams
+from skim.learners.registry import METHODS
 from skim.learners.targets import TrainingSet
+from skim.registry import load
 
 
 @dataclass
@@ -58,11 +60,13 @@ class MethodContext:
     show_progress: bool = True
 
 
-def _none(ctx: MethodContext) -> TrainingSet:
+def none_method(ctx: MethodContext) -> TrainingSet:
+    """``none``: the labels as they are."""
     return TrainingSet(ctx.query_texts, ctx.labels)
 
 
-def _oracle(ctx: MethodContext) -> TrainingSet:
+def oracle_method(ctx: MethodContext) -> TrainingSet:
+    """``oracle``: the complete labels of a simulated dataset."""
     complete = ctx.dataset.trn_X_Y_unbiased
     if complete is None:
         where = ctx.dataset.path or "the dataset"
@@ -70,38 +74,36 @@ def _oracle(ctx: MethodContext) -> TrainingSet:
     return TrainingSet(ctx.query_texts, complete, info={"pairs": int(complete.nnz)})
 
 
-def _ips(ctx: MethodContext) -> TrainingSet:
+def ips_method(ctx: MethodContext) -> TrainingSet:
+    """``ips``: positives weighted by the inverse propensity of their label."""
     from skim.learners.methods.ips import ips_weights
 
     weights = inverse_propensity(ctx.labels, ctx.dataset.propensity_a, ctx.dataset.propensity_b)
     return TrainingSet(ctx.query_texts, ctx.labels, ips_weights(ctx.labels, weights))
 
 
-def _lever(ctx: MethodContext, ips: bool = False) -> TrainingSet:
+def lever_method(ctx: MethodContext, ips: bool = False) -> TrainingSet:
+    """``lever``: the labels mixed with a Siamese teacher's scores."""
     from skim.learners.methods.lever import lever_training_set
 
     return lever_training_set(ctx, ips=ips)
 
 
-def _gandalf(ctx: MethodContext) -> TrainingSet:
+def lever_ips_method(ctx: MethodContext) -> TrainingSet:
+    """``lever+ips``: lever, the labels' part of the target weighted by 1/p."""
+    return lever_method(ctx, ips=True)
+
+
+def gandalf_method(ctx: MethodContext) -> TrainingSet:
+    """``gandalf``: label texts as extra points with co-occurrence targets."""
     from skim.learners.methods.gandalf import gandalf_training_set
 
     return gandalf_training_set(ctx)
 
 
-METHOD_FUNCTIONS: dict[str, Callable[[MethodContext], TrainingSet]] = {
-    "none": _none,
-    "ips": _ips,
-    "lever": _lever,
-    "lever+ips": lambda ctx: _lever(ctx, ips=True),
-    "gandalf": _gandalf,
-    "oracle": _oracle,
-}
-
-
 def build_training_set(ctx: MethodContext) -> TrainingSet:
     """Apply ``ctx.params.method``; record the method's name and counts in ``info``."""
-    training = METHOD_FUNCTIONS[ctx.params.method](ctx)
+    training = load(METHODS.lookup(ctx.params.method).build)(ctx)
     training.info = {
         "method": ctx.params.method,
         "points": len(training.texts),
@@ -111,4 +113,4 @@ def build_training_set(ctx: MethodContext) -> TrainingSet:
     return training
 
 
-__all__ = ["METHOD_FUNCTIONS", "MethodContext", "build_training_set"]
+__all__ = ["MethodContext", "build_training_set"]

@@ -1,4 +1,5 @@
-"""A trained model on disk: ``model.safetensors`` (weights) + ``skim_model.json`` (settings).
+"""The folder of a trained learner model: ``model.safetensors`` (weights) and
+``skim_model.json`` (settings).
 
 A fine-tuned encoder is saved beside them in ``encoder/`` (sentence-transformers format,
 safetensors weights). ``skim_model.json`` is written last, so its presence means the model
@@ -16,12 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skim._io import apply_umask, atomic_dir, write_json_atomic
-from skim.encode import MODEL_CONFIG
 from skim.errors import OutputError, SkimError
 
 if TYPE_CHECKING:
     import torch
 
+MODEL_CONFIG = "skim_model.json"  # written last: a folder holding it is a complete model
 WEIGHTS = "model.safetensors"
 ENCODER_DIR = "encoder"
 FORMAT_VERSION = 1
@@ -69,8 +70,8 @@ def read_config(model_dir: str | os.PathLike) -> dict[str, Any]:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SkimError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(config, dict) or config.get("learner") not in ("ova", "dual"):
-        raise SkimError(f"{path}: not a skim learner model (no known 'learner')")
+    if not isinstance(config, dict) or not isinstance(config.get("learner"), str):
+        raise SkimError(f"{path}: not a skim learner model (no 'learner')")
     return config
 
 

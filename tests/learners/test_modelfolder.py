@@ -11,7 +11,7 @@ import torch
 from skim.cli import main
 from skim.errors import OutputError
 from skim.learners import train
-from skim.learners.store import load_model, save_model
+from skim.modelfolder import load_model, save_model
 
 
 def _snapshot(folder) -> dict[str, bytes]:
@@ -26,7 +26,7 @@ def test_a_full_disk_during_a_rewrite_keeps_the_old_model(tmp_path):
         f"""
         import resource, signal, sys, torch
         from skim.errors import OutputError
-        from skim.learners.store import save_model
+        from skim.modelfolder import save_model
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
         try:
@@ -60,9 +60,7 @@ def test_skim_train_keeps_the_old_model_when_the_writer_fails(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(safetensors.torch, "save_file", full_disk)
-    monkeypatch.setattr(
-        "skim.learners.features.SentenceEncoder", lambda *a, **k: fit_kwargs["encoder"]
-    )
+    monkeypatch.setattr("skim.encode.SentenceEncoder", lambda *a, **k: fit_kwargs["encoder"])
     code = main(["train", str(dataset_dir), str(model), "--epochs", "1", "--seed", "3"])
     err = capsys.readouterr().err
     assert code == 2

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from skim.pipeline import run_stage
+from skim.stage import run_stage
 
 
 def _writer(path, calls, text="x"):

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from skim._io import atomic_dir
-from skim.data import Dataset, save_dataset
+from skim.data.dataset import Dataset, save_dataset
 from skim.errors import SkimError
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import skim.simulate.output as output
+import skim.data.output as output
 from skim.data import Dataset, load_dataset
-from skim.simulate.output import save_dataset_dir
+from skim.data.output import save_dataset_dir
 
 
 def _dataset(n_labels: int) -> Dataset:
