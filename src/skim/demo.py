@@ -64,20 +64,20 @@ def demo_config(
             "agree_learner": "ova",
             "agree_topk": 20,
         },
-        # two ova epochs: +3 points of unbiased R@100 over one on WordNet, about 40 s each
+        # converged learners: at two ova / three dual epochs the baselines are far from it (8.5K
+        # queries: 61.0 against 73.1 at three and 89.5 at five, benchmarks/RESULTS.md
+        # "Precision levers"; 30K queries: ova 41.4, dual 40.8 against oracles of 93.5 and 82.3,
+        # "The demo's budget"), and a SKIM gain over an under-trained baseline would be a gain
+        # of more updates, not of knowledge
         "train": {
             "learners": ["ova", "dual"],
             "methods": ["none"],
             "oracle": True,
-            "epochs": {"ova": 2, "dual": 3},
+            "epochs": {"ova": 5, "dual": 8},
         },
     }
     if quick:
         raw["dataset"]["lexfiles"] = QUICK_LEXFILES
-        # on 8.5K queries two ova epochs are far from converged (61.0 against 73.1 at three and
-        # 89.5 at five, benchmarks/RESULTS.md "Precision levers"): a SKIM gain over an
-        # under-trained baseline would be a gain of more updates, not of knowledge
-        raw["train"]["epochs"] = {"ova": 5, "dual": 8}
     elif not full:
         raw["dataset"]["lexfiles"] = DEMO_LEXFILES
     if student is None:
