@@ -48,7 +48,7 @@ from skim.distill.train import (
     length_bucketed_batches,
 )
 from skim.generate.base import make_items
-from skim.generate.decode import dataset_vocabulary, decode
+from skim.generate.decode import Head, Sampling, dataset_vocabulary, decode
 from skim.generate.run import dataset_texts
 from skim.generate.student import student_prompts, student_settings
 
@@ -104,6 +104,7 @@ def generate_variant(
     ends = sorted({tok.eos_token_id, *np.atleast_1d(model.generation_config.eos_token_id or [])})
     out: list[list[int]] = [[] for _ in prompts]
     start, cpu = time.perf_counter(), time.process_time()
+    head = Head(model, keep)
     for s in range(0, len(order), batch_size):
         idx = order[s : s + batch_size]
         if way == "generate":
@@ -117,9 +118,9 @@ def generate_variant(
             rows = res[:, batch["input_ids"].shape[1] :].tolist()
             rows = [[t for t in r if t not in ends and t != tok.pad_token_id] for r in rows]
         else:
-            sampled = {"temperature": 0.8, "top_k": 200} if num_return > 1 else {}
+            sampled = Sampling(0.8, 200, num_return) if num_return > 1 else Sampling()
             rows = decode(model, [encoded[i] for i in idx], new, ends, tok.pad_token_id,
-                          keep_ids=keep, num_return=num_return, **sampled)  # fmt: skip
+                          sampled, head)  # fmt: skip
             rows = rows[::num_return]
         for i, row in zip(idx, rows, strict=True):
             out[i] = row

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from skim.generate.decode import dataset_vocabulary, decode
+from skim.generate.decode import Head, Sampling, dataset_vocabulary, decode
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +50,9 @@ def test_restricted_vocabulary_writes_only_its_tokens_and_matches_when_it_holds_
     pad, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
     free = decode(model, prompts, 8, [eos], pad)
     holding = torch.tensor(sorted({t for row in free for t in row} | {eos, 7}))
-    assert decode(model, prompts, 8, [eos], pad, keep_ids=holding) == free
+    assert decode(model, prompts, 8, [eos], pad, head=Head(model, holding)) == free
     narrow = torch.tensor(sorted({free[0][0], free[2][1], eos}))
-    constrained = decode(model, prompts, 8, [eos], pad, keep_ids=narrow)
+    constrained = decode(model, prompts, 8, [eos], pad, head=Head(model, narrow))
     assert {t for row in constrained for t in row} <= set(narrow.tolist())
 
 
@@ -62,13 +62,13 @@ def test_sampling_is_reproducible_and_top_k_1_is_greedy(lm):
 
     def sample(seed, **kw):
         rng = torch.Generator().manual_seed(seed)
-        return decode(model, prompts, 8, [eos], pad, temperature=1.0, generator=rng, **kw)
+        return decode(model, prompts, 8, [eos], pad, Sampling(1.0, generator=rng, **kw))
 
     assert sample(0, num_return=3) == sample(0, num_return=3)
     assert len(sample(0, num_return=3)) == 3 * len(prompts)
     greedy = decode(model, prompts, 8, [eos], pad)
     assert sample(5, top_k=1) == greedy
-    twice = decode(model, prompts, 8, [eos], pad, num_return=2)  # one prompt read, cache copied
+    twice = decode(model, prompts, 8, [eos], pad, Sampling(num_return=2))  # one read, cache copied
     assert twice == [row for row in greedy for _ in range(2)]
 
 
@@ -104,8 +104,8 @@ def test_constrained_decoding_writes_whole_names_only(lm, budget):
     sequences = {tuple(tokenizer(n, add_special_tokens=False)["input_ids"]) for n in names}
     rng = torch.Generator().manual_seed(0)
     for temperature in (0.0, 1.0):
-        rows = decode(model, prompts, budget, [eos], tokenizer.pad_token_id,
-                      temperature=temperature, generator=rng, constraint=trie)  # fmt: skip
+        head, sampling = Head(model, constraint=trie), Sampling(temperature, generator=rng)
+        rows = decode(model, prompts, budget, [eos], tokenizer.pad_token_id, sampling, head)
         for row in rows:
             assert len(row) <= budget
             assert all(line in sequences for line in _lines(row, newline)), row

@@ -16,7 +16,7 @@ from skim.distill.format import parse_completion
 from skim.errors import SkimError
 from skim.generate.base import Item
 from skim.generate.constrain import LabelTrie
-from skim.generate.decode import dataset_vocabulary, decode
+from skim.generate.decode import Head, Sampling, dataset_vocabulary, decode
 from skim.generate.student import check_sampling, student_prompts, student_settings
 
 VOCABULARIES = ("full", "dataset")
@@ -71,16 +71,17 @@ class HFGenerator:
         if constrain != "none":
             self.settings["constrain"] = constrain  # recorded only when used: old keys stay
         self.ends = ends = self._end_ids()
-        self.keep_ids = (
+        keep_ids = (
             dataset_vocabulary(self.tokenizer, vocabulary_texts, ends + self._newline_ids())
             if vocabulary == "dataset"
             else None
         )
-        self.constraint = (
+        constraint = (
             LabelTrie.from_texts(self.tokenizer, constraint_texts, ends)
             if constrain == "labels"
             else None
         )
+        self.head = Head(self.model, keep_ids, constraint)  # once, not per batch
         self.generated_tokens = 0
         self.progress = lambda n: None  # called with the items each finished batch covered
 
@@ -100,21 +101,14 @@ class HFGenerator:
         results: list[list[str]] = [[] for _ in items]
         rng = torch.Generator(device=self.model.device)
         rng.manual_seed(self.seed + (items[0].source if items else 0))
+        sampling = Sampling(s["temperature"], s["top_k"], s["num_return"], rng)
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
+            prompts = [encoded[i] for i in idx]
             new = decode(
-                self.model,
-                [encoded[i] for i in idx],
-                s["max_new_tokens"],
-                self.ends,
-                tok.pad_token_id,
-                temperature=s["temperature"],
-                top_k=s["top_k"],
-                num_return=s["num_return"],
-                keep_ids=self.keep_ids,
-                generator=rng,
-                constraint=self.constraint,
-            )
+                self.model, prompts, s["max_new_tokens"], self.ends, tok.pad_token_id, sampling,
+                self.head,
+            )  # fmt: skip
             self.generated_tokens += sum(len(row) for row in new)
             texts = tok.batch_decode(new, skip_special_tokens=True)
             for row, i in enumerate(idx):
