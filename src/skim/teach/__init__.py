@@ -18,6 +18,7 @@ Each line of the output (``demos.jsonl``) is one demonstration::
 from skim.teach.client import ChatClient, ItemFailed, RateLimiter, Reply, retry_after_seconds
 from skim.teach.gold import gold_teacher, seed_matrix
 from skim.teach.items import sample_indices, sibling
+from skim.teach.params import TeachParams
 from skim.teach.store import DEMONSTRATION_KEYS, read_demonstrations, read_records
 from skim.teach.teacher import api_key_from_env, teach
 
@@ -27,6 +28,7 @@ __all__ = [
     "ItemFailed",
     "RateLimiter",
     "Reply",
+    "TeachParams",
     "api_key_from_env",
     "gold_teacher",
     "read_demonstrations",

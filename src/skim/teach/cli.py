@@ -97,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _teach(args: argparse.Namespace) -> int:
     from skim.errors import SkimError
-    from skim.teach import gold_teacher, teach
+    from skim.teach import TeachParams, gold_teacher, teach
 
     common = {
         "template": args.template,
@@ -121,13 +121,22 @@ def _teach(args: argparse.Namespace) -> int:
     else:
         if not args.endpoint or not args.model:
             raise SkimError("the LLM teacher needs --endpoint and --model (or use --teacher gold)")
-        summary = teach(
-            args.dataset, args.out, args.direction, args.endpoint, args.model,
-            n=10 if args.n is None else args.n, concurrency=args.concurrency,
-            max_rpm=args.max_rpm, sample=args.sample, seed=args.seed,
-            temperature=args.temperature, max_tokens=args.max_tokens or None, timeout=args.timeout,
-            max_retries=args.max_retries, progress=not args.quiet, **common,
-        )  # fmt: skip
+        params = TeachParams(
+            endpoint=args.endpoint,
+            model=args.model,
+            n=10 if args.n is None else args.n,
+            concurrency=args.concurrency,
+            max_rpm=args.max_rpm,
+            sample=args.sample,
+            seed=args.seed,
+            temperature=args.temperature,
+            max_tokens=args.max_tokens or None,
+            timeout=args.timeout,
+            max_retries=args.max_retries,
+            progress=not args.quiet,
+            **common,
+        )
+        summary = teach(args.dataset, args.out, args.direction, params=params)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
