@@ -2,10 +2,12 @@
 
 from skim.generate.base import Generator, Item
 from skim.generate.coverage import evaluate_generation, read_synthetic
+from skim.generate.params import GenerateParams
 from skim.generate.run import GENERATORS, generate, make_generator
 
 __all__ = [
     "GENERATORS",
+    "GenerateParams",
     "Generator",
     "Item",
     "evaluate_generation",
