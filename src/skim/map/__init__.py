@@ -9,6 +9,7 @@ from skim.map.mapping import (
     write_mapping,
 )
 from skim.map.pairs import DIRECTIONS, LABELS_TO_QUERIES, QUERIES_TO_LABELS, PairAccumulator
+from skim.map.params import MapParams
 from skim.map.synthetic import SyntheticFile
 from skim.map.tau import (
     DEFAULT_TAU_GRID,
@@ -26,6 +27,7 @@ __all__ = [
     "LABELS_TO_QUERIES",
     "QUERIES_TO_LABELS",
     "KnownLabels",
+    "MapParams",
     "PairAccumulator",
     "SyntheticFile",
     "choose_tau",

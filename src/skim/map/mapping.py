@@ -37,10 +37,9 @@ from skim.map.pairs import (
     hits_to_pairs,
     pair_keys,
 )
+from skim.map.params import DEFAULT_AGREE_TOPK, MapParams
 from skim.map.synthetic import DEFAULT_CHUNK_SIZE, SyntheticFile
 from skim.map.tau import (
-    DEFAULT_TAU_GRID,
-    MIN_KNOWN_PAIRS,
     KnownLabels,
     TauUnreachable,
     choose_tau,
@@ -49,8 +48,6 @@ from skim.map.tau import (
 )
 
 N_EXAMPLES = 10
-DEFAULT_AGREE_TOPK = 20
-"""With ``agree_with``: a pair is kept if the learner ranks its label in this many per query."""
 
 
 def matrix_fingerprint(matrix: sp.csr_matrix) -> str:
@@ -337,26 +334,13 @@ def map_synthetic(
     dataset: Dataset | str | os.PathLike,
     synthetic: str | os.PathLike,
     direction: str,
+    params: MapParams | None = None,
+    *,
     observed: sp.spmatrix | str | os.PathLike | None = None,
-    encoder: TextEncoder | str | None = None,
-    index: str = "auto",
-    topk: int = 10,
-    tau: float | str = 0.8,
-    binary: bool = False,
-    target_precision: float | None = None,
     known: sp.spmatrix | str | os.PathLike | None = None,
     known_rows: np.ndarray | list[int] | str | os.PathLike | None = None,
-    min_known_pairs: int = MIN_KNOWN_PAIRS,
-    tau_grid: tuple[float, ...] = DEFAULT_TAU_GRID,
-    min_votes: int = 1,
     agree_with: sp.spmatrix | str | os.PathLike | None = None,
-    agree_topk: int = DEFAULT_AGREE_TOPK,
-    calibrated: bool = False,
-    cache_dir: str | os.PathLike | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    index_params: dict | None = None,
-    device: str | None = None,
-    progress: bool = False,
+    **settings: Any,
 ) -> tuple[sp.csr_matrix, dict]:
     """Map the synthetic texts of ``synthetic`` onto real texts; return the new train labels.
 
@@ -370,40 +354,20 @@ def map_synthetic(
         ``"queries-to-labels"``: texts are proposed labels of train query ``source``, their
         neighbours are labels. ``"labels-to-queries"``: texts are queries written for label
         ``source``, their neighbours are train queries.
+    params, **settings
+        A :class:`~skim.map.params.MapParams` (encoder, index, topk, tau, target_precision,
+        binary, calibrated, min_votes, agree_topk, ...), and any of its fields as keywords,
+        which override it.
     observed
         Labels the result is united with (matrix or path); default ``dataset.trn_X_Y``. Pass
         the teacher's seed matrix to keep the seed rows' gold labels.
-    encoder
-        A :class:`~skim.encode.TextEncoder`, a sentence-transformers name or path, a skim dual
-        model folder, or None for the bundled all-MiniLM-L6-v2.
-    index
-        ``"auto"``, ``"exact"``, ``"hnsw"`` or ``"faiss"`` (see :func:`skim.index.build_index`);
-        ``index_params`` go to it (``M``, ``ef_construction``, ``ef``, ...).
-    topk
-        Neighbours per synthetic text.
-    tau
-        Minimum score ``(cos + 1) / 2`` of a kept neighbour, or ``"auto"``: the smallest tau of
-        ``tau_grid`` whose precision on the rows with known complete labels reaches
-        ``target_precision`` (see :func:`skim.map.tau.choose_tau`).
-    binary
-        Store 1 for the mapped pairs instead of their scores.
     known, known_rows
         Rows with complete labels for precision estimates (see
         :func:`skim.map.tau.resolve_known`); default the dataset's ``trn_X_Y_unbiased``.
-    min_votes
-        Keep a pair only if at least this many of its source's texts have it among their
-        top-k neighbours scoring at least ``min(tau)`` (a text repeated for its source, e.g.
-        sampled completions that agree, counts each time).
     agree_with
         Keep a pair only if this learner ranks the label among its ``agree_topk`` labels
         for the query: a :func:`skim.learners.train` folder (trained on the observed labels
         + seed) or a matrix of the accepted pairs.
-    calibrated
-        Store for each kept pair the precision estimated at its score on the known rows
-        (isotonic regression, see :mod:`skim.map.calibration`) instead of the score; pairs
-        estimated at 0 are dropped. Needs known rows.
-    cache_dir
-        Embedding cache; default ``$SKIM_CACHE_DIR`` or ``~/.cache/skim``.
 
     Returns
     -------
@@ -418,34 +382,70 @@ def map_synthetic(
         ``observed_pairs`` and ``output_pairs``.
     """
     started = time.perf_counter()
+    p = MapParams.build(params, "map_synthetic", **settings)
     dataset = _as_dataset(dataset)
-    _check_settings(direction, topk, tau, target_precision, min_votes, agree_topk)
-    if binary and calibrated:
+    _check_settings(direction, p.topk, p.tau, p.target_precision, p.min_votes, p.agree_topk)
+    if p.binary and p.calibrated:
         raise SkimError("choose binary or calibrated values, not both")
-    grid = tuple(sorted(tau_grid)) if tau == "auto" else (float(tau),)
-    engine = dict(
-        encoder=encoder, index=index, topk=topk, cache_dir=cache_dir, chunk_size=chunk_size,
-        index_params=index_params, device=device, progress=progress,
-    )  # fmt: skip
-    levers = dict(min_votes=min_votes, agree_with=agree_with, agree_topk=agree_topk)
-    needs_known = "tau 'auto'" if tau == "auto" else "calibrated" if calibrated else ""
+    auto = p.tau == "auto"
+    grid = tuple(sorted(p.tau_grid)) if auto else (float(p.tau),)
+    needs_known = "tau 'auto'" if auto else "calibrated" if p.calibrated else ""
     obs, obs_info, known_labels, proposal, table = _propose_and_measure(
-        dataset, synthetic, direction, grid, observed, known, known_rows, needs_known, engine,
-        levers,
+        dataset, synthetic, direction, grid, observed, known, known_rows, needs_known,
+        _engine(p), _levers(p, agree_with),
     )  # fmt: skip
-    chosen = choose_tau(table, target_precision, min_known_pairs) if tau == "auto" else table[0]
-    final_tau = chosen["tau"]
-
+    chosen = choose_tau(table, p.target_precision, p.min_known_pairs) if auto else table[0]
     t0 = time.perf_counter()
-    kept = _threshold(proposal.scores, final_tau, binary)
+    kept = _threshold(proposal.scores, chosen["tau"], p.binary)
     calibration = None
-    if calibrated:
+    if p.calibrated:
         kept, calibration = _calibrate(kept, dataset.trn_X_Y, known_labels)
     result = canonical(obs.maximum(kept))
+    timings = dict(proposal.timings, unite=time.perf_counter() - t0)
+    timings["total"] = time.perf_counter() - started
+    manifest = {
+        "stage": "map",
+        "skim_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "settings": _manifest_settings(p, direction, chosen["tau"], agree_with, proposal),
+        "index": proposal.index_params,
+        "inputs": _inputs(dataset, synthetic, direction, obs_info, known_labels),
+        "counts": _counts(proposal, chosen, kept, obs, result, dataset.n_labels),
+        "tau_estimate": chosen if known_labels is not None else None,
+        "tau_table": table if auto else None,
+        "calibration": calibration,
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "examples": _examples(proposal, chosen["tau"], direction),
+    }
+    return result, manifest
+
+
+def _engine(p: MapParams) -> dict[str, Any]:
+    """The settings of :func:`propose_pairs` (encoding and search)."""
+    return dict(
+        encoder=p.encoder, index=p.index, topk=p.topk, cache_dir=p.cache_dir,
+        chunk_size=p.chunk_size, index_params=p.index_params, device=p.device,
+        progress=p.progress,
+    )  # fmt: skip
+
+
+def _levers(p: MapParams, agree_with: Any) -> dict[str, Any]:
+    """The settings of the precision levers (:func:`_apply_filters`)."""
+    return dict(min_votes=p.min_votes, agree_with=agree_with, agree_topk=p.agree_topk)
+
+
+def _counts(
+    proposal: Proposal,
+    chosen: dict,
+    kept: sp.csr_matrix,
+    obs: sp.csr_matrix,
+    result: sp.csr_matrix,
+    n_cols: int,
+) -> dict[str, int]:
+    """The manifest's counts: what was read and proposed, kept, and new over ``obs``."""
     new_keys = pair_keys(kept)
     new_keys = new_keys[~contains(pair_keys(obs), new_keys)]
-    n_cols = dataset.n_labels
-    counts = dict(
+    return dict(
         proposal.counts,
         pairs_proposed=chosen["pairs_proposed"],
         pairs_kept=int(kept.nnz),
@@ -455,44 +455,33 @@ def map_synthetic(
         observed_pairs=int(obs.nnz),
         output_pairs=int(result.nnz),
     )
-    timings = dict(proposal.timings, unite=time.perf_counter() - t0)
-    timings["total"] = time.perf_counter() - started
-    manifest = {
-        "stage": "map",
-        "skim_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "settings": {
-            "direction": direction,
-            "topk": int(topk),
-            "tau": final_tau,
-            "tau_requested": tau if tau == "auto" else float(tau),
-            "target_precision": target_precision,
-            "min_known_pairs": int(min_known_pairs) if tau == "auto" else None,
-            "binary": bool(binary),
-            "calibrated": bool(calibrated),
-            "min_votes": int(min_votes),
-            "agree_with": (
-                None
-                if agree_with is None
-                else os.fspath(agree_with)
-                if isinstance(agree_with, (str, os.PathLike))
-                else "matrix"
-            ),
-            "agree_topk": int(agree_topk) if agree_with is not None else None,
-            "score": "(cos + 1) / 2",
-            "encoder": proposal.encoder_id,
-            "chunk_size": int(chunk_size),
-        },
-        "index": proposal.index_params,
-        "inputs": _inputs(dataset, synthetic, direction, obs_info, known_labels),
-        "counts": counts,
-        "tau_estimate": chosen if known_labels is not None else None,
-        "tau_table": table if tau == "auto" else None,
-        "calibration": calibration,
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
-        "examples": _examples(proposal, final_tau, direction),
+
+
+def _manifest_settings(
+    p: MapParams, direction: str, final_tau: float, agree_with: Any, proposal: Proposal
+) -> dict[str, Any]:
+    """The manifest's settings: what was asked and what was chosen (tau, encoder)."""
+    auto = p.tau == "auto"
+    if agree_with is None or isinstance(agree_with, (str, os.PathLike)):
+        agree = None if agree_with is None else os.fspath(agree_with)
+    else:
+        agree = "matrix"
+    return {
+        "direction": direction,
+        "topk": int(p.topk),
+        "tau": final_tau,
+        "tau_requested": p.tau if auto else float(p.tau),
+        "target_precision": p.target_precision,
+        "min_known_pairs": int(p.min_known_pairs) if auto else None,
+        "binary": bool(p.binary),
+        "calibrated": bool(p.calibrated),
+        "min_votes": int(p.min_votes),
+        "agree_with": agree,
+        "agree_topk": int(p.agree_topk) if agree_with is not None else None,
+        "score": "(cos + 1) / 2",
+        "encoder": proposal.encoder_id,
+        "chunk_size": int(p.chunk_size),
     }
-    return result, manifest
 
 
 def _calibrate(
@@ -552,41 +541,31 @@ def sweep_tau(
     synthetic: str | os.PathLike,
     direction: str,
     taus: tuple[float, ...] | list[float] = (0.6, 0.7, 0.8, 0.9),
+    params: MapParams | None = None,
+    *,
     observed: sp.spmatrix | str | os.PathLike | None = None,
-    encoder: TextEncoder | str | None = None,
-    index: str = "auto",
-    topk: int = 10,
     known: sp.spmatrix | str | os.PathLike | None = None,
     known_rows: np.ndarray | list[int] | str | os.PathLike | None = None,
-    min_votes: int = 1,
     agree_with: sp.spmatrix | str | os.PathLike | None = None,
-    agree_topk: int = DEFAULT_AGREE_TOPK,
-    cache_dir: str | os.PathLike | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    index_params: dict | None = None,
-    device: str | None = None,
-    progress: bool = False,
+    **settings: Any,
 ) -> list[dict]:
     """How many new pairs each tau adds and, on rows with known labels, how good they are.
 
     One mapping pass at ``min(taus)``; nothing is written. Returns the rows of
     :func:`skim.map.tau.tau_table` (``tau``, ``new_pairs``, ``precision``, ``recovered``,
     ...); precision and recovered are None without known rows. Other parameters are those of
-    :func:`map_synthetic`.
+    :func:`map_synthetic` (of ``params``, the tau settings are not used).
     """
+    p = MapParams.build(params, "sweep_tau", **settings)
     dataset = _as_dataset(dataset)
     taus = tuple(sorted(float(t) for t in taus))
     if not taus or taus[0] < 0 or taus[-1] > 1:
         raise SkimError(f"sweep taus must be numbers in [0, 1], got {list(taus)}")
-    _check_settings(direction, topk, taus[0], None, min_votes, agree_topk)
-    engine = dict(
-        encoder=encoder, index=index, topk=topk, cache_dir=cache_dir, chunk_size=chunk_size,
-        index_params=index_params, device=device, progress=progress,
-    )  # fmt: skip
-    levers = dict(min_votes=min_votes, agree_with=agree_with, agree_topk=agree_topk)
+    _check_settings(direction, p.topk, taus[0], None, p.min_votes, p.agree_topk)
     *_, table = _propose_and_measure(
-        dataset, synthetic, direction, taus, observed, known, known_rows, "", engine, levers
-    )
+        dataset, synthetic, direction, taus, observed, known, known_rows, "", _engine(p),
+        _levers(p, agree_with),
+    )  # fmt: skip
     return table
 
 
