@@ -54,19 +54,9 @@ def _load(dataset: Dataset | str | os.PathLike) -> Dataset:
 def train(
     dataset: Dataset | str | os.PathLike,
     model_dir: str | os.PathLike,
-    learner: str = "ova",
+    learner: str | None = None,
     labels: sp.spmatrix | str | os.PathLike | None = None,
-    method: str = "none",
-    with_metadata: bool = False,
-    epochs: int = 3,
-    batch_size: int = 512,
-    lr: float | None = None,
-    seed: int = 0,
-    encoder: TextEncoder | str | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    finetune_encoder: bool = False,
-    device: str | None = None,
-    show_progress: bool = True,
+    params: TrainParams | None = None,
     **settings: Any,
 ) -> Path:
     """Train a learner and save it to ``model_dir``.
@@ -79,28 +69,16 @@ def train(
         Output folder: ``model.safetensors`` + ``skim_model.json`` (+ ``encoder/`` when
         fine-tuned).
     learner
-        ``"ova"`` or ``"dual"``.
+        ``"ova"`` or ``"dual"`` (default: ``params.learner``, else ``"ova"``).
     labels
         ``N_trn x L`` training labels, as a matrix or a path (e.g. ``trn_X_Y_skim.npz``);
         None uses the dataset's observed ``trn_X_Y``.
-    method
-        ``none``, ``ips``, ``lever``, ``lever+ips``, ``gandalf`` or ``oracle``.
-    with_metadata
-        Append query metadata to the query text, at train and at predict time.
-    epochs, batch_size, lr, seed
-        Optimisation; the same seed and data give the same model.
-    encoder
-        Sentence-transformers name or path, or any :class:`~skim.encode.TextEncoder`;
-        None for the bundled all-MiniLM-L6-v2.
-    cache_dir
-        Embedding cache (default ``$SKIM_CACHE_DIR`` or ``~/.cache/skim``).
-    finetune_encoder
-        Train the encoder end to end (needs a sentence-transformers encoder; meant for GPU).
-    device
-        Torch device; None picks CUDA when available.
-    **settings
-        Further :class:`~skim.learners.params.TrainParams` fields (``bottleneck``,
-        ``temperature``, ``hard_negatives``, ``lever_lambda``, ...).
+    params, **settings
+        A :class:`~skim.learners.params.TrainParams`, and any of its fields as keywords
+        (``method``, ``with_metadata``, ``epochs``, ``batch_size``, ``lr``, ``seed``,
+        ``encoder``, ``cache_dir``, ``finetune_encoder``, ``device``, ``show_progress``,
+        ``bottleneck``, ``temperature``, ...), which override it. The same seed and data give
+        the same model.
 
     Subnormal floats are flushed to zero while it runs (see :func:`skim._floats.flush_denormals`:
     a one-vs-all fit is about 3x faster on CPU).
@@ -112,25 +90,16 @@ def train(
     """
     import torch
 
-    params = TrainParams(
-        learner=learner,
-        method=method,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        with_metadata=with_metadata,
-        finetune_encoder=finetune_encoder,
-        **settings,
-    )
+    if learner is not None:
+        settings["learner"] = learner
+    params = TrainParams.build(params, "train", **settings)
     check_output(model_dir, folder=True, keep=MODEL_FILES)  # before training, not after it
     dataset = _load(dataset)
     matrix, source = resolve_labels(dataset, labels)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = params.device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(params.seed)
     started = time.perf_counter()
-
-    enc = resolve_encoder(encoder, show_progress=show_progress)
+    enc = resolve_encoder(params.encoder, show_progress=params.show_progress)
     if params.finetune_encoder and not hasattr(enc, "model"):
         raise SkimError("--finetune-encoder needs a sentence-transformers encoder")
     ctx = MethodContext(
@@ -139,37 +108,21 @@ def train(
         params=params,
         query_texts=query_texts(dataset, "trn", params.with_metadata),
         label_texts=list(dataset.label_texts),
-        embed=lambda texts: embed(enc, texts, cache_dir),
+        embed=lambda texts: embed(enc, texts, params.cache_dir),
         device=device,
-        show_progress=show_progress,
+        show_progress=params.show_progress,
     )
     training = build_training_set(ctx)
-    if params.finetune_encoder:
-        enc.model.to(device).train()
-        inputs = EncoderInputs(enc.model, training.texts, device)
-        label_inputs = EncoderInputs(enc.model, ctx.label_texts, device)
-    else:
-        inputs = FrozenInputs(ctx.embed(training.texts))
-        label_inputs = FrozenInputs(ctx.embed(ctx.label_texts))
     fit_started, fit_cpu = time.perf_counter(), time.process_time()
-    if params.learner == "ova":
-        from skim.learners.ova import fit_ova
-
-        net, history = fit_ova(inputs, label_inputs.all(), training, params, device, show_progress)
-    else:
-        from skim.learners.dual import fit_dual
-
-        net, history = fit_dual(inputs, label_inputs, training, params, device, show_progress)
+    net, history, dim = _fit(enc, ctx, training)
     finished, finished_cpu = time.perf_counter(), time.process_time()
-
-    model_dir = Path(model_dir)
     config = {
         "learner": params.learner,
         "params": params.to_dict(),
         "encoder": encoder_name(enc),
         "encoder_id": enc.id,
         "finetuned": params.finetune_encoder,
-        "dim": int(inputs.dim),
+        "dim": int(dim),
         "n_labels": dataset.n_labels,
         "labels": source,
         "training": {
@@ -186,7 +139,31 @@ def train(
         def write_encoder(folder: Path) -> None:
             enc.model.save(str(folder), safe_serialization=True)
 
-    return save_model(model_dir, config, dict(net.state_dict()), write_encoder)
+    return save_model(Path(model_dir), config, dict(net.state_dict()), write_encoder)
+
+
+def _fit(enc: TextEncoder, ctx: MethodContext, training: Any) -> tuple[Any, list[float], int]:
+    """Fit the learner of ``ctx.params`` on ``training``: the net, its loss history and the
+    width of its inputs (cached frozen embeddings, or the encoder itself when fine-tuned)."""
+    params, device = ctx.params, ctx.device
+    if params.finetune_encoder:
+        enc.model.to(device).train()
+        inputs = EncoderInputs(enc.model, training.texts, device)
+        label_inputs = EncoderInputs(enc.model, ctx.label_texts, device)
+    else:
+        inputs = FrozenInputs(ctx.embed(training.texts))
+        label_inputs = FrozenInputs(ctx.embed(ctx.label_texts))
+    if params.learner == "ova":
+        from skim.learners.ova import fit_ova
+
+        net, history = fit_ova(
+            inputs, label_inputs.all(), training, params, device, ctx.show_progress
+        )
+    else:
+        from skim.learners.dual import fit_dual
+
+        net, history = fit_dual(inputs, label_inputs, training, params, device, ctx.show_progress)
+    return net, history, inputs.dim
 
 
 __all__ = ["resolve_labels", "train"]
