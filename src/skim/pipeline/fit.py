@@ -1,0 +1,109 @@
+"""One fit / predict / score step, shared by ``skim run`` and the what-if curve.
+
+A model is trained on one labels file as the resumable stage ``train-SLUG`` (its folder
+``models/SLUG``), predicts the test queries' top 100 as ``predict-SLUG``
+(``predictions/SLUG.npz``), and is scored on the test labels. Both stages are skipped when
+their outputs exist and their inputs and settings are unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from skim.data import Dataset, load_matrix, save_matrix
+from skim.learners.params import TrainParams
+from skim.pipeline.stages import STAMP_DIR, run_stage
+
+Log = Callable[[str], None]
+PREDICT_K = 100
+"""Labels predicted per test query: every metric's cut-off is at most this."""
+
+
+def train_settings(params: TrainParams) -> dict[str, Any]:
+    """The stamp of ``train-SLUG``: every setting of the model, the encoder by name or id."""
+    encoder = params.encoder
+    named = encoder if encoder is None or isinstance(encoder, str) else getattr(encoder, "id", "")
+    return {**params.to_dict(), "encoder": named}
+
+
+def train_model(
+    out: Path, dataset: Dataset, labels: Path, params: TrainParams, slug: str, log: Log
+) -> Path:
+    """Train ``params.learner`` on ``labels`` into ``out/models/SLUG`` (skipped when done)."""
+    from skim.learners import train
+
+    model_dir = out / "models" / slug
+    run_stage(
+        out,
+        f"train-{slug}",
+        lambda: train(dataset, model_dir, labels=labels, params=params),
+        [model_dir / "skim_model.json"],
+        [*_dataset_inputs(dataset), labels],
+        train_settings(params),
+        log,
+    )
+    return model_dir
+
+
+def score_model(
+    out: Path, dataset: Dataset, model_dir: Path, ks: Sequence[int], log: Log, **runtime: Any
+) -> dict[str, dict[str, float]]:
+    """Predict the test queries' top :data:`PREDICT_K` labels with ``model_dir`` into
+    ``out/predictions/`` (skipped when done) and score them at ``ks``; ``runtime`` (encoder,
+    cache_dir, device) goes to :func:`skim.learners.predict`."""
+    from skim.evaluate import evaluate_predictions
+    from skim.learners import predict
+
+    pred_path = out / "predictions" / f"{model_dir.name}.npz"
+    run_stage(
+        out,
+        f"predict-{model_dir.name}",
+        lambda: save_matrix(pred_path, predict(dataset, model_dir, k=PREDICT_K, **runtime)),
+        [pred_path],
+        [*_dataset_inputs(dataset), model_dir],
+        {"k": PREDICT_K},
+        log,
+    )
+    return evaluate_predictions(dataset, load_matrix(pred_path), ks)
+
+
+def scored_predictions(run: Path, labels: Path, params: TrainParams) -> Path | None:
+    """A finished run's predictions of a model of the same settings trained on labels of the
+    same content as ``labels``, or None: what the what-if curve can reuse instead of a fit."""
+    from skim.map import matrix_fingerprint
+
+    wanted = train_settings(params)
+    content = None
+    for stamp in sorted((run / STAMP_DIR).glob("train-*.json")):
+        slug = stamp.stem.removeprefix("train-")
+        model = run / "models" / slug / "skim_model.json"
+        predictions = run / "predictions" / f"{slug}.npz"
+        predicted = run / STAMP_DIR / f"predict-{slug}.json"
+        if not (model.is_file() and predictions.is_file() and predicted.is_file()):
+            continue
+        if _read(stamp).get("settings") != wanted:
+            continue
+        if _read(predicted).get("settings") != {"k": PREDICT_K}:
+            continue
+        trained_on = Path(_read(model).get("labels", ""))
+        if not trained_on.is_file():  # "trn_X_Y" or "labels matrix": not a file to compare
+            continue
+        content = content or matrix_fingerprint(load_matrix(labels))
+        if matrix_fingerprint(load_matrix(trained_on)) == content:
+            return predictions
+    return None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _dataset_inputs(dataset: Dataset) -> list[Path]:
+    """The dataset's folder as a stage input (a dataset built in memory has none)."""
+    return [Path(dataset.path)] if dataset.path else []
