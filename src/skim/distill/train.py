@@ -103,10 +103,7 @@ def distill(
     tokenizer.save_pretrained(out_dir)
     manifest = {
         "settings": stamp,
-        "kind": stamp["kind"],
-        "base": stamp["base"],
-        "no_metadata": stamp["no_metadata"],
-        "max_metadata_words": p.max_metadata_words,
+        **{key: stamp[key] for key in ("kind", "base", "no_metadata", "max_metadata_words")},
         "demos_fingerprint": fingerprint,
         "n_demonstrations": len(demo_list),
         "n_extra_pairs": len(extra),

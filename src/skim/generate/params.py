@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skim._params import StageParams, runtime
+from skim.errors import SkimError
 
 
 @dataclass
@@ -47,6 +48,12 @@ class GenerateParams(StageParams):
     options: dict[str, Any] = field(default_factory=dict)
     overwrite: bool = runtime(False)
     show_progress: bool = runtime(True)
+
+    def __post_init__(self) -> None:
+        if self.shard_size < 1:
+            raise SkimError(f"shard_size must be at least 1, got {self.shard_size}")
+        if self.num_return is not None and self.num_return < 1:  # not "0 means the default"
+            raise SkimError(f"num_return must be at least 1, got {self.num_return}")
 
     @classmethod
     def build(

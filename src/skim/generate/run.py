@@ -146,10 +146,6 @@ def generate(
         settings["generator"] = generator
     p = GenerateParams.build(params, "generate", **settings)
     check_direction(direction)
-    if p.shard_size < 1:
-        raise SkimError(f"shard_size must be at least 1, got {p.shard_size}")
-    if p.num_return is not None and p.num_return < 1:  # not "0 means the default"
-        raise SkimError(f"num_return must be at least 1, got {p.num_return}")
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
     out_path = Path(out_path)
@@ -159,13 +155,7 @@ def generate(
     if no_metadata is None:
         no_metadata = _model_no_metadata(p.model, p.adapter)
     started = time.time()
-    if generator is None or isinstance(generator, str):
-        gen = make_generator(
-            p.generator, dataset, direction, p.model, p.adapter, no_metadata, p.num_return,
-            p.seed, **p.options,
-        )  # fmt: skip
-    else:
-        gen = generator
+    gen = generator if _ready(generator) else _make(p, dataset, direction, no_metadata)
     settings = {"generator": gen.name, "direction": direction, **gen.settings}
     key = _run_key(settings, sources, _dataset_key(dataset, direction))
     manifest_path = out_path.with_suffix(".manifest.json")
@@ -185,27 +175,27 @@ def generate(
     else:
         failed_path.unlink(missing_ok=True)
         shutil.rmtree(shard_dir)
-    summary = {
-        "out": str(out_path),
-        **settings,
-        "items": run.records,
-        "texts": run.texts,
-        "texts_per_item": round(run.texts / max(1, run.records), 3),
-        "items_without_texts": run.empty,
-        "failed": len(run.failures),
-        "failed_path": str(failed_path) if run.failures else None,
-        "generated_this_run": run.generated,
-        "generate_seconds": round(run.seconds, 3),
-        "items_per_second": round(run.generated / run.seconds, 2) if run.seconds else None,
-        "seconds": round(time.time() - started, 3),
-        "run_key": key,
-    }
-    tokens = getattr(gen, "generated_tokens", None)
-    if tokens is not None and run.seconds:
-        summary["generated_tokens"] = tokens
-        summary["tokens_per_second"] = round(tokens / run.seconds, 1)
+    summary = {"out": str(out_path), **settings, **run.summary()}
+    summary.update(
+        failed_path=str(failed_path) if run.failures else None,
+        seconds=round(time.time() - started, 3),
+        run_key=key,
+        **run.tokens(gen),
+    )
     write_json_atomic(manifest_path, summary)
     return summary
+
+
+def _ready(generator: str | Generator | None) -> bool:
+    return generator is not None and not isinstance(generator, str)
+
+
+def _make(p: GenerateParams, dataset: Dataset, direction: str, no_metadata: bool) -> Generator:
+    """The generator ``p`` names, configured (see :func:`make_generator`)."""
+    return make_generator(
+        p.generator, dataset, direction, p.model, p.adapter, no_metadata, p.num_return, p.seed,
+        **p.options,
+    )  # fmt: skip
 
 
 def _sources(dataset: Dataset, direction: str, items: list[int] | None) -> list[int]:
@@ -228,6 +218,31 @@ class _Run:
     generated: int = 0
     seconds: float = 0.0
     failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The manifest's counts and throughput (in the manifest's order; the caller fills
+        ``failed_path``, ``seconds`` and ``run_key``)."""
+        seconds = self.seconds
+        return {
+            "items": self.records,
+            "texts": self.texts,
+            "texts_per_item": round(self.texts / max(1, self.records), 3),
+            "items_without_texts": self.empty,
+            "failed": len(self.failures),
+            "failed_path": None,
+            "generated_this_run": self.generated,
+            "generate_seconds": round(seconds, 3),
+            "items_per_second": round(self.generated / seconds, 2) if seconds else None,
+            "seconds": None,
+            "run_key": None,
+        }
+
+    def tokens(self, gen: Generator) -> dict[str, Any]:
+        """Tokens generated and their rate, for a generator that counts them."""
+        tokens = getattr(gen, "generated_tokens", None)
+        if tokens is None or not self.seconds:
+            return {}
+        return {"generated_tokens": tokens, "tokens_per_second": round(tokens / self.seconds, 1)}
 
     def count(self, records: list[dict[str, Any]]) -> None:
         self.records += len(records)

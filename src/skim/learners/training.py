@@ -113,10 +113,33 @@ def train(
         show_progress=params.show_progress,
     )
     training = build_training_set(ctx)
-    fit_started, fit_cpu = time.perf_counter(), time.process_time()
+    timer = (started, time.perf_counter(), time.process_time())
     net, history, dim = _fit(enc, ctx, training)
+    config = _model_config(params, enc, dim, dataset, source, training.info, history, timer)
+    write_encoder = None
+    if params.finetune_encoder:
+
+        def write_encoder(folder: Path) -> None:
+            enc.model.save(str(folder), safe_serialization=True)
+
+    return save_model(Path(model_dir), config, dict(net.state_dict()), write_encoder)
+
+
+def _model_config(
+    params: TrainParams,
+    enc: TextEncoder,
+    dim: int,
+    dataset: Dataset,
+    source: str,
+    info: dict[str, Any],
+    history: list[float],
+    timer: tuple[float, float, float],
+) -> dict[str, Any]:
+    """``skim_model.json``: the settings, the encoder, the shapes and how training went;
+    ``timer`` is (start, fit start, fit start's CPU time)."""
+    started, fit_started, fit_cpu = timer
     finished, finished_cpu = time.perf_counter(), time.process_time()
-    config = {
+    return {
         "learner": params.learner,
         "params": params.to_dict(),
         "encoder": encoder_name(enc),
@@ -126,20 +149,13 @@ def train(
         "n_labels": dataset.n_labels,
         "labels": source,
         "training": {
-            **training.info,
+            **info,
             "loss": [round(v, 6) for v in history],
             "fit_seconds": round(finished - fit_started, 2),
             "fit_cpu_seconds": round(finished_cpu - fit_cpu, 2),
             "total_seconds": round(finished - started, 2),
         },
     }
-    write_encoder = None
-    if params.finetune_encoder:
-
-        def write_encoder(folder: Path) -> None:
-            enc.model.save(str(folder), safe_serialization=True)
-
-    return save_model(Path(model_dir), config, dict(net.state_dict()), write_encoder)
 
 
 def _fit(enc: TextEncoder, ctx: MethodContext, training: Any) -> tuple[Any, list[float], int]:

@@ -376,17 +376,14 @@ def map_synthetic(
         raised; and the manifest (settings, inputs, counts, tau estimate, timings, examples).
         Counts: ``texts`` read, ``empty_skipped``, ``duplicate_skipped`` (same text for the
         same source within a chunk), ``texts_used``, ``neighbours_searched`` (hits examined),
-        ``pairs_proposed`` (hits >= tau, before aggregation), ``pairs_kept`` (distinct
-        pairs >= tau), ``new_pairs`` (kept pairs not stored in ``observed``),
-        ``rows_touched`` / ``labels_touched`` (rows and labels gaining a new pair),
-        ``observed_pairs`` and ``output_pairs``.
+        ``pairs_proposed`` (hits >= tau, before aggregation), ``pairs_kept`` (distinct pairs
+        >= tau), ``new_pairs`` (kept pairs not in ``observed``), ``rows_touched`` /
+        ``labels_touched`` (gaining a new pair), ``observed_pairs`` and ``output_pairs``.
     """
     started = time.perf_counter()
     p = MapParams.build(params, "map_synthetic", **settings)
     dataset = _as_dataset(dataset)
     _check_settings(direction, p.topk, p.tau, p.target_precision, p.min_votes, p.agree_topk)
-    if p.binary and p.calibrated:
-        raise SkimError("choose binary or calibrated values, not both")
     auto = p.tau == "auto"
     grid = tuple(sorted(p.tau_grid)) if auto else (float(p.tau),)
     needs_known = "tau 'auto'" if auto else "calibrated" if p.calibrated else ""
@@ -396,10 +393,7 @@ def map_synthetic(
     )  # fmt: skip
     chosen = choose_tau(table, p.target_precision, p.min_known_pairs) if auto else table[0]
     t0 = time.perf_counter()
-    kept = _threshold(proposal.scores, chosen["tau"], p.binary)
-    calibration = None
-    if p.calibrated:
-        kept, calibration = _calibrate(kept, dataset.trn_X_Y, known_labels)
+    kept, calibration = _keep(proposal, chosen["tau"], p, dataset.trn_X_Y, known_labels)
     result = canonical(obs.maximum(kept))
     timings = dict(proposal.timings, unite=time.perf_counter() - t0)
     timings["total"] = time.perf_counter() - started
@@ -418,6 +412,15 @@ def map_synthetic(
         "examples": _examples(proposal, chosen["tau"], direction),
     }
     return result, manifest
+
+
+def _keep(
+    proposal: Proposal, tau: float, p: MapParams, clicks: sp.csr_matrix, known: Any
+) -> tuple[sp.csr_matrix, dict | None]:
+    """The proposed pairs scoring at least ``tau`` (as 1, their score, or their calibrated
+    precision), and the calibration curve when calibrated."""
+    kept = _threshold(proposal.scores, tau, p.binary)
+    return _calibrate(kept, clicks, known) if p.calibrated else (kept, None)
 
 
 def _engine(p: MapParams) -> dict[str, Any]:

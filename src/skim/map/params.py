@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skim._params import StageParams, runtime
+from skim.errors import SkimError
 from skim.map.synthetic import DEFAULT_CHUNK_SIZE
 from skim.map.tau import DEFAULT_TAU_GRID, MIN_KNOWN_PAIRS
 
@@ -69,3 +70,7 @@ class MapParams(StageParams):
     cache_dir: str | os.PathLike | None = runtime()
     device: str | None = runtime()
     progress: bool = runtime(False)
+
+    def __post_init__(self) -> None:
+        if self.binary and self.calibrated:
+            raise SkimError("choose binary or calibrated values, not both")

@@ -122,40 +122,13 @@ def teach(
         write_records(failed_path, failures)
     elif failed_path.exists():
         failed_path.unlink()
-    summary = {
-        "teacher": p.model,
-        "endpoint": redact_url(p.endpoint),
-        "direction": direction,
-        "template": job.template.name,
-        "template_sha256": job.template.digest,
-        "params": job.request,
-        "n_known": job.n_known,
-        "max_meta_tokens": job.max_meta_tokens,
-        "tokenizer": p.tokenizer if isinstance(p.tokenizer, str | None) else "custom",
-        "sample": p.sample,
-        "seed": p.seed,
-        "concurrency": p.concurrency,
-        "max_rpm": p.max_rpm,
-        "items": len(job.items),
-        "cached": len(job.items) - len(job.todo),
-        "asked": len(job.todo),
-        "answered": len(job.todo) - len(failures),
-        "failed": len(failures),
-        "records": len(records),
-        "texts": sum(len(r["texts"]) for r in records),
-        "empty_metadata": sum(not item.metadata for item in job.items),
-        "prompt_tokens": asked_tokens[0],
-        "completion_tokens": asked_tokens[1],
-        "total_prompt_tokens": sum(int(r.get("prompt_tokens", 0)) for r in records),
-        "total_completion_tokens": sum(int(r.get("completion_tokens", 0)) for r in records),
-        "retried_errors": errors,
-        "elapsed_s": round(time.monotonic() - started, 3),
-        "dataset": str(dataset.path) if dataset.path else None,
-        "items_sha256": texts_fingerprint(job.keys),  # exactly what was asked, settings included
-        "out": str(out_path),
-        "cache": str(cache_path),
-        "failed_path": str(failed_path) if failures else None,
-    }
+    summary = _summary(job, p, direction, dataset, records, failures, asked_tokens, errors)
+    summary.update(
+        elapsed_s=round(time.monotonic() - started, 3),
+        out=str(out_path),
+        cache=str(cache_path),
+        failed_path=str(failed_path) if failures else None,
+    )
     write_json_atomic(sibling(out_path, ".manifest.json"), summary)
     return summary
 
@@ -200,6 +173,53 @@ def _plan(dataset: Dataset, direction: str, p: TeachParams, cache_path: Path) ->
         item = todo[0][0]
         template.render(direction, item.text, item.metadata, item.known, p.n)
     return _Job(items, keys, cached, todo, template, request, n_known, max_meta_tokens, cache_path)
+
+
+def _summary(
+    job: _Job,
+    p: TeachParams,
+    direction: str,
+    dataset: Dataset,
+    records: list[dict],
+    failures: list[dict],
+    asked_tokens: list[int],
+    errors: dict,
+) -> dict[str, Any]:
+    """The manifest of a teach run (the caller adds the elapsed time and the paths)."""
+    return {
+        "teacher": p.model,
+        "endpoint": redact_url(p.endpoint),
+        "direction": direction,
+        "template": job.template.name,
+        "template_sha256": job.template.digest,
+        "params": job.request,
+        "n_known": job.n_known,
+        "max_meta_tokens": job.max_meta_tokens,
+        "tokenizer": p.tokenizer if isinstance(p.tokenizer, str | None) else "custom",
+        "sample": p.sample,
+        "seed": p.seed,
+        "concurrency": p.concurrency,
+        "max_rpm": p.max_rpm,
+        "items": len(job.items),
+        "cached": len(job.items) - len(job.todo),
+        "asked": len(job.todo),
+        "answered": len(job.todo) - len(failures),
+        "failed": len(failures),
+        "records": len(records),
+        "texts": sum(len(r["texts"]) for r in records),
+        "empty_metadata": sum(not item.metadata for item in job.items),
+        "prompt_tokens": asked_tokens[0],
+        "completion_tokens": asked_tokens[1],
+        "total_prompt_tokens": sum(int(r.get("prompt_tokens", 0)) for r in records),
+        "total_completion_tokens": sum(int(r.get("completion_tokens", 0)) for r in records),
+        "retried_errors": errors,
+        "elapsed_s": None,
+        "dataset": str(dataset.path) if dataset.path else None,
+        "items_sha256": texts_fingerprint(job.keys),  # exactly what was asked, settings included
+        "out": None,
+        "cache": None,
+        "failed_path": None,
+    }
 
 
 def _client(p: TeachParams) -> ChatClient:
