@@ -220,7 +220,7 @@ class _Scorer:
 
         params = self.params(learner)
         if self.run is not None and kind != "simulated":
-            found = scored_predictions(self.run, labels, params)
+            found = scored_predictions(self.run, labels, params, max(_KS))
             if found is not None:
                 self.log(f"[whatif {name} / {learner}] scored from {found}")
                 return evaluate_predictions(self.ds, load_matrix(found), _KS)["unbiased"]

@@ -1,9 +1,9 @@
 """One fit / predict / score step, shared by ``skim run`` and the what-if curve.
 
 A model is trained on one labels file as the resumable stage ``train-SLUG`` (its folder
-``models/SLUG``), predicts the test queries' top 100 as ``predict-SLUG``
-(``predictions/SLUG.npz``), and is scored on the test labels. Both stages are skipped when
-their outputs exist and their inputs and settings are unchanged.
+``models/SLUG``), predicts the test queries' top labels (as many as the largest cut-off) as
+``predict-SLUG`` (``predictions/SLUG.npz``), and is scored on the test labels. Both stages
+are skipped when their outputs exist and their inputs and settings are unchanged.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from skim.learners.params import TrainParams
 from skim.pipeline.stages import STAMP_DIR, run_stage
 
 Log = Callable[[str], None]
-PREDICT_K = 100
-"""Labels predicted per test query: every metric's cut-off is at most this."""
 
 
 def train_settings(params: TrainParams) -> dict[str, Any]:
@@ -51,28 +49,30 @@ def train_model(
 def score_model(
     out: Path, dataset: Dataset, model_dir: Path, ks: Sequence[int], log: Log, **runtime: Any
 ) -> dict[str, dict[str, float]]:
-    """Predict the test queries' top :data:`PREDICT_K` labels with ``model_dir`` into
+    """Predict the test queries' top ``max(ks)`` labels with ``model_dir`` into
     ``out/predictions/`` (skipped when done) and score them at ``ks``; ``runtime`` (encoder,
-    cache_dir, device) goes to :func:`skim.learners.predict`."""
+    cache_dir, device, show_progress) goes to :func:`skim.learners.predict`."""
     from skim.evaluate import evaluate_predictions
     from skim.learners import predict
 
     pred_path = out / "predictions" / f"{model_dir.name}.npz"
+    k = max(ks)
     run_stage(
         out,
         f"predict-{model_dir.name}",
-        lambda: save_matrix(pred_path, predict(dataset, model_dir, k=PREDICT_K, **runtime)),
+        lambda: save_matrix(pred_path, predict(dataset, model_dir, k=k, **runtime)),
         [pred_path],
         [*_dataset_inputs(dataset), model_dir],
-        {"k": PREDICT_K},
+        {"k": k},
         log,
     )
     return evaluate_predictions(dataset, load_matrix(pred_path), ks)
 
 
-def scored_predictions(run: Path, labels: Path, params: TrainParams) -> Path | None:
-    """A finished run's predictions of a model of the same settings trained on labels of the
-    same content as ``labels``, or None: what the what-if curve can reuse instead of a fit."""
+def scored_predictions(run: Path, labels: Path, params: TrainParams, k: int) -> Path | None:
+    """A finished run's top-``k`` predictions of a model of the same settings trained on
+    labels of the same content as ``labels``, or None: what the what-if curve can reuse
+    instead of a fit."""
     from skim.map import matrix_fingerprint
 
     wanted = train_settings(params)
@@ -86,7 +86,7 @@ def scored_predictions(run: Path, labels: Path, params: TrainParams) -> Path | N
             continue
         if _read(stamp).get("settings") != wanted:
             continue
-        if _read(predicted).get("settings") != {"k": PREDICT_K}:
+        if _read(predicted).get("settings") != {"k": k}:
             continue
         trained_on = Path(_read(model).get("labels", ""))
         if not trained_on.is_file():  # "trn_X_Y" or "labels matrix": not a file to compare
