@@ -24,6 +24,7 @@ from skim._io import write_json_atomic, write_text_atomic
 from skim._params import StageParams
 from skim.data import Dataset, load_dataset, load_matrix, save_matrix
 from skim.errors import DatasetError, SkimError
+from skim.evaluate.params import EvaluateParams
 from skim.evaluate.report import TARGET_GAIN
 from skim.learners.params import TrainParams
 from skim.simulate.generator import (
@@ -195,7 +196,7 @@ def _simulated_points(ds: Dataset, out: Path, known: Any, p: WhatifParams):
 
 class _Scorer:
     """Each learner's unbiased metrics on one labels file: fitted with the step ``skim run``
-    uses (:mod:`skim.pipeline.fit`), or read from ``run``'s predictions when it has them."""
+    uses (:mod:`skim.evaluate.fit`), or read from ``run``'s predictions when it has them."""
 
     def __init__(self, ds: Dataset, out: Path, p: WhatifParams, run: Path | None, log: Log):
         self.ds, self.out, self.p, self.run, self.log = ds, out, p, run, log
@@ -215,26 +216,25 @@ class _Scorer:
         return entry
 
     def score(self, kind: str, name: str, labels: Path, learner: str) -> dict[str, float]:
-        from skim.evaluate.scoring import evaluate_predictions
-        from skim.pipeline.fit import score_model, scored_predictions, train_model
+        from skim.evaluate.fit import score, score_model, scored_predictions, train_model
 
         params = self.params(learner)
         if self.run is not None and kind != "simulated":
-            found = scored_predictions(self.run, labels, params, max(_KS))
+            found = scored_predictions(self.run, labels, params, max(_SCORED.k))
             if found is not None:
                 self.log(f"[whatif {name} / {learner}] scored from {found}")
-                return evaluate_predictions(self.ds, load_matrix(found), _KS)["unbiased"]
+                return score(self.ds, found, _SCORED)["unbiased"]
         model_dir = train_model(
             self.out, self.ds, labels, params, f"{labels.stem}-{learner}", self.log
         )
         runtime = {k: getattr(params, k) for k in ("encoder", "cache_dir", "device")}
         runtime = {k: v for k, v in runtime.items() if v is not None}
         return score_model(
-            self.out, self.ds, model_dir, _KS, self.log, show_progress=False, **runtime
+            self.out, self.ds, model_dir, _SCORED, self.log, show_progress=False, **runtime
         )["unbiased"]
 
 
-_KS = (5, 100)  # the cut-offs scored: METRIC's and P@5
+_SCORED = EvaluateParams(k=[5, 100])  # the cut-offs scored: METRIC's and P@5
 
 
 def break_even(rows: list[dict[str, Any]], learner: str, gain: float = 0.0) -> dict[float, Any]:

@@ -20,10 +20,10 @@ from skim._io import write_json_atomic
 from skim._redact import redact_values
 from skim.data import Dataset, load_dataset, load_matrix, resolve_matrix, save_matrix
 from skim.errors import SkimError
+from skim.evaluate.fit import score_model, train_model
 from skim.generate.params import GenerateParams
 from skim.learners.params import TrainParams
 from skim.map import manifest_path, matrix_fingerprint
-from skim.pipeline.fit import score_model, train_model
 from skim.pipeline.params import RunParams, run_params
 from skim.pipeline.stages import run_stage
 
@@ -372,7 +372,7 @@ def _train_and_score(
     files: dict[str, Path],
     log: Log,
 ) -> list[dict[str, Any]]:
-    ks = sorted(set(run.evaluate.k) | set(CURVE_K))
+    evaluate = dataclasses.replace(run.evaluate, k=sorted(set(run.evaluate.k) | set(CURVE_K)))
     results = []
     trained: dict[tuple[str, str, str], dict[str, Any]] = {}
     names = {row["labels"] for row in rows}
@@ -386,7 +386,7 @@ def _train_and_score(
                 results.append({**trained[same], "method": row["name"]})
                 continue
             model_dir = _train_model(run, out, dataset, row, files[row["labels"]], learner, log)
-            metrics = score_model(out, dataset, model_dir, ks, log)
+            metrics = score_model(out, dataset, model_dir, evaluate, log)
             results.append({"method": row["name"], "learner": learner, "metrics": metrics})
             trained[same] = results[-1]
     return results

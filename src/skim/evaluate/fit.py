@@ -1,5 +1,8 @@
 """One fit / predict / score step, shared by ``skim run`` and the what-if curve.
 
+It lives with the evaluation, below the pipeline, so the what-if curve uses it without
+importing the pipeline above it (only :func:`~skim.pipeline.stages.run_stage`, lazily).
+
 A model is trained on one labels file as the resumable stage ``train-SLUG`` (its folder
 ``models/SLUG``), predicts the test queries' top labels (as many as the largest cut-off) as
 ``predict-SLUG`` (``predictions/SLUG.npz``), and is scored on the test labels. Both stages
@@ -9,13 +12,13 @@ are skipped when their outputs exist and their inputs and settings are unchanged
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from skim.data import Dataset, load_matrix, save_matrix
+from skim.evaluate.params import EvaluateParams
 from skim.learners.params import TrainParams
-from skim.pipeline.stages import STAMP_DIR, run_stage
 
 Log = Callable[[str], None]
 
@@ -32,6 +35,7 @@ def train_model(
 ) -> Path:
     """Train ``params.learner`` on ``labels`` into ``out/models/SLUG`` (skipped when done)."""
     from skim.learners import train
+    from skim.pipeline.stages import run_stage
 
     model_dir = out / "models" / slug
     run_stage(
@@ -47,16 +51,16 @@ def train_model(
 
 
 def score_model(
-    out: Path, dataset: Dataset, model_dir: Path, ks: Sequence[int], log: Log, **runtime: Any
+    out: Path, dataset: Dataset, model_dir: Path, params: EvaluateParams, log: Log, **runtime: Any
 ) -> dict[str, dict[str, float]]:
-    """Predict the test queries' top ``max(ks)`` labels with ``model_dir`` into
-    ``out/predictions/`` (skipped when done) and score them at ``ks``; ``runtime`` (encoder,
-    cache_dir, device, show_progress) goes to :func:`skim.learners.predict`."""
-    from skim.evaluate import evaluate_predictions
+    """Predict the test queries' top ``max(params.k)`` labels with ``model_dir`` into
+    ``out/predictions/`` (skipped when done) and score them (:func:`score`); ``runtime``
+    (encoder, cache_dir, device, show_progress) goes to :func:`skim.learners.predict`."""
     from skim.learners import predict
+    from skim.pipeline.stages import run_stage
 
     pred_path = out / "predictions" / f"{model_dir.name}.npz"
-    k = max(ks)
+    k = max(params.k)
     run_stage(
         out,
         f"predict-{model_dir.name}",
@@ -66,7 +70,16 @@ def score_model(
         {"k": k},
         log,
     )
-    return evaluate_predictions(dataset, load_matrix(pred_path), ks)
+    return score(dataset, pred_path, params)
+
+
+def score(
+    dataset: Dataset, predictions: Path, params: EvaluateParams
+) -> dict[str, dict[str, float]]:
+    """The metrics of a predictions file on the test labels, at ``params.k``."""
+    from skim.evaluate.scoring import evaluate_predictions
+
+    return evaluate_predictions(dataset, load_matrix(predictions), params.k)
 
 
 def scored_predictions(run: Path, labels: Path, params: TrainParams, k: int) -> Path | None:
@@ -74,6 +87,7 @@ def scored_predictions(run: Path, labels: Path, params: TrainParams, k: int) -> 
     labels of the same content as ``labels``, or None: what the what-if curve can reuse
     instead of a fit."""
     from skim.map import matrix_fingerprint
+    from skim.pipeline.stages import STAMP_DIR
 
     wanted = train_settings(params)
     content = None
