@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skim._params import StageParams, runtime
+from skim.teach.items import DEFAULT_MAX_META_TOKENS, DEFAULT_N_KNOWN
 
 
 @dataclass
@@ -62,3 +63,10 @@ class TeachParams(StageParams):
     cache_path: str | os.PathLike | None = None
     api_key: str | None = runtime()
     progress: bool = runtime(True)
+
+    def shown(self, direction: str) -> tuple[int, int | None]:
+        """Known partners shown per item and the metadata token budget, for ``direction``
+        (the direction's defaults where ``n_known`` is None or the budget ``"auto"``)."""
+        n_known = DEFAULT_N_KNOWN[direction] if self.n_known is None else self.n_known
+        budget = self.max_meta_tokens
+        return n_known, DEFAULT_MAX_META_TOKENS[direction] if budget == "auto" else budget

@@ -23,8 +23,6 @@ from skim.errors import SkimError
 from skim.prompts import check_direction, load_template, parse_response
 from skim.teach.client import ChatClient, ItemFailed, Reply
 from skim.teach.items import (
-    DEFAULT_MAX_META_TOKENS,
-    DEFAULT_N_KNOWN,
     Item,
     as_dataset,
     base_record,
@@ -150,10 +148,7 @@ class _Job:
 
 def _plan(dataset: Dataset, direction: str, p: TeachParams, cache_path: Path) -> _Job:
     """The items of this run and which of them the cache does not answer yet."""
-    n_known = DEFAULT_N_KNOWN[direction] if p.n_known is None else p.n_known
-    max_meta_tokens = p.max_meta_tokens
-    if max_meta_tokens == "auto":
-        max_meta_tokens = DEFAULT_MAX_META_TOKENS[direction]
+    n_known, max_meta_tokens = p.shown(direction)
     template = load_template(direction, p.template)
     request = {"n": p.n, "temperature": p.temperature, "max_tokens": p.max_tokens}
     total = dataset.n_labels if direction == "labels-to-queries" else dataset.n_trn
