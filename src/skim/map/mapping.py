@@ -38,7 +38,7 @@ from skim.map.pairs import (
     pair_keys,
 )
 from skim.map.params import DEFAULT_AGREE_TOPK, MapParams
-from skim.map.synthetic import DEFAULT_CHUNK_SIZE, SyntheticFile
+from skim.map.synthetic import SyntheticFile
 from skim.map.tau import (
     KnownLabels,
     TauUnreachable,
@@ -148,26 +148,24 @@ def propose_pairs(
     dataset: Dataset,
     synthetic: str | os.PathLike,
     direction: str,
-    encoder: TextEncoder | str | None = None,
-    index: str = "auto",
-    topk: int = 10,
+    params: MapParams | None = None,
+    *,
     floor: float = 0.8,
     taus: tuple[float, ...] = (),
-    cache_dir: str | os.PathLike | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    index_params: dict | None = None,
-    device: str | None = None,
-    progress: bool = False,
     count_votes: bool = False,
+    **settings: Any,
 ) -> Proposal:
     """One pass: encode targets, index them, stream the synthetic texts, max-aggregate hits.
 
     Memory holds the target index, one chunk of synthetic texts and the aggregated pairs with
-    score >= ``floor``. Embeddings are cached by content in ``cache_dir``, so a rerun (or a run
-    after a crash) does not encode again. ``taus`` lists thresholds at which to also count the
-    raw hits (text, neighbour) before aggregation. ``count_votes`` also counts how many texts
-    propose each pair (hits >= ``floor``; a text repeated for its source counts each time).
+    score >= ``floor``. Embeddings are cached by content in ``params.cache_dir``, so a rerun
+    (or a run after a crash) does not encode again. ``taus`` lists thresholds at which to also
+    count the raw hits (text, neighbour) before aggregation. ``count_votes`` also counts how
+    many texts propose each pair (hits >= ``floor``; a text repeated for its source counts
+    each time). Of ``params`` (and ``settings``, its fields as keywords) the encoder, index,
+    topk, chunk_size, index_params, cache_dir, device and progress are used.
     """
+    p = MapParams.build(params, "propose_pairs", **settings)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     to_labels = direction == QUERIES_TO_LABELS
@@ -180,77 +178,103 @@ def propose_pairs(
     synth = SyntheticFile(synthetic, n_sources, sources_name)
     synth.check()  # fail fast on a bad line, before any encoding
     timings["check_synthetic"] = time.perf_counter() - start
-
+    enc, idx = _target_index(targets, p, timings)
+    scan = _Scan((dataset.n_trn, dataset.n_labels), floor, taus, count_votes, direction)
+    for sources, texts, times in synth.counted_chunks(p.chunk_size, progress=p.progress):
+        scan.add(sources, texts, times, enc, idx, p)
     t0 = time.perf_counter()
-    enc = _resolve_encoder(encoder, device)
+    scores_matrix, votes = scan.result()
+    timings.update(
+        encode_synthetic=scan.seconds[0],
+        search=scan.seconds[1],
+        aggregate=scan.seconds[2] + time.perf_counter() - t0,
+    )
+    counts = dict(synth.counts, neighbours_searched=scan.searched)
+    hits = {round(float(t), 6): int(h) for t, h in zip(scan.marks, scan.hits_at, strict=True)}
+    return Proposal(
+        scores_matrix, float(floor), counts, hits, idx.params(), enc.id, timings, scan.examples,
+        votes,
+    )  # fmt: skip
+
+
+def _target_index(targets: list[str], p: MapParams, timings: dict[str, float]):
+    """The encoder and the index of the normalised target embeddings (timed in ``timings``)."""
+    t0 = time.perf_counter()
+    enc = _resolve_encoder(p.encoder, p.device)
     timings["load_encoder"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    target_vectors = _normalise(encode_texts(enc, targets, cache_dir))
+    target_vectors = _normalise(encode_texts(enc, targets, p.cache_dir))
     timings["encode_targets"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    params = dict(index_params or {})
-    if device and index in ("auto", "exact"):
-        params.setdefault("device", device)
-    index_cache = Path(cache_dir or default_cache_dir())
-    idx = build_index(target_vectors, kind=index, cache_dir=index_cache, **params)
+    params = dict(p.index_params or {})
+    if p.device and p.index in ("auto", "exact"):
+        params.setdefault("device", p.device)
+    index_cache = Path(p.cache_dir or default_cache_dir())
+    idx = build_index(target_vectors, kind=p.index, cache_dir=index_cache, **params)
     timings["build_index"] = time.perf_counter() - t0
+    return enc, idx
 
-    shape = (dataset.n_trn, dataset.n_labels)
-    acc = PairAccumulator(shape)
-    counter = PairCounter(shape) if count_votes else None
-    tau_marks = np.asarray(sorted(set(taus) | {floor}), dtype=np.float32)
-    hits_at = np.zeros(len(tau_marks), dtype=np.int64)
-    examples: list[dict] = []
-    searched = 0
-    t_encode = t_search = t_aggregate = 0.0
-    for sources, texts, times in synth.counted_chunks(chunk_size, progress=progress):
+
+class _Scan:
+    """What the stream of synthetic chunks adds up to: the aggregated pairs (and their votes),
+    the raw hits at each mark, the first examples, and the time spent per step."""
+
+    def __init__(
+        self, shape: tuple[int, int], floor: float, taus: tuple[float, ...], votes: bool,
+        direction: str,
+    ) -> None:  # fmt: skip
+        self.shape, self.floor, self.direction = shape, floor, direction
+        self.acc = PairAccumulator(shape)
+        self.counter = PairCounter(shape) if votes else None
+        self.marks = np.asarray(sorted(set(taus) | {floor}), dtype=np.float32)
+        self.hits_at = np.zeros(len(self.marks), dtype=np.int64)
+        self.examples: list[dict] = []
+        self.searched = 0
+        self.seconds = [0.0, 0.0, 0.0]  # encode, search, aggregate
+
+    def add(self, sources, texts, times, enc, idx, p: MapParams) -> None:
+        """Encode a chunk, search its top-k targets, and aggregate the hits."""
         t0 = time.perf_counter()
-        vectors = _normalise(encode_texts(enc, texts, cache_dir))
+        vectors = _normalise(encode_texts(enc, texts, p.cache_dir))
         t1 = time.perf_counter()
-        cosines, ids = idx.search(vectors, topk)
+        cosines, ids = idx.search(vectors, p.topk)
         t2 = time.perf_counter()
         scores = cosine_to_score(cosines)
         scores[ids < 0] = 0
-        searched += int(np.count_nonzero(ids >= 0))
+        self.searched += int(np.count_nonzero(ids >= 0))
         valid = np.sort(scores[ids >= 0])
-        hits_at += len(valid) - np.searchsorted(valid, tau_marks, side="left")
-        rows, cols, values = hits_to_pairs(sources, scores, ids, floor, direction)
-        acc.add(rows, cols, values)
-        if counter is not None:  # same row-major order as hits_to_pairs' hits
-            hit = (scores >= np.float32(floor)) & (ids >= 0)
-            counter.add(rows, cols, np.broadcast_to(times[:, None], ids.shape)[hit])
-        if len(examples) < N_EXAMPLES:  # the first text of each of the first sources
-            seen = {ex["source"] for ex in examples}
-            for i in np.flatnonzero(np.r_[True, sources[1:] != sources[:-1]]):
-                if len(examples) < N_EXAMPLES and int(sources[i]) not in seen:
-                    seen.add(int(sources[i]))
-                    neighbours = zip(ids[i].tolist(), scores[i].tolist(), strict=True)
-                    examples.append(
-                        {
-                            "source": int(sources[i]),
-                            "text": texts[i],
-                            "neighbours": list(neighbours),
-                        }
-                    )
-        t_encode += t1 - t0
-        t_search += t2 - t1
-        t_aggregate += time.perf_counter() - t2
-    t0 = time.perf_counter()
-    scores_matrix = acc.matrix()
-    votes = None
-    if counter is not None:
-        rows = np.repeat(np.arange(shape[0], dtype=np.int64), np.diff(scores_matrix.indptr))
-        votes = counter.counts_of(rows * shape[1] + scores_matrix.indices.astype(np.int64))
-    timings.update(
-        encode_synthetic=t_encode,
-        search=t_search,
-        aggregate=t_aggregate + time.perf_counter() - t0,
-    )
-    counts = dict(synth.counts, neighbours_searched=searched)
-    hits = {round(float(t), 6): int(h) for t, h in zip(tau_marks, hits_at, strict=True)}
-    return Proposal(
-        scores_matrix, float(floor), counts, hits, idx.params(), enc.id, timings, examples, votes
-    )
+        self.hits_at += len(valid) - np.searchsorted(valid, self.marks, side="left")
+        rows, cols, values = hits_to_pairs(sources, scores, ids, self.floor, self.direction)
+        self.acc.add(rows, cols, values)
+        if self.counter is not None:  # same row-major order as hits_to_pairs' hits
+            hit = (scores >= np.float32(self.floor)) & (ids >= 0)
+            self.counter.add(rows, cols, np.broadcast_to(times[:, None], ids.shape)[hit])
+        self._keep_examples(sources, texts, scores, ids)
+        self.seconds[0] += t1 - t0
+        self.seconds[1] += t2 - t1
+        self.seconds[2] += time.perf_counter() - t2
+
+    def _keep_examples(self, sources, texts, scores, ids) -> None:
+        """The first text of each of the first :data:`N_EXAMPLES` sources, with neighbours."""
+        if len(self.examples) >= N_EXAMPLES:
+            return
+        seen = {ex["source"] for ex in self.examples}
+        for i in np.flatnonzero(np.r_[True, sources[1:] != sources[:-1]]):
+            if len(self.examples) < N_EXAMPLES and int(sources[i]) not in seen:
+                seen.add(int(sources[i]))
+                neighbours = zip(ids[i].tolist(), scores[i].tolist(), strict=True)
+                self.examples.append(
+                    {"source": int(sources[i]), "text": texts[i], "neighbours": list(neighbours)}
+                )
+
+    def result(self) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        """The aggregated scores, and each stored pair's votes when counted."""
+        scores = self.acc.matrix()
+        if self.counter is None:
+            return scores, None
+        rows = np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(scores.indptr))
+        keys = rows * self.shape[1] + scores.indices.astype(np.int64)
+        return scores, self.counter.counts_of(keys)
 
 
 def _threshold(scores: sp.csr_matrix, tau: float, binary: bool) -> sp.csr_matrix:
@@ -279,7 +303,7 @@ def _examples(proposal: Proposal, tau: float, direction: str) -> list[dict]:
     return out
 
 
-def _apply_filters(dataset: Dataset, proposal: Proposal, levers: dict, engine: dict) -> dict:
+def _apply_filters(dataset: Dataset, proposal: Proposal, levers: dict, engine: MapParams) -> dict:
     """Drop the proposed pairs the precision levers reject; return what each removed."""
     removed = {}
     if levers["min_votes"] > 1:
@@ -290,7 +314,7 @@ def _apply_filters(dataset: Dataset, proposal: Proposal, levers: dict, engine: d
         t0 = time.perf_counter()
         ranked, _ = ranked_by_learner(
             dataset, levers["agree_with"], levers["agree_topk"],
-            cache_dir=engine["cache_dir"], device=engine["device"],
+            cache_dir=engine.cache_dir, device=engine.device,
         )  # fmt: skip
         before = proposal.scores.nnz
         proposal.scores = keep_ranked(proposal.scores, ranked)
@@ -308,7 +332,7 @@ def _propose_and_measure(
     known,
     known_rows,
     require_known: bool,
-    engine: dict,
+    engine: MapParams,
     levers: dict,
 ) -> tuple[sp.csr_matrix, dict, KnownLabels | None, Proposal, list[dict]]:
     """Resolve the inputs, map once at ``min(taus)``, apply the levers and measure every tau."""
@@ -320,8 +344,8 @@ def _propose_and_measure(
             "teacher's seed matrix) or use a dataset with trn_X_Y_unbiased.npz"
         )
     proposal = propose_pairs(
-        dataset, synthetic, direction, floor=taus[0], taus=taus,
-        count_votes=levers["min_votes"] > 1, **engine,
+        dataset, synthetic, direction, engine, floor=taus[0], taus=taus,
+        count_votes=levers["min_votes"] > 1,
     )  # fmt: skip
     proposal.counts.update(_apply_filters(dataset, proposal, levers, engine))
     table = tau_table(proposal.scores, taus, obs, dataset.trn_X_Y, known_labels)
@@ -389,7 +413,7 @@ def map_synthetic(
     needs_known = "tau 'auto'" if auto else "calibrated" if p.calibrated else ""
     obs, obs_info, known_labels, proposal, table = _propose_and_measure(
         dataset, synthetic, direction, grid, observed, known, known_rows, needs_known,
-        _engine(p), _levers(p, agree_with),
+        p, _levers(p, agree_with),
     )  # fmt: skip
     chosen = choose_tau(table, p.target_precision, p.min_known_pairs) if auto else table[0]
     t0 = time.perf_counter()
@@ -421,15 +445,6 @@ def _keep(
     precision), and the calibration curve when calibrated."""
     kept = _threshold(proposal.scores, tau, p.binary)
     return _calibrate(kept, clicks, known) if p.calibrated else (kept, None)
-
-
-def _engine(p: MapParams) -> dict[str, Any]:
-    """The settings of :func:`propose_pairs` (encoding and search)."""
-    return dict(
-        encoder=p.encoder, index=p.index, topk=p.topk, cache_dir=p.cache_dir,
-        chunk_size=p.chunk_size, index_params=p.index_params, device=p.device,
-        progress=p.progress,
-    )  # fmt: skip
 
 
 def _levers(p: MapParams, agree_with: Any) -> dict[str, Any]:
@@ -566,7 +581,7 @@ def sweep_tau(
         raise SkimError(f"sweep taus must be numbers in [0, 1], got {list(taus)}")
     _check_settings(direction, p.topk, taus[0], None, p.min_votes, p.agree_topk)
     *_, table = _propose_and_measure(
-        dataset, synthetic, direction, taus, observed, known, known_rows, "", _engine(p),
+        dataset, synthetic, direction, taus, observed, known, known_rows, "", p,
         _levers(p, agree_with),
     )  # fmt: skip
     return table
