@@ -170,6 +170,7 @@ def run_whatif(out: str | Path, config: dict[str, Any], log: Any = print) -> Pat
         measured=measured,
         seed=config["run"]["seed"],
         like=like,
+        run=out,  # the baseline and SKIM rows the run already trained are not trained again
         log=log,
     )
     return out / "whatif" / "whatif.md"

@@ -50,8 +50,15 @@ def test_curve_points_gains_and_a_rerun_that_trains_nothing(tmp_path):
     logs.clear()
     again = whatif_curve(dataset, out, log=logs.append, **kwargs)
     assert [r["ova"] for r in again] == [r["ova"] for r in rows]
-    assert sum("up to date, skipped" in line for line in logs) == 4
+    assert sum("up to date, skipped" in line for line in logs) == 8  # 4 x (train, predict)
     assert not any("running" in line for line in logs)
+
+    logs.clear()  # a run folder that trained the baseline and the measured labels: reused
+    reused = whatif_curve(dataset, tmp_path / "w2", run=out, log=logs.append, **kwargs)
+    assert [r["ova"] for r in reused] == [r["ova"] for r in rows]
+    assert sum("scored from" in line for line in logs) == 2
+    ran = [line for line in logs if line.endswith("running")]
+    assert len(ran) == 4 and all("simulated" in line for line in ran), ran
 
 
 def test_break_even_is_the_lowest_precision_above_the_gain_from_there_up():

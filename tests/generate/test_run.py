@@ -165,7 +165,7 @@ def test_vllm_without_vllm_installed_says_how_to_get_it(tmp_path):
 
 
 def test_num_return_zero_is_an_error_not_the_default(tmp_path):
-    with pytest.raises(SkimError, match="num_return must be at least 1, got 0"):
+    with pytest.raises(SkimError, match="num_return must be a positive integer, got 0"):
         generate(toy_dataset(), tmp_path / "s.jsonl", "queries-to-labels", num_return=0)
     assert list(tmp_path.iterdir()) == []
 

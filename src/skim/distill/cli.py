@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _distill(args: argparse.Namespace) -> int:
-    from skim.distill import distill, load_demonstrations, read_manifest
+    from skim.distill import DistillParams, distill, load_demonstrations, read_manifest
     from skim.distill.demos import observed_pairs
 
     extra = None
@@ -70,14 +70,11 @@ def _distill(args: argparse.Namespace) -> int:
 
         direction = load_demonstrations(args.demos)[0].direction
         extra = observed_pairs(load_dataset(args.observed), direction, args.max_observed, args.seed)
-    out = distill(
-        args.demos,
-        args.out_dir,
+    params = DistillParams(
         base=args.base,
         from_scratch=args.from_scratch,
         lora_r=args.lora_r,
         epochs=args.epochs,
-        extra_pairs=extra,
         max_steps=args.max_steps,
         seed=args.seed,
         no_metadata=args.no_metadata,
@@ -89,6 +86,7 @@ def _distill(args: argparse.Namespace) -> int:
         num_layers=args.num_layers,
         precision=args.precision,
     )
+    out = distill(args.demos, args.out_dir, params=params, extra_pairs=extra)
     manifest = read_manifest(out) or {}
     keys = ("kind", "base", "n_demonstrations", "n_extra_pairs", "steps", "final_loss")
     print(json.dumps({"out": str(out), **{k: manifest.get(k) for k in keys}}, indent=2))

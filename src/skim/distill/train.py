@@ -21,7 +21,7 @@ import numpy as np
 
 from skim._io import apply_umask, file_fingerprint, write_json_atomic
 from skim.distill.demos import Demonstration, load_demonstrations, pairs_to_demonstrations
-from skim.distill.format import DEFAULT_MAX_METADATA_WORDS, FORMAT_VERSION
+from skim.distill.format import FORMAT_VERSION
 from skim.distill.model import (
     MANIFEST,
     default_device,
@@ -30,6 +30,7 @@ from skim.distill.model import (
     scratch_model,
     train_tokenizer,
 )
+from skim.distill.params import DistillParams
 from skim.errors import SkimError
 
 CHECKPOINT = "checkpoint"
@@ -40,26 +41,10 @@ def distill(
     out_dir: str | os.PathLike,
     base: str | None = None,
     from_scratch: bool = False,
-    lora_r: int = 16,
-    epochs: float = 2,
-    extra_pairs: Iterable[tuple[str, str | None, list[str]]] | None = None,
-    max_steps: int | None = None,
-    seed: int = 0,
+    params: DistillParams | None = None,
     *,
-    no_metadata: bool = False,
-    max_metadata_words: int | None = DEFAULT_MAX_METADATA_WORDS,
-    batch_size: int = 16,
-    learning_rate: float | None = None,
-    max_length: int = 256,
-    checkpoint_every: int = 200,
-    hidden_size: int = 256,
-    num_layers: int = 4,
-    vocab_size: int = 4000,
-    lora_alpha: int | None = None,
-    target_modules: list[str] | str | None = None,
-    device: str | None = None,
-    precision: str = "auto",
-    show_progress: bool = True,
+    extra_pairs: Iterable[tuple[str, str | None, list[str]]] | None = None,
+    **settings: Any,
 ) -> Path:
     """Teach a small causal LM to write synthetic texts from an item and its metadata.
 
@@ -70,104 +55,147 @@ def distill(
     out_dir
         Where the model goes: a LoRA adapter (plus tokenizer) for ``base``, or a complete
         model and tokenizer with ``from_scratch``; ``skim_distill.json`` records the settings.
-    base
-        Hugging Face name or local folder of a pretrained causal LM (LoRA fine-tuning).
-    from_scratch
-        Train a tiny Llama (``hidden_size``, ``num_layers``) and a BPE tokenizer instead.
+    base, from_scratch
+        A pretrained causal LM to fine-tune with LoRA, or train a tiny one from scratch
+        (or give them in ``params``).
+    params, **settings
+        A :class:`~skim.distill.params.DistillParams`, and any of its fields as keywords
+        (``lora_r``, ``epochs``, ``max_steps``, ``seed``, ``no_metadata``, ``precision``, ...),
+        which override it.
     extra_pairs
         More ``(text, metadata, targets)`` demonstrations, e.g. the observed train pairs, which
         show the output format; they take the direction of the first demonstration.
-    max_steps
-        Stop after this many optimizer steps (default: ``epochs`` over the data).
-    no_metadata
-        Leave metadata out of the prompts (the UDAPDR-style ablation); generation must match.
-    precision
-        ``bf16`` keeps the frozen base in bfloat16 and runs the matrix products in bfloat16
-        (autocast; the LoRA weights and the optimizer stay float32), several times faster where
-        the hardware has bf16 units (AMX CPUs, recent GPUs); ``fp32`` does not; ``auto`` takes
-        ``bf16`` for LoRA where it is fast.
 
     Returns
     -------
     Path
         ``out_dir``. A finished ``out_dir`` with the same inputs and settings is returned as is.
     """
-    if from_scratch == bool(base):
+    given = {"base": base} if base is not None else {}
+    p = DistillParams.build(
+        params, "distill", **given, **({"from_scratch": True} if from_scratch else {}), **settings
+    )
+    if p.from_scratch == bool(p.base):
         raise SkimError("give either a base model (--base NAME_OR_PATH) or --from-scratch")
     out_dir = Path(out_dir)
     demo_list = load_demonstrations(demos) if not isinstance(demos, list) else list(demos)
     if not demo_list:
         raise SkimError("no demonstrations to distill from")
     extra = pairs_to_demonstrations(extra_pairs or [], demo_list[0].direction)
-    device = device or default_device()
-    settings = {
-        "format_version": FORMAT_VERSION,
-        "kind": "scratch" if from_scratch else "lora",
-        "base": None if from_scratch else str(base),
-        "no_metadata": bool(no_metadata),
-        "max_metadata_words": max_metadata_words,
-        "lora_r": None if from_scratch else lora_r,
-        "lora_alpha": None if from_scratch else (lora_alpha or 2 * lora_r),
-        "epochs": epochs,
-        "max_steps": max_steps,
-        "seed": seed,
-        "batch_size": batch_size,
-        "learning_rate": learning_rate or (1e-3 if from_scratch else 2e-4),
-        "max_length": max_length,
-        "precision": resolve_precision(precision, device, from_scratch),
-        "scratch": {"hidden_size": hidden_size, "num_layers": num_layers, "vocab_size": vocab_size}
-        if from_scratch
-        else None,
-    }
+    device = p.device or default_device()
+    stamp = _settings(p, device)
     fingerprint = _demos_fingerprint(demos, demo_list, extra)
     done = read_manifest(out_dir)
-    if done and done.get("settings") == settings and done.get("demos_fingerprint") == fingerprint:
+    if done and done.get("settings") == stamp and done.get("demos_fingerprint") == fingerprint:
         return out_dir
-
-    import torch
-
     examples = demo_list + extra
-    prompts = [d.prompt(no_metadata, max_metadata_words) for d in examples]
+    prompts = [d.prompt(p.no_metadata, p.max_metadata_words) for d in examples]
     completions = [d.completion() for d in examples]
     ckpt = _latest_checkpoint(out_dir)
-    if ckpt is not None and _read_json(ckpt / "state.json").get("settings") != settings:
+    if ckpt is not None and _read_json(ckpt / "state.json").get("settings") != stamp:
         ckpt = None  # a checkpoint of other settings cannot be resumed
-    if from_scratch:
+    model, tokenizer = _student(p, stamp, device, ckpt, prompts, completions)
+    rows = _tokenize(tokenizer, prompts, completions, p.max_length)
+    started = time.time()
+    trained = _fit(model, tokenizer, rows, p, stamp, device, ckpt, out_dir)
+    model.eval()
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    manifest = {
+        "settings": stamp,
+        **{key: stamp[key] for key in ("kind", "base", "no_metadata", "max_metadata_words")},
+        "demos_fingerprint": fingerprint,
+        "n_demonstrations": len(demo_list),
+        "n_extra_pairs": len(extra),
+        "directions": sorted({d.direction for d in examples}),
+        **trained,
+        "train_seconds": round(time.time() - started, 2),
+    }
+    write_json_atomic(out_dir / MANIFEST, manifest)
+    shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
+    shutil.rmtree(out_dir / f"{CHECKPOINT}.old", ignore_errors=True)
+    apply_umask(out_dir)  # safetensors writes its weights 0600 whatever the umask
+    return out_dir
+
+
+def _settings(p: DistillParams, device: str) -> dict[str, Any]:
+    """What the model depends on, with the defaults resolved: the manifest's and checkpoint's
+    ``settings``, compared to decide whether a finished model or a checkpoint can be reused."""
+    scratch = p.from_scratch
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": "scratch" if scratch else "lora",
+        "base": None if scratch else str(p.base),
+        "no_metadata": bool(p.no_metadata),
+        "max_metadata_words": p.max_metadata_words,
+        "lora_r": None if scratch else p.lora_r,
+        "lora_alpha": None if scratch else (p.lora_alpha or 2 * p.lora_r),
+        "epochs": p.epochs,
+        "max_steps": p.max_steps,
+        "seed": p.seed,
+        "batch_size": p.batch_size,
+        "learning_rate": p.learning_rate or (1e-3 if scratch else 2e-4),
+        "max_length": p.max_length,
+        "precision": resolve_precision(p.precision, device, scratch),
+        "scratch": {
+            "hidden_size": p.hidden_size,
+            "num_layers": p.num_layers,
+            "vocab_size": p.vocab_size,
+        }
+        if scratch
+        else None,
+    }
+
+
+def _student(p: DistillParams, stamp: dict, device: str, ckpt, prompts, completions):
+    """The model to train and its tokenizer: a tiny Llama, or a pretrained LM with LoRA."""
+    import torch
+
+    if p.from_scratch:
         if ckpt is not None:
             from transformers import AutoTokenizer
 
             tokenizer = AutoTokenizer.from_pretrained(ckpt / "tokenizer")
         else:
             tokenizer = train_tokenizer(
-                [p + c for p, c in zip(prompts, completions, strict=True)], vocab_size
+                [a + b for a, b in zip(prompts, completions, strict=True)], p.vocab_size
             )
-        model = scratch_model(tokenizer, hidden_size, num_layers, max_length, seed).to(device)
-    else:
-        # bf16: the frozen base in bfloat16 (no per-step casts of its weights), adapters float32
-        dtype = torch.bfloat16 if settings["precision"] == "bf16" else torch.float32
-        model, tokenizer = load_base(str(base), device=device, dtype=dtype)
-        model = _add_lora(model, lora_r, settings["lora_alpha"], target_modules, seed)
-    rows = _tokenize(tokenizer, prompts, completions, max_length)
+        model = scratch_model(tokenizer, p.hidden_size, p.num_layers, p.max_length, p.seed)
+        return model.to(device), tokenizer
+    # bf16: the frozen base in bfloat16 (no per-step casts of its weights), adapters float32
+    dtype = torch.bfloat16 if stamp["precision"] == "bf16" else torch.float32
+    model, tokenizer = load_base(str(p.base), device=device, dtype=dtype)
+    model = _add_lora(model, p.lora_r, stamp["lora_alpha"], p.target_modules, p.seed)
+    return model, tokenizer
 
-    steps_per_epoch = math.ceil(len(rows) / batch_size)
-    total = max_steps if max_steps is not None else math.ceil(epochs * steps_per_epoch)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=settings["learning_rate"], weight_decay=0.0)
+
+def _fit(model, tokenizer, rows, p: DistillParams, stamp, device, ckpt, out_dir) -> dict:
+    """The training loop, from the checkpoint ``ckpt`` when given; checkpoints as it goes.
+
+    Returns the manifest's steps, losses and trainable parameter count.
+    """
+    import torch
+
+    steps_per_epoch = math.ceil(len(rows) / p.batch_size)
+    total = p.max_steps if p.max_steps is not None else math.ceil(p.epochs * steps_per_epoch)
+    params = [w for w in model.parameters() if w.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=stamp["learning_rate"], weight_decay=0.0)
     step, losses = 0, []
     if ckpt is not None:
         step, losses = _load_checkpoint(ckpt, model, optimizer)
-    started, started_step = time.time(), step
+    started_step = step
     model.train()
-    bar = _progress(total, step, show_progress)
+    bar = _progress(total, step, p.show_progress)
     while step < total:
         epoch, offset = divmod(step, steps_per_epoch)
         if offset == 0 or step == started_step:
-            batches = length_bucketed_batches([len(r[0]) for r in rows], batch_size, seed + epoch)
+            lengths = [len(r[0]) for r in rows]
+            batches = length_bucketed_batches(lengths, p.batch_size, p.seed + epoch)
         batch = [rows[i] for i in batches[offset]]
         ids, mask, labels = _collate(batch, tokenizer.pad_token_id, device)
         for group in optimizer.param_groups:
-            group["lr"] = _lr(settings["learning_rate"], step, total)
-        with _autocast(settings["precision"], device):
+            group["lr"] = _lr(stamp["learning_rate"], step, total)
+        with _autocast(stamp["precision"], device):
             loss = completion_loss(model, ids, mask, labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -177,33 +205,15 @@ def distill(
         losses.append(float(loss.detach()))
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-        if step % checkpoint_every == 0 and step < total:
-            _save_checkpoint(out_dir, model, optimizer, tokenizer, step, losses, settings)
+        if step % p.checkpoint_every == 0 and step < total:
+            _save_checkpoint(out_dir, model, optimizer, tokenizer, step, losses, stamp)
     bar.close()
-    model.eval()
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    manifest = {
-        "settings": settings,
-        "kind": settings["kind"],
-        "base": settings["base"],
-        "no_metadata": settings["no_metadata"],
-        "max_metadata_words": max_metadata_words,
-        "demos_fingerprint": fingerprint,
-        "n_demonstrations": len(demo_list),
-        "n_extra_pairs": len(extra),
-        "directions": sorted({d.direction for d in examples}),
+    return {
         "steps": step,
         "final_loss": float(np.mean(losses[-20:])) if losses else None,
         "first_loss": losses[0] if losses else None,
-        "train_seconds": round(time.time() - started, 2),
-        "trainable_parameters": sum(p.numel() for p in params),
+        "trainable_parameters": sum(w.numel() for w in params),
     }
-    write_json_atomic(out_dir / MANIFEST, manifest)
-    shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
-    shutil.rmtree(out_dir / f"{CHECKPOINT}.old", ignore_errors=True)
-    apply_umask(out_dir)  # safetensors writes its weights 0600 whatever the umask
-    return out_dir
 
 
 def resolve_precision(precision: str, device: str, from_scratch: bool = False) -> str:

@@ -36,15 +36,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     from skim._io import write_json_atomic
     from skim.data import load_dataset, load_matrix
+    from skim.evaluate.params import EvaluateParams
     from skim.evaluate.scoring import empty_rows_note, evaluate_predictions, format_results
 
+    params = EvaluateParams(k=args.k, empty_rows=args.empty_rows)
     dataset = load_dataset(args.dataset)
     predictions = load_matrix(args.predictions, scores=True)
-    results = evaluate_predictions(dataset, predictions, args.k, args.empty_rows)
+    results = evaluate_predictions(dataset, predictions, params.k, params.empty_rows)
     print(format_results(results))
-    print(empty_rows_note(dataset, args.empty_rows))
+    print(empty_rows_note(dataset, params.empty_rows))
     if args.json:
-        write_json_atomic(args.json, {**results, "empty_rows": args.empty_rows})
+        write_json_atomic(args.json, {**results, "empty_rows": params.empty_rows})
     return 0
 
 
@@ -107,7 +109,7 @@ def _named(values: list[str], option: str) -> dict[str, str]:
 
 def _whatif(args: argparse.Namespace) -> int:
     from skim.errors import SkimError
-    from skim.evaluate.whatif import parse_floats, whatif_curve
+    from skim.evaluate.whatif import WhatifParams, parse_floats, whatif_curve
     from skim.learners.params import LEARNERS
 
     learners = [name.strip() for name in args.learners.split(",") if name.strip()]
@@ -122,19 +124,16 @@ def _whatif(args: argparse.Namespace) -> int:
         except ValueError:
             raise SkimError(f"--epochs takes whole numbers, got {args.epochs!r}") from None
     measured = _named(args.measure, "--measure")
-    whatif_curve(
-        args.dataset,
-        args.out,
-        base=args.base,
+    params = WhatifParams(
         precisions=parse_floats(args.precision, "--precision"),
         recoveries=parse_floats(args.recovery, "--recovery"),
         learners=learners,
         epochs=epochs,
-        measured=measured,
         encoder=args.encoder,
         seed=args.seed,
         like=args.like,
     )
+    whatif_curve(args.dataset, args.out, base=args.base, measured=measured, params=params)
     from pathlib import Path
 
     print((Path(args.out) / "whatif.md").read_text(encoding="utf-8"))

@@ -16,13 +16,17 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from skim._io import write_json_atomic, write_text_atomic
+from skim._params import StageParams
 from skim.data import Dataset, as_dataset, load_matrix, save_matrix
 from skim.errors import DatasetError, SkimError
+from skim.evaluate.params import EvaluateParams
 from skim.evaluate.report import TARGET_GAIN
+from skim.learners.params import TrainParams
 from skim.simulate.generator import (
     SIMULATED,
     check_rates,
@@ -37,38 +41,42 @@ METRIC = "R@100"
 Log = Callable[[str], None]
 
 
-def _fit_and_score(
-    dataset: Dataset,
-    out: Path,
-    slug: str,
-    labels: Path,
-    learner: str,
-    epochs: dict[str, int],
-    seed: int,
-    options: dict[str, Any],
-    log: Log,
-) -> dict[str, float]:
-    """Train ``learner`` on ``labels`` (skipped when done), predict, score; unbiased metrics."""
-    import json
+@dataclass
+class WhatifParams(StageParams):
+    """Settings of :func:`whatif_curve`.
 
-    from skim.evaluate.scoring import evaluate_predictions
-    from skim.learners import predict, train
-    from skim.stage import run_stage
+    Parameters
+    ----------
+    precisions, recoveries
+        The grid of the simulated generator.
+    learners
+        The learners trained on every point.
+    epochs
+        Epochs per learner (e.g. ``{"ova": 2, "dual": 3}``); a learner not named uses train's
+        default.
+    encoder
+        Encoder of the label texts whose nearest labels are the simulated wrong ones (default:
+        the bundled all-MiniLM-L6-v2).
+    seed
+        Seed of the simulated pairs and of every fit.
+    train_options
+        Further :class:`~skim.learners.params.TrainParams` fields (e.g. ``encoder``,
+        ``batch_size``); ``encoder``, ``cache_dir`` and ``device`` also go to
+        :func:`skim.learners.predict`.
+    like
+        A real generator's training labels: the simulated correct pairs are then drawn with
+        its per-label recovery rates (:func:`label_recovery_rates`), on the labels it reaches,
+        instead of a uniform share of each query's missing labels.
+    """
 
-    model_dir = out / "models" / f"{slug}-{learner}"
-    metrics_path = out / "metrics" / f"{slug}-{learner}.json"
-    extra = {"epochs": epochs[learner]} if learner in epochs else {}
-
-    def fit() -> None:
-        train(dataset, model_dir, learner=learner, labels=labels, seed=seed, **extra, **options)
-        shared = {k: v for k, v in options.items() if k in ("encoder", "cache_dir", "device")}
-        scores = predict(dataset, model_dir, k=100, show_progress=False, **shared)
-        write_json_atomic(metrics_path, evaluate_predictions(dataset, scores, [5, 100]))
-
-    named = {k: getattr(v, "id", v) for k, v in options.items()}  # an encoder by its id
-    settings = {"learner": learner, "seed": seed, **extra, **named}
-    run_stage(out, f"fit-{slug}-{learner}", fit, [metrics_path], [labels], settings, log)
-    return json.loads(metrics_path.read_text(encoding="utf-8"))["unbiased"]
+    precisions: Sequence[float] = DEFAULT_PRECISIONS
+    recoveries: Sequence[float] = DEFAULT_RECOVERIES
+    learners: Sequence[str] = ("ova", "dual")
+    epochs: dict[str, int] | None = None
+    encoder: Any = None
+    seed: int = 0
+    train_options: dict[str, Any] | None = None
+    like: str | os.PathLike | None = None
 
 
 def _slug(precision: float, recovery: float) -> str:
@@ -79,16 +87,12 @@ def whatif_curve(
     dataset: Dataset | str | os.PathLike,
     out: str | os.PathLike,
     base: str | os.PathLike | None = None,
-    precisions: Sequence[float] = DEFAULT_PRECISIONS,
-    recoveries: Sequence[float] = DEFAULT_RECOVERIES,
-    learners: Sequence[str] = ("ova", "dual"),
-    epochs: dict[str, int] | None = None,
     measured: dict[str, str | os.PathLike] | None = None,
-    encoder: Any = None,
-    seed: int = 0,
-    train_options: dict[str, Any] | None = None,
-    like: str | os.PathLike | None = None,
+    params: WhatifParams | None = None,
+    *,
+    run: str | os.PathLike | None = None,
     log: Log = print,
+    **settings: Any,
 ) -> list[dict[str, Any]]:
     """Gain in unbiased R@100 against (precision, recovery) of a simulated generator.
 
@@ -101,25 +105,17 @@ def whatif_curve(
     base
         The known labels SKIM adds to (e.g. a run's ``demos.seed.npz``: observed + seed);
         None: the dataset's ``trn_X_Y``.
-    precisions, recoveries
-        The grid of the simulated generator.
-    epochs
-        Epochs per learner (e.g. ``{"ova": 2, "dual": 3}``); a learner not named uses train's
-        default.
     measured
         Real generators' training labels (name -> matrix file, known labels included, e.g. a
         run's ``trn_X_Y_skim-extractive.npz``): their precision, recovery and gain are measured
         and put on the curve.
-    encoder
-        Encoder of the label texts whose nearest labels are the simulated wrong ones (default:
-        the bundled all-MiniLM-L6-v2).
-    train_options
-        Further arguments of :func:`skim.learners.train` (e.g. ``encoder``, ``batch_size``);
-        ``encoder``, ``cache_dir`` and ``device`` also go to :func:`skim.learners.predict`.
-    like
-        A real generator's training labels: the simulated correct pairs are then drawn with
-        its per-label recovery rates (:func:`label_recovery_rates`), on the labels it reaches,
-        instead of a uniform share of each query's missing labels.
+    params, **settings
+        A :class:`WhatifParams` (the grid, learners, epochs, seed, ...), and any of its fields
+        as keywords, which override it.
+    run
+        A finished ``skim run`` folder: a baseline or measured row whose model the run already
+        trained (same settings, labels of the same content) is scored from the run's
+        predictions instead of trained again.
 
     Returns
     -------
@@ -127,17 +123,16 @@ def whatif_curve(
         One row per point: ``kind`` ("baseline", "simulated" or "measured"), ``name``,
         ``precision``, ``recovery``, ``new_pairs`` and per learner its metrics and ``gain``.
     """
-    from skim.encode import encode_texts, resolve_encoder
-
+    p = WhatifParams.build(params, "whatif_curve", **settings)
     ds = as_dataset(dataset)
     if ds.trn_X_Y_unbiased is None or ds.tst_X_Y_unbiased is None:
         raise DatasetError(
             f"{ds.path or 'the dataset'}: the what-if curve needs the complete labels "
             "trn_X_Y_unbiased.npz and tst_X_Y_unbiased.npz"
         )
-    for p in precisions:
-        for r in recoveries:
-            check_rates(p, r)
+    for precision in p.precisions:
+        for recovery in p.recoveries:
+            check_rates(precision, recovery)
     out = Path(out)
     (out / "labels").mkdir(parents=True, exist_ok=True)
     known = load_matrix(base) if base is not None else ds.trn_X_Y
@@ -146,61 +141,97 @@ def whatif_curve(
             f"{base}: {known.shape} labels, the dataset's train labels are "
             f"{ds.trn_X_Y_unbiased.shape}"
         )
-    epochs = dict(epochs or {})
-    options = dict(train_options or {})
     base_path = out / "labels" / "base.npz"
     save_matrix(base_path, known)
-
-    def row(kind: str, name: str, labels: Path, quality: dict[str, Any]) -> dict[str, Any]:
-        slug = labels.stem
-        entry: dict[str, Any] = {"kind": kind, "name": name, **quality}
-        for learner in learners:
-            entry[learner] = _fit_and_score(
-                ds, out, slug, labels, learner, epochs, seed, options, log
-            )
-        return entry
-
+    scorer = _Scorer(ds, out, p, None if run is None else Path(run), log)
     truth = ds.trn_X_Y_unbiased
-    rows = [
-        row(
-            "baseline",
-            "known labels (observed + seed)",
-            base_path,
-            pair_quality(known, known, truth),
-        )
-    ]
-    label_vecs = None
-    weights = None if like is None else label_recovery_rates(load_matrix(like), known, truth)
-    tag = "" if like is None else "-like-" + re.sub(r"[^A-Za-z0-9._-]+", "-", Path(like).stem)
-    for p in precisions:
-        for r in recoveries:
-            path = out / "labels" / f"{_slug(p, r)}{tag}.npz"
-            if label_vecs is None:
-                label_vecs = encode_texts(resolve_encoder(encoder), ds.label_texts)
-            pairs, info = simulate_generator(
-                truth, known, p, r, label_vecs=label_vecs, seed=seed, label_weights=weights
-            )
-            save_matrix(path, (known + pairs).tocsr())
-            quality = pair_quality(known + pairs, known, truth)
-            quality.update(
-                asked_precision=p,
-                asked_recovery=r,
-                random_wrong_pairs=info["random_wrong_pairs"],
-                label_mix=None if like is None else str(like),
-            )
-            rows.append(row("simulated", SIMULATED, path, quality))
+    quality = pair_quality(known, known, truth)
+    rows = [scorer.row("baseline", "known labels (observed + seed)", base_path, quality)]
+    for path, quality in _simulated_points(ds, out, known, p):
+        rows.append(scorer.row("simulated", SIMULATED, path, quality))
     for name, path in (measured or {}).items():
         labels = load_matrix(path)
         copy = out / "labels" / f"measured-{re.sub(r'[^A-Za-z0-9._-]+', '-', name)}.npz"
         save_matrix(copy, labels)
-        rows.append(row("measured", name, copy, pair_quality(labels, known, truth)))
+        rows.append(scorer.row("measured", name, copy, pair_quality(labels, known, truth)))
     for entry in rows:
-        for learner in learners:
+        for learner in p.learners:
             entry[learner]["gain"] = entry[learner][METRIC] - rows[0][learner][METRIC]
     write_json_atomic(out / "whatif.json", rows)
-    plot_whatif(rows, learners, out / "whatif.png")
-    write_text_atomic(out / "whatif.md", whatif_markdown(rows, learners))
+    plot_whatif(rows, p.learners, out / "whatif.png")
+    write_text_atomic(out / "whatif.md", whatif_markdown(rows, p.learners))
     return rows
+
+
+def _simulated_points(ds: Dataset, out: Path, known: Any, p: WhatifParams):
+    """Each grid point's labels file (known labels + simulated pairs) and its pair quality."""
+    from skim.encode import encode_texts, resolve_encoder
+
+    truth = ds.trn_X_Y_unbiased
+    label_vecs = None
+    weights = None if p.like is None else label_recovery_rates(load_matrix(p.like), known, truth)
+    tag = "" if p.like is None else "-like-" + re.sub(r"[^A-Za-z0-9._-]+", "-", Path(p.like).stem)
+    for precision in p.precisions:
+        for recovery in p.recoveries:
+            path = out / "labels" / f"{_slug(precision, recovery)}{tag}.npz"
+            if label_vecs is None:
+                label_vecs = encode_texts(resolve_encoder(p.encoder), ds.label_texts)
+            pairs, info = simulate_generator(
+                truth, known, precision, recovery, label_vecs=label_vecs, seed=p.seed,
+                label_weights=weights,
+            )  # fmt: skip
+            save_matrix(path, (known + pairs).tocsr())
+            quality = pair_quality(known + pairs, known, truth)
+            quality.update(
+                asked_precision=precision,
+                asked_recovery=recovery,
+                random_wrong_pairs=info["random_wrong_pairs"],
+                label_mix=None if p.like is None else str(p.like),
+            )
+            yield path, quality
+
+
+class _Scorer:
+    """Each learner's unbiased metrics on one labels file: fitted with the step ``skim run``
+    uses (:mod:`skim.evaluate.fit`), or read from ``run``'s predictions when it has them."""
+
+    def __init__(self, ds: Dataset, out: Path, p: WhatifParams, run: Path | None, log: Log):
+        self.ds, self.out, self.p, self.run, self.log = ds, out, p, run, log
+
+    def params(self, learner: str) -> TrainParams:
+        epochs = dict(self.p.epochs or {})
+        extra = {"epochs": epochs[learner]} if learner in epochs else {}
+        options = dict(self.p.train_options or {})
+        return TrainParams.build(
+            None, "train", learner=learner, seed=self.p.seed, **extra, **options
+        )
+
+    def row(self, kind: str, name: str, labels: Path, quality: dict[str, Any]) -> dict[str, Any]:
+        entry: dict[str, Any] = {"kind": kind, "name": name, **quality}
+        for learner in self.p.learners:
+            entry[learner] = self.score(kind, name, labels, learner)
+        return entry
+
+    def score(self, kind: str, name: str, labels: Path, learner: str) -> dict[str, float]:
+        from skim.evaluate.fit import score, score_model, scored_predictions, train_model
+
+        params = self.params(learner)
+        if self.run is not None and kind != "simulated":
+            found = scored_predictions(self.run, labels, params, max(_SCORED.k))
+            if found is not None:
+                self.log(f"[whatif {name} / {learner}] scored from {found}")
+                return score(self.ds, found, _SCORED)["unbiased"]
+        model_dir = train_model(
+            self.out, self.ds, labels, params, f"{labels.stem}-{learner}", self.log
+        )
+        runtime = {k: getattr(params, k) for k in ("encoder", "cache_dir", "device")}
+        runtime = {k: v for k, v in runtime.items() if v is not None}
+        return score_model(
+            self.out, self.ds, model_dir, _SCORED, self.log, show_progress=False, **runtime
+        )["unbiased"]
+
+
+_SCORED = EvaluateParams(k=[5, 100])  # the cut-offs scored: METRIC's and P@5
 
 
 def break_even(rows: list[dict[str, Any]], learner: str, gain: float = 0.0) -> dict[float, Any]:
@@ -309,4 +340,11 @@ def parse_floats(text: str, name: str) -> list[float]:
     return values
 
 
-__all__ = ["break_even", "parse_floats", "plot_whatif", "whatif_curve", "whatif_markdown"]
+__all__ = [
+    "WhatifParams",
+    "break_even",
+    "parse_floats",
+    "plot_whatif",
+    "whatif_curve",
+    "whatif_markdown",
+]

@@ -2,11 +2,13 @@
 
 from skim.generate.base import Generator, Item
 from skim.generate.coverage import evaluate_generation, read_synthetic
+from skim.generate.params import GenerateParams
 from skim.generate.registry import GENERATORS, RUNS, register_generator
 from skim.generate.run import generate, make_generator
 
 __all__ = [
     "GENERATORS",
+    "GenerateParams",
     "Generator",
     "Item",
     "RUNS",

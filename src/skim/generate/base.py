@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -33,6 +34,14 @@ class Generator(Protocol):
         """One list of synthetic texts per item, in order; a generator that can give up on an
         item (an endpoint that kept failing) returns its :class:`ItemFailed` instead, which is
         listed as failed and asked again on a rerun, never recorded as an empty list."""
+
+
+@runtime_checkable
+class ReportsBatches(Protocol):
+    """A generator that reports its progress within a call of ``generate``: ``progress`` is
+    called with the number of items each finished batch covered (the run sets it)."""
+
+    progress: Callable[[int], None]
 
 
 def make_items(

@@ -80,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from skim.generate import generate
+    from skim.generate import GenerateParams, generate
 
     names = {
         "temperature": "temperature",
@@ -97,21 +97,19 @@ def _generate(args: argparse.Namespace) -> int:
     options = {
         key: getattr(args, attr) for attr, key in names.items() if getattr(args, attr) is not None
     }
-    summary = generate(
-        args.dataset,
-        args.out,
-        args.direction,
+    params = GenerateParams(
         generator=args.generator,
         model=args.model,
         adapter=args.adapter,
         no_metadata=args.no_metadata,
         num_return=args.num_return,
-        items=list(range(args.limit)) if args.limit is not None else None,
         shard_size=args.shard_size,
         seed=args.seed,
+        options=options,
         overwrite=args.overwrite,
-        **options,
     )
+    items = list(range(args.limit)) if args.limit is not None else None
+    summary = generate(args.dataset, args.out, args.direction, params=params, items=items)
     print(json.dumps(summary, indent=2))
     if summary.get("failed"):
         print(

@@ -15,14 +15,16 @@ import json
 import os
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from skim._io import atomic_path, check_output, write_json_atomic
 from skim.data import Dataset, as_dataset
-from skim.direction import check_direction, source_texts
+from skim.direction import check_direction, source_count, source_texts
 from skim.errors import SkimError
-from skim.generate.base import Generator, make_items
+from skim.generate.base import Generator, ReportsBatches, make_items
+from skim.generate.params import GenerateParams
 from skim.generate.registry import GENERATORS
 from skim.records import manifest_path, sibling, write_records
 from skim.registry import load
@@ -59,17 +61,11 @@ def generate(
     dataset: Dataset | str | os.PathLike,
     out_path: str | os.PathLike,
     direction: str,
-    generator: str | Generator = "extractive",
-    model: str | None = None,
-    adapter: str | None = None,
-    no_metadata: bool | None = None,
-    num_return: int | None = None,
+    generator: str | Generator | None = None,
+    params: GenerateParams | None = None,
+    *,
     items: list[int] | None = None,
-    shard_size: int = 1000,
-    seed: int = 0,
-    overwrite: bool = False,
-    show_progress: bool = True,
-    **options: Any,
+    **settings: Any,
 ) -> dict[str, Any]:
     """Write synthetic texts for every source item of ``direction`` to ``out_path`` (JSONL).
 
@@ -80,23 +76,15 @@ def generate(
     direction
         ``queries-to-labels`` (one record per train query) or ``labels-to-queries`` (per label).
     generator
-        ``extractive`` | ``hf`` | ``vllm`` | ``openai``, or a ready :class:`Generator`.
-    model, adapter
-        Model name/folder and LoRA adapter for ``hf``/``vllm`` (a distilled folder suffices);
-        the model name for ``openai``.
-    no_metadata
-        Prompts without metadata (UDAPDR-style ablation); None follows the distilled model.
-    num_return
-        Sampled completions per item (``hf``/``vllm``) or texts per item (``extractive``,
-        ``openai``).
+        ``extractive`` | ``hf`` | ``vllm`` | ``openai``, or a ready :class:`Generator`
+        (default: ``params.generator``).
+    params, **settings
+        A :class:`~skim.generate.params.GenerateParams`, and any of its fields as keywords
+        (``model``, ``adapter``, ``no_metadata``, ``num_return``, ``shard_size``, ``seed``,
+        ``overwrite``, ``show_progress``), which override it; any other keyword is a
+        generator-specific option (``temperature``, ``max_new_tokens``, ``batch_size``, ...).
     items
         Source indices to generate for (default: all).
-    shard_size
-        Items per shard: the unit of progress that survives a crash.
-    overwrite
-        Discard shards left by a run with other settings instead of refusing.
-    options
-        Generator-specific settings (``temperature``, ``max_new_tokens``, ``batch_size``, ...).
 
     Returns
     -------
@@ -104,28 +92,19 @@ def generate(
         Summary: counts, timings, throughput, generator settings; also ``OUT.manifest.json``.
         A finished ``out_path`` with the same settings and items is not generated again.
     """
+    if isinstance(generator, str):
+        settings["generator"] = generator
+    p = GenerateParams.build(params, "generate", **settings)
     check_direction(direction)
-    if shard_size < 1:
-        raise SkimError(f"shard_size must be at least 1, got {shard_size}")
-    if num_return is not None and num_return < 1:  # not "0 means the default"
-        raise SkimError(f"num_return must be at least 1, got {num_return}")
     dataset = as_dataset(dataset)
     out_path = Path(out_path)
     check_output(out_path)
-    n_sources = len(source_texts(dataset, direction)[0])
-    sources = list(range(n_sources)) if items is None else [int(i) for i in items]
-    bad = [i for i in sources if not 0 <= i < n_sources]
-    if bad:
-        raise SkimError(f"item {bad[0]} is out of range: {direction} has {n_sources} sources")
+    sources = _sources(dataset, direction, items)
+    no_metadata = p.no_metadata
     if no_metadata is None:
-        no_metadata = _model_no_metadata(model, adapter)
+        no_metadata = _model_no_metadata(p.model, p.adapter)
     started = time.time()
-    if isinstance(generator, str):
-        gen = make_generator(
-            generator, dataset, direction, model, adapter, no_metadata, num_return, seed, **options
-        )
-    else:
-        gen = generator
+    gen = generator if _ready(generator) else _make(p, dataset, direction, no_metadata)
     settings = {"generator": gen.name, "direction": direction, **gen.settings}
     key = _run_key(settings, sources, _dataset_key(dataset, direction))
     manifest = manifest_path(out_path)
@@ -134,82 +113,146 @@ def generate(
         if previous.get("run_key") == key and not previous.get("failed"):
             return {**previous, "generated_this_run": 0}
     shard_dir = out_path.with_name(out_path.name + ".shards")
-    _prepare_shards(shard_dir, key, overwrite)
+    _prepare_shards(shard_dir, key, p.overwrite)
+    shards = [sources[i : i + p.shard_size] for i in range(0, len(sources), p.shard_size)]
+    run = _run_shards(gen, dataset, direction, no_metadata, shards, shard_dir, p.show_progress)
+    failed_path = sibling(out_path, ".failed.jsonl")
+    _join_shards(out_path, shard_dir, len(shards))
+    if run.failures:
+        run.failures.sort(key=lambda f: f["source"])
+        write_records(failed_path, run.failures)
+    else:
+        failed_path.unlink(missing_ok=True)
+        shutil.rmtree(shard_dir)
+    summary = {"out": str(out_path), **settings, **run.summary()}
+    summary.update(
+        failed_path=str(failed_path) if run.failures else None,
+        seconds=round(time.time() - started, 3),
+        run_key=key,
+        **run.tokens(gen),
+    )
+    write_json_atomic(manifest, summary)
+    return summary
 
-    shards = [sources[i : i + shard_size] for i in range(0, len(sources), shard_size)]
+
+def _ready(generator: str | Generator | None) -> bool:
+    return generator is not None and not isinstance(generator, str)
+
+
+def _make(p: GenerateParams, dataset: Dataset, direction: str, no_metadata: bool) -> Generator:
+    """The generator ``p`` names, configured (see :func:`make_generator`)."""
+    return make_generator(
+        p.generator, dataset, direction, p.model, p.adapter, no_metadata, p.num_return, p.seed,
+        **p.options,
+    )  # fmt: skip
+
+
+def _sources(dataset: Dataset, direction: str, items: list[int] | None) -> list[int]:
+    """The source indices to generate for: ``items``, checked, or every source."""
+    n_sources = source_count(dataset, direction)
+    sources = list(range(n_sources)) if items is None else [int(i) for i in items]
+    bad = [i for i in sources if not 0 <= i < n_sources]
+    if bad:
+        raise SkimError(f"item {bad[0]} is out of range: {direction} has {n_sources} sources")
+    return sources
+
+
+@dataclass
+class _Run:
+    """What the shards hold after a run (records, texts, empty ones) and what it generated."""
+
+    records: int = 0
+    texts: int = 0
+    empty: int = 0
+    generated: int = 0
+    seconds: float = 0.0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The manifest's counts and throughput (in the manifest's order; the caller fills
+        ``failed_path``, ``seconds`` and ``run_key``)."""
+        seconds = self.seconds
+        return {
+            "items": self.records,
+            "texts": self.texts,
+            "texts_per_item": round(self.texts / max(1, self.records), 3),
+            "items_without_texts": self.empty,
+            "failed": len(self.failures),
+            "failed_path": None,
+            "generated_this_run": self.generated,
+            "generate_seconds": round(seconds, 3),
+            "items_per_second": round(self.generated / seconds, 2) if seconds else None,
+            "seconds": None,
+            "run_key": None,
+        }
+
+    def tokens(self, gen: Generator) -> dict[str, Any]:
+        """Tokens generated and their rate, for a generator that counts them."""
+        tokens = getattr(gen, "generated_tokens", None)
+        if tokens is None or not self.seconds:
+            return {}
+        return {"generated_tokens": tokens, "tokens_per_second": round(tokens / self.seconds, 1)}
+
+    def count(self, records: list[dict[str, Any]]) -> None:
+        self.records += len(records)
+        self.texts += sum(len(r["texts"]) for r in records)
+        self.empty += sum(not r["texts"] for r in records)
+
+
+def _run_shards(
+    gen: Generator,
+    dataset: Dataset,
+    direction: str,
+    no_metadata: bool,
+    shards: list[list[int]],
+    shard_dir: Path,
+    show_progress: bool,
+) -> _Run:
+    """Generate every shard not finished yet, each written atomically; each shard is read
+    (a finished one) or built (a new one) once, and counted as it goes."""
     from tqdm.auto import tqdm
 
     bar = tqdm(
-        total=len(sources), desc=f"generate ({gen.name})", unit="item", disable=not show_progress
-    )
-    gen_seconds, n_generated = 0.0, 0
-    failures: list[dict[str, Any]] = []
+        total=sum(map(len, shards)), desc=f"generate ({gen.name})", unit="item",
+        disable=not show_progress,
+    )  # fmt: skip
+    progress = _ShardProgress(gen, bar)
+    run = _Run()
     for number, shard in enumerate(shards):
         path = shard_dir / f"shard-{number:06d}.jsonl"
         done = _shard_records(path)
         todo = [source for source in shard if source not in done]
-        if len(todo) < len(shard):
-            bar.update(len(shard) - len(todo))
-        if not todo:
-            continue
-        tick = time.time()
-        moved = _follow_batches(gen, bar)
-        texts = gen.generate(make_items(dataset, direction, todo, no_metadata))
-        gen_seconds += time.time() - tick
-        n_generated += len(todo)
-        for source, synth in zip(todo, texts, strict=True):
-            if isinstance(synth, ItemFailed):
-                failures.append(_failure(source, direction, gen.name, synth))
-                continue
-            done[source] = {
-                "source": source,
-                "texts": synth,
-                "direction": direction,
-                "generator": gen.name,
-                "settings": gen.settings,
-            }
-        write_records(path, [done[source] for source in shard if source in done])
-        bar.update(len(todo) - moved[0])
+        if todo:
+            tick = time.time()
+            texts = gen.generate(make_items(dataset, direction, todo, no_metadata))
+            run.seconds += time.time() - tick
+            run.generated += len(todo)
+            for source, synth in zip(todo, texts, strict=True):
+                if isinstance(synth, ItemFailed):
+                    run.failures.append(_failure(source, direction, gen.name, synth))
+                    continue
+                done[source] = {
+                    "source": source,
+                    "texts": synth,
+                    "direction": direction,
+                    "generator": gen.name,
+                    "settings": gen.settings,
+                }
+        records = [done[source] for source in shard if source in done]
+        if todo:
+            write_records(path, records)
+        run.count(records)
+        progress.shard_done(len(shard))
     bar.close()
+    return run
 
-    failed_path = sibling(out_path, ".failed.jsonl")
-    n_records = n_texts = n_empty = 0
-    with atomic_path(out_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
-        for number in range(len(shards)):
-            with open(shard_dir / f"shard-{number:06d}.jsonl", encoding="utf-8") as handle:
-                for line in handle:
-                    record = json.loads(line)
-                    n_records += 1
-                    n_texts += len(record["texts"])
-                    n_empty += not record["texts"]
-                    out.write(line)
-    if failures:
-        failures.sort(key=lambda f: f["source"])
-        write_records(failed_path, failures)
-    else:
-        failed_path.unlink(missing_ok=True)
-        shutil.rmtree(shard_dir)
-    summary = {
-        "out": str(out_path),
-        **settings,
-        "items": n_records,
-        "texts": n_texts,
-        "texts_per_item": round(n_texts / max(1, n_records), 3),
-        "items_without_texts": n_empty,
-        "failed": len(failures),
-        "failed_path": str(failed_path) if failures else None,
-        "generated_this_run": n_generated,
-        "generate_seconds": round(gen_seconds, 3),
-        "items_per_second": round(n_generated / gen_seconds, 2) if gen_seconds else None,
-        "seconds": round(time.time() - started, 3),
-        "run_key": key,
-    }
-    tokens = getattr(gen, "generated_tokens", None)
-    if tokens is not None and gen_seconds:
-        summary["generated_tokens"] = tokens
-        summary["tokens_per_second"] = round(tokens / gen_seconds, 1)
-    write_json_atomic(manifest, summary)
-    return summary
+
+def _join_shards(out_path: Path, shard_dir: Path, n_shards: int) -> None:
+    """``out_path`` (atomically): the shards' lines in order, copied as they are."""
+    with atomic_path(out_path) as tmp, open(tmp, "wb") as out:
+        for number in range(n_shards):
+            with open(shard_dir / f"shard-{number:06d}.jsonl", "rb") as handle:
+                shutil.copyfileobj(handle, out)
 
 
 def _shard_records(path: Path) -> dict[int, dict[str, Any]]:
@@ -231,20 +274,23 @@ def _failure(source: int, direction: str, generator: str, exc: ItemFailed) -> di
     }
 
 
-def _follow_batches(gen: Generator, bar) -> list[int]:
-    """Let a generator that reports finished batches (``progress``) move the bar per batch.
+class _ShardProgress:
+    """Moves the bar per finished batch for a generator that reports them
+    (:class:`~skim.generate.base.ReportsBatches`), else per shard."""
 
-    Returns a one-element counter of the items reported, so the shard's end moves the rest.
-    """
-    moved = [0]
-    if hasattr(gen, "progress"):
+    def __init__(self, gen: Generator, bar: Any) -> None:
+        self.bar, self.moved = bar, 0
+        if isinstance(gen, ReportsBatches):
+            gen.progress = self.batch
 
-        def progress(n: int) -> None:
-            moved[0] += n
-            bar.update(n)
+    def batch(self, n: int) -> None:
+        self.moved += n
+        self.bar.update(n)
 
-        gen.progress = progress
-    return moved
+    def shard_done(self, n: int) -> None:
+        """A shard of ``n`` items is finished: move what its batches did not."""
+        self.bar.update(n - self.moved)
+        self.moved = 0
 
 
 def _model_no_metadata(model: str | None, adapter: str | None) -> bool:

@@ -68,13 +68,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from skim.learners import train
+    from skim.learners import TrainParams, train
 
-    model_dir = train(
-        args.dataset,
-        args.model_dir,
+    params = TrainParams(
         learner=args.learner,
-        labels=args.labels,
         method=args.method,
         with_metadata=args.with_metadata,
         epochs=args.epochs,
@@ -93,6 +90,7 @@ def _train(args: argparse.Namespace) -> int:
         lever_topk=args.lever_topk,
         gandalf_threshold=args.gandalf_threshold,
     )
+    model_dir = train(args.dataset, args.model_dir, labels=args.labels, params=params)
     print(f"model written to {model_dir}")
     return 0
 

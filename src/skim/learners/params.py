@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
+import os
 from dataclasses import dataclass
 from typing import Any
 
+from skim._params import StageParams, runtime
 from skim.errors import SkimError
 from skim.learners.registry import LEARNERS, METHODS
 
 
 @dataclass
-class TrainParams:
-    """Every setting that changes a trained model.
+class TrainParams(StageParams):
+    """Every setting that changes a trained model, and how :func:`skim.learners.train` runs.
 
     Parameters
     ----------
@@ -40,6 +41,12 @@ class TrainParams:
         lever: teacher labels kept per query.
     gandalf_threshold
         gandalf: co-occurrence probabilities below it are dropped.
+    encoder
+        Sentence-transformers name or path, or any :class:`~skim.encode.TextEncoder`;
+        None for the bundled all-MiniLM-L6-v2 (recorded in ``skim_model.json`` by name).
+    cache_dir, device, show_progress
+        Embedding cache (default ``$SKIM_CACHE_DIR`` or ``~/.cache/skim``), torch device (None:
+        CUDA when available) and progress bars.
     """
 
     learner: str = "ova"
@@ -57,6 +64,10 @@ class TrainParams:
     lever_lambda: float = 0.5
     lever_topk: int = 10
     gandalf_threshold: float = 0.1
+    encoder: Any = runtime()
+    cache_dir: str | os.PathLike | None = runtime()
+    device: str | None = runtime()
+    show_progress: bool = runtime(True)
 
     def __post_init__(self) -> None:
         learner = LEARNERS.lookup(self.learner)
@@ -79,11 +90,11 @@ class TrainParams:
             if not ok:
                 raise SkimError(f"{name} must be {what}, got {getattr(self, name)!r}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainParams:
-        """Settings from a stored dict; unknown keys (from a newer version) are ignored."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
+    def build(cls, params: TrainParams | None, where: str, **overrides: Any) -> TrainParams:
+        """Like :meth:`StageParams.build`; another learner gets its own default ``lr`` unless
+        ``params`` set one of its own."""
+        if params is not None and overrides.get("learner", params.learner) != params.learner:
+            if "lr" not in overrides and params.lr == LEARNERS.lookup(params.learner).lr:
+                overrides["lr"] = None
+        return super().build(params, where, **overrides)

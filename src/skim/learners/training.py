@@ -51,19 +51,9 @@ def resolve_labels(dataset: Dataset, labels) -> tuple[sp.csr_matrix, str]:
 def train(
     dataset: Dataset | str | os.PathLike,
     model_dir: str | os.PathLike,
-    learner: str = "ova",
+    learner: str | None = None,
     labels: sp.spmatrix | str | os.PathLike | None = None,
-    method: str = "none",
-    with_metadata: bool = False,
-    epochs: int = 3,
-    batch_size: int = 512,
-    lr: float | None = None,
-    seed: int = 0,
-    encoder: TextEncoder | str | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    finetune_encoder: bool = False,
-    device: str | None = None,
-    show_progress: bool = True,
+    params: TrainParams | None = None,
     **settings: Any,
 ) -> Path:
     """Train a learner and save it to ``model_dir``.
@@ -76,28 +66,16 @@ def train(
         Output folder: ``model.safetensors`` + ``skim_model.json`` (+ ``encoder/`` when
         fine-tuned).
     learner
-        ``"ova"`` or ``"dual"``.
+        ``"ova"`` or ``"dual"`` (default: ``params.learner``, else ``"ova"``).
     labels
         ``N_trn x L`` training labels, as a matrix or a path (e.g. ``trn_X_Y_skim.npz``);
         None uses the dataset's observed ``trn_X_Y``.
-    method
-        ``none``, ``ips``, ``lever``, ``lever+ips``, ``gandalf`` or ``oracle``.
-    with_metadata
-        Append query metadata to the query text, at train and at predict time.
-    epochs, batch_size, lr, seed
-        Optimisation; the same seed and data give the same model.
-    encoder
-        Sentence-transformers name or path, or any :class:`~skim.encode.TextEncoder`;
-        None for the bundled all-MiniLM-L6-v2.
-    cache_dir
-        Embedding cache (default ``$SKIM_CACHE_DIR`` or ``~/.cache/skim``).
-    finetune_encoder
-        Train the encoder end to end (needs a sentence-transformers encoder; meant for GPU).
-    device
-        Torch device; None picks CUDA when available.
-    **settings
-        Further :class:`~skim.learners.params.TrainParams` fields (``bottleneck``,
-        ``temperature``, ``hard_negatives``, ``lever_lambda``, ...).
+    params, **settings
+        A :class:`~skim.learners.params.TrainParams`, and any of its fields as keywords
+        (``method``, ``with_metadata``, ``epochs``, ``batch_size``, ``lr``, ``seed``,
+        ``encoder``, ``cache_dir``, ``finetune_encoder``, ``device``, ``show_progress``,
+        ``bottleneck``, ``temperature``, ...), which override it. The same seed and data give
+        the same model.
 
     Subnormal floats are flushed to zero while it runs (see :func:`skim._floats.flush_denormals`:
     a one-vs-all fit is about 3x faster on CPU).
@@ -109,25 +87,16 @@ def train(
     """
     import torch
 
-    params = TrainParams(
-        learner=learner,
-        method=method,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        with_metadata=with_metadata,
-        finetune_encoder=finetune_encoder,
-        **settings,
-    )
+    if learner is not None:
+        settings["learner"] = learner
+    params = TrainParams.build(params, "train", **settings)
     check_output(model_dir, folder=True, keep=MODEL_FILES)  # before training, not after it
     dataset = as_dataset(dataset)
     matrix, source = resolve_labels(dataset, labels)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = params.device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(params.seed)
     started = time.perf_counter()
-
-    enc = resolve_encoder(encoder, show_progress=show_progress)
+    enc = resolve_encoder(params.encoder, show_progress=params.show_progress)
     if params.finetune_encoder and not hasattr(enc, "model"):
         raise SkimError("--finetune-encoder needs a sentence-transformers encoder")
     ctx = MethodContext(
@@ -136,11 +105,60 @@ def train(
         params=params,
         query_texts=query_texts(dataset, "trn", params.with_metadata),
         label_texts=list(dataset.label_texts),
-        embed=lambda texts: embed(enc, texts, cache_dir),
+        embed=lambda texts: embed(enc, texts, params.cache_dir),
         device=device,
-        show_progress=show_progress,
+        show_progress=params.show_progress,
     )
     training = build_training_set(ctx)
+    timer = (started, time.perf_counter(), time.process_time())
+    net, history, dim = _fit(enc, ctx, training)
+    config = _model_config(params, enc, dim, dataset, source, training.info, history, timer)
+    write_encoder = None
+    if params.finetune_encoder:
+
+        def write_encoder(folder: Path) -> None:
+            enc.model.save(str(folder), safe_serialization=True)
+
+    return save_model(Path(model_dir), config, dict(net.state_dict()), write_encoder)
+
+
+def _model_config(
+    params: TrainParams,
+    enc: TextEncoder,
+    dim: int,
+    dataset: Dataset,
+    source: str,
+    info: dict[str, Any],
+    history: list[float],
+    timer: tuple[float, float, float],
+) -> dict[str, Any]:
+    """``skim_model.json``: the settings, the encoder, the shapes and how training went;
+    ``timer`` is (start, fit start, fit start's CPU time)."""
+    started, fit_started, fit_cpu = timer
+    finished, finished_cpu = time.perf_counter(), time.process_time()
+    return {
+        "learner": params.learner,
+        "params": params.to_dict(),
+        "encoder": encoder_name(enc),
+        "encoder_id": enc.id,
+        "finetuned": params.finetune_encoder,
+        "dim": int(dim),
+        "n_labels": dataset.n_labels,
+        "labels": source,
+        "training": {
+            **info,
+            "loss": [round(v, 6) for v in history],
+            "fit_seconds": round(finished - fit_started, 2),
+            "fit_cpu_seconds": round(finished_cpu - fit_cpu, 2),
+            "total_seconds": round(finished - started, 2),
+        },
+    }
+
+
+def _fit(enc: TextEncoder, ctx: MethodContext, training: Any) -> tuple[Any, list[float], int]:
+    """Fit the learner of ``ctx.params`` on ``training``: the net, its loss history and the
+    width of its inputs (cached frozen embeddings, or the encoder itself when fine-tuned)."""
+    params, device = ctx.params, ctx.device
     if params.finetune_encoder:
         enc.model.to(device).train()
         inputs = EncoderInputs(enc.model, training.texts, device)
@@ -148,36 +166,9 @@ def train(
     else:
         inputs = FrozenInputs(ctx.embed(training.texts))
         label_inputs = FrozenInputs(ctx.embed(ctx.label_texts))
-    fit_started, fit_cpu = time.perf_counter(), time.process_time()
     fit = load(LEARNERS.lookup(params.learner).fit)
-    net, history = fit(inputs, label_inputs, training, params, device, show_progress)
-    finished, finished_cpu = time.perf_counter(), time.process_time()
-
-    model_dir = Path(model_dir)
-    config = {
-        "learner": params.learner,
-        "params": params.to_dict(),
-        "encoder": encoder_name(enc),
-        "encoder_id": enc.id,
-        "finetuned": params.finetune_encoder,
-        "dim": int(inputs.dim),
-        "n_labels": dataset.n_labels,
-        "labels": source,
-        "training": {
-            **training.info,
-            "loss": [round(v, 6) for v in history],
-            "fit_seconds": round(finished - fit_started, 2),
-            "fit_cpu_seconds": round(finished_cpu - fit_cpu, 2),
-            "total_seconds": round(finished - started, 2),
-        },
-    }
-    write_encoder = None
-    if params.finetune_encoder:
-
-        def write_encoder(folder: Path) -> None:
-            enc.model.save(str(folder), safe_serialization=True)
-
-    return save_model(model_dir, config, dict(net.state_dict()), write_encoder)
+    net, history = fit(inputs, label_inputs, training, params, device, ctx.show_progress)
+    return net, history, inputs.dim
 
 
 __all__ = ["resolve_labels", "train"]

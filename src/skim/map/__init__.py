@@ -9,6 +9,7 @@ from skim.map.mapping import (
     write_mapping,
 )
 from skim.map.pairs import PairAccumulator
+from skim.map.params import MapParams
 from skim.map.synthetic import SyntheticFile
 from skim.map.tau import (
     DEFAULT_TAU_GRID,
@@ -27,6 +28,7 @@ __all__ = [
     "LABELS_TO_QUERIES",
     "QUERIES_TO_LABELS",
     "KnownLabels",
+    "MapParams",
     "PairAccumulator",
     "SyntheticFile",
     "choose_tau",

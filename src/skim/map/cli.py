@@ -110,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _map(args: argparse.Namespace) -> int:
     from skim.data import load_dataset
     from skim.errors import SkimError
-    from skim.map import format_table, map_synthetic, sweep_tau, write_mapping
+    from skim.map import MapParams, format_table, map_synthetic, sweep_tau, write_mapping
 
     if args.sweep is None and not args.out:
         raise SkimError("give an output path OUT (or --sweep TAUS to print a sweep only)")
@@ -128,38 +128,35 @@ def _map(args: argparse.Namespace) -> int:
         )
         if value is not None
     }
-    common = dict(
-        observed=args.observed,
+    params = MapParams(
         encoder=args.encoder,
         index=args.index,
         topk=args.topk,
-        known=args.known,
-        known_rows=args.known_rows,
+        tau=args.tau,
+        binary=args.binary,
+        target_precision=args.target_precision,
+        min_known_pairs=args.min_known_pairs,
         min_votes=args.min_votes,
-        agree_with=args.agree_with,
         agree_topk=args.agree_topk,
-        cache_dir=args.cache_dir,
+        calibrated=args.calibrated,
         chunk_size=args.chunk_size,
         index_params=index_params,
+        cache_dir=args.cache_dir,
         device=args.device,
         progress=True,
     )
+    data = dict(
+        observed=args.observed,
+        known=args.known,
+        known_rows=args.known_rows,
+        agree_with=args.agree_with,
+    )
     dataset = load_dataset(args.dataset)
     if args.sweep is not None:
-        table = sweep_tau(dataset, args.synthetic, args.direction, args.sweep, **common)
+        table = sweep_tau(dataset, args.synthetic, args.direction, args.sweep, params, **data)
         print(json.dumps(table, indent=2) if args.json else format_table(table))
         return 0
-    matrix, manifest = map_synthetic(
-        dataset,
-        args.synthetic,
-        args.direction,
-        tau=args.tau,
-        binary=args.binary,
-        calibrated=args.calibrated,
-        target_precision=args.target_precision,
-        min_known_pairs=args.min_known_pairs,
-        **common,
-    )
+    matrix, manifest = map_synthetic(dataset, args.synthetic, args.direction, params, **data)
     path = write_mapping(args.out, matrix, manifest)
     counts, settings = manifest["counts"], manifest["settings"]
     if args.json:

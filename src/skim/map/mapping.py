@@ -23,7 +23,7 @@ from skim._io import file_fingerprint, texts_fingerprint, write_json_atomic
 from skim.argtypes import check_positive_int
 from skim.data import Dataset, as_dataset, canonical, load_matrix, save_matrix
 from skim.direction import QUERIES_TO_LABELS, check_direction, target_file, target_texts
-from skim.encode import TextEncoder, default_cache_dir, encode_texts, resolve_encoder
+from skim.encode import default_cache_dir, encode_texts, resolve_encoder
 from skim.errors import SkimError
 from skim.index import build_index
 from skim.map.calibration import calibrated_values, isotonic_fit
@@ -34,10 +34,9 @@ from skim.map.pairs import (
     cosine_to_score,
     hits_to_pairs,
 )
-from skim.map.synthetic import DEFAULT_CHUNK_SIZE, SyntheticFile
+from skim.map.params import DEFAULT_AGREE_TOPK, MapParams
+from skim.map.synthetic import SyntheticFile
 from skim.map.tau import (
-    DEFAULT_TAU_GRID,
-    MIN_KNOWN_PAIRS,
     KnownLabels,
     TauUnreachable,
     choose_tau,
@@ -49,8 +48,6 @@ from skim.pairs import contains, matrix_fingerprint, pair_keys
 from skim.records import manifest_path
 
 N_EXAMPLES = 10
-DEFAULT_AGREE_TOPK = 20
-"""With ``agree_with``: a pair is kept if the learner ranks its label in this many per query."""
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -123,26 +120,24 @@ def propose_pairs(
     dataset: Dataset,
     synthetic: str | os.PathLike,
     direction: str,
-    encoder: TextEncoder | str | None = None,
-    index: str = "auto",
-    topk: int = 10,
+    params: MapParams | None = None,
+    *,
     floor: float = 0.8,
     taus: tuple[float, ...] = (),
-    cache_dir: str | os.PathLike | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    index_params: dict | None = None,
-    device: str | None = None,
-    progress: bool = False,
     count_votes: bool = False,
+    **settings: Any,
 ) -> Proposal:
     """One pass: encode targets, index them, stream the synthetic texts, max-aggregate hits.
 
     Memory holds the target index, one chunk of synthetic texts and the aggregated pairs with
-    score >= ``floor``. Embeddings are cached by content in ``cache_dir``, so a rerun (or a run
-    after a crash) does not encode again. ``taus`` lists thresholds at which to also count the
-    raw hits (text, neighbour) before aggregation. ``count_votes`` also counts how many texts
-    propose each pair (hits >= ``floor``; a text repeated for its source counts each time).
+    score >= ``floor``. Embeddings are cached by content in ``params.cache_dir``, so a rerun
+    (or a run after a crash) does not encode again. ``taus`` lists thresholds at which to also
+    count the raw hits (text, neighbour) before aggregation. ``count_votes`` also counts how
+    many texts propose each pair (hits >= ``floor``; a text repeated for its source counts
+    each time). Of ``params`` (and ``settings``, its fields as keywords) the encoder, index,
+    topk, chunk_size, index_params, cache_dir, device and progress are used.
     """
+    p = MapParams.build(params, "propose_pairs", **settings)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     to_labels = direction == QUERIES_TO_LABELS
@@ -155,77 +150,103 @@ def propose_pairs(
     synth = SyntheticFile(synthetic, n_sources, sources_name)
     synth.check()  # fail fast on a bad line, before any encoding
     timings["check_synthetic"] = time.perf_counter() - start
-
+    enc, idx = _target_index(targets, p, timings)
+    scan = _Scan((dataset.n_trn, dataset.n_labels), floor, taus, count_votes, direction)
+    for sources, texts, times in synth.counted_chunks(p.chunk_size, progress=p.progress):
+        scan.add(sources, texts, times, enc, idx, p)
     t0 = time.perf_counter()
-    enc = resolve_encoder(encoder, **({"device": device} if device else {}))
+    scores_matrix, votes = scan.result()
+    timings.update(
+        encode_synthetic=scan.seconds[0],
+        search=scan.seconds[1],
+        aggregate=scan.seconds[2] + time.perf_counter() - t0,
+    )
+    counts = dict(synth.counts, neighbours_searched=scan.searched)
+    hits = {round(float(t), 6): int(h) for t, h in zip(scan.marks, scan.hits_at, strict=True)}
+    return Proposal(
+        scores_matrix, float(floor), counts, hits, idx.params(), enc.id, timings, scan.examples,
+        votes,
+    )  # fmt: skip
+
+
+def _target_index(targets: list[str], p: MapParams, timings: dict[str, float]):
+    """The encoder and the index of the normalised target embeddings (timed in ``timings``)."""
+    t0 = time.perf_counter()
+    enc = resolve_encoder(p.encoder, **({"device": p.device} if p.device else {}))
     timings["load_encoder"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    target_vectors = _normalise(encode_texts(enc, targets, cache_dir))
+    target_vectors = _normalise(encode_texts(enc, targets, p.cache_dir))
     timings["encode_targets"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    params = dict(index_params or {})
-    if device and index in ("auto", "exact"):
-        params.setdefault("device", device)
-    index_cache = Path(cache_dir or default_cache_dir())
-    idx = build_index(target_vectors, kind=index, cache_dir=index_cache, **params)
+    params = dict(p.index_params or {})
+    if p.device and p.index in ("auto", "exact"):
+        params.setdefault("device", p.device)
+    index_cache = Path(p.cache_dir or default_cache_dir())
+    idx = build_index(target_vectors, kind=p.index, cache_dir=index_cache, **params)
     timings["build_index"] = time.perf_counter() - t0
+    return enc, idx
 
-    shape = (dataset.n_trn, dataset.n_labels)
-    acc = PairAccumulator(shape)
-    counter = PairCounter(shape) if count_votes else None
-    tau_marks = np.asarray(sorted(set(taus) | {floor}), dtype=np.float32)
-    hits_at = np.zeros(len(tau_marks), dtype=np.int64)
-    examples: list[dict] = []
-    searched = 0
-    t_encode = t_search = t_aggregate = 0.0
-    for sources, texts, times in synth.counted_chunks(chunk_size, progress=progress):
+
+class _Scan:
+    """What the stream of synthetic chunks adds up to: the aggregated pairs (and their votes),
+    the raw hits at each mark, the first examples, and the time spent per step."""
+
+    def __init__(
+        self, shape: tuple[int, int], floor: float, taus: tuple[float, ...], votes: bool,
+        direction: str,
+    ) -> None:  # fmt: skip
+        self.shape, self.floor, self.direction = shape, floor, direction
+        self.acc = PairAccumulator(shape)
+        self.counter = PairCounter(shape) if votes else None
+        self.marks = np.asarray(sorted(set(taus) | {floor}), dtype=np.float32)
+        self.hits_at = np.zeros(len(self.marks), dtype=np.int64)
+        self.examples: list[dict] = []
+        self.searched = 0
+        self.seconds = [0.0, 0.0, 0.0]  # encode, search, aggregate
+
+    def add(self, sources, texts, times, enc, idx, p: MapParams) -> None:
+        """Encode a chunk, search its top-k targets, and aggregate the hits."""
         t0 = time.perf_counter()
-        vectors = _normalise(encode_texts(enc, texts, cache_dir))
+        vectors = _normalise(encode_texts(enc, texts, p.cache_dir))
         t1 = time.perf_counter()
-        cosines, ids = idx.search(vectors, topk)
+        cosines, ids = idx.search(vectors, p.topk)
         t2 = time.perf_counter()
         scores = cosine_to_score(cosines)
         scores[ids < 0] = 0
-        searched += int(np.count_nonzero(ids >= 0))
+        self.searched += int(np.count_nonzero(ids >= 0))
         valid = np.sort(scores[ids >= 0])
-        hits_at += len(valid) - np.searchsorted(valid, tau_marks, side="left")
-        rows, cols, values = hits_to_pairs(sources, scores, ids, floor, direction)
-        acc.add(rows, cols, values)
-        if counter is not None:  # same row-major order as hits_to_pairs' hits
-            hit = (scores >= np.float32(floor)) & (ids >= 0)
-            counter.add(rows, cols, np.broadcast_to(times[:, None], ids.shape)[hit])
-        if len(examples) < N_EXAMPLES:  # the first text of each of the first sources
-            seen = {ex["source"] for ex in examples}
-            for i in np.flatnonzero(np.r_[True, sources[1:] != sources[:-1]]):
-                if len(examples) < N_EXAMPLES and int(sources[i]) not in seen:
-                    seen.add(int(sources[i]))
-                    neighbours = zip(ids[i].tolist(), scores[i].tolist(), strict=True)
-                    examples.append(
-                        {
-                            "source": int(sources[i]),
-                            "text": texts[i],
-                            "neighbours": list(neighbours),
-                        }
-                    )
-        t_encode += t1 - t0
-        t_search += t2 - t1
-        t_aggregate += time.perf_counter() - t2
-    t0 = time.perf_counter()
-    scores_matrix = acc.matrix()
-    votes = None
-    if counter is not None:
-        rows = np.repeat(np.arange(shape[0], dtype=np.int64), np.diff(scores_matrix.indptr))
-        votes = counter.counts_of(rows * shape[1] + scores_matrix.indices.astype(np.int64))
-    timings.update(
-        encode_synthetic=t_encode,
-        search=t_search,
-        aggregate=t_aggregate + time.perf_counter() - t0,
-    )
-    counts = dict(synth.counts, neighbours_searched=searched)
-    hits = {round(float(t), 6): int(h) for t, h in zip(tau_marks, hits_at, strict=True)}
-    return Proposal(
-        scores_matrix, float(floor), counts, hits, idx.params(), enc.id, timings, examples, votes
-    )
+        self.hits_at += len(valid) - np.searchsorted(valid, self.marks, side="left")
+        rows, cols, values = hits_to_pairs(sources, scores, ids, self.floor, self.direction)
+        self.acc.add(rows, cols, values)
+        if self.counter is not None:  # same row-major order as hits_to_pairs' hits
+            hit = (scores >= np.float32(self.floor)) & (ids >= 0)
+            self.counter.add(rows, cols, np.broadcast_to(times[:, None], ids.shape)[hit])
+        self._keep_examples(sources, texts, scores, ids)
+        self.seconds[0] += t1 - t0
+        self.seconds[1] += t2 - t1
+        self.seconds[2] += time.perf_counter() - t2
+
+    def _keep_examples(self, sources, texts, scores, ids) -> None:
+        """The first text of each of the first :data:`N_EXAMPLES` sources, with neighbours."""
+        if len(self.examples) >= N_EXAMPLES:
+            return
+        seen = {ex["source"] for ex in self.examples}
+        for i in np.flatnonzero(np.r_[True, sources[1:] != sources[:-1]]):
+            if len(self.examples) < N_EXAMPLES and int(sources[i]) not in seen:
+                seen.add(int(sources[i]))
+                neighbours = zip(ids[i].tolist(), scores[i].tolist(), strict=True)
+                self.examples.append(
+                    {"source": int(sources[i]), "text": texts[i], "neighbours": list(neighbours)}
+                )
+
+    def result(self) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        """The aggregated scores, and each stored pair's votes when counted."""
+        scores = self.acc.matrix()
+        if self.counter is None:
+            return scores, None
+        rows = np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(scores.indptr))
+        keys = rows * self.shape[1] + scores.indices.astype(np.int64)
+        return scores, self.counter.counts_of(keys)
 
 
 def _threshold(scores: sp.csr_matrix, tau: float, binary: bool) -> sp.csr_matrix:
@@ -254,7 +275,7 @@ def _examples(proposal: Proposal, tau: float, direction: str) -> list[dict]:
     return out
 
 
-def _apply_filters(dataset: Dataset, proposal: Proposal, levers: dict, engine: dict) -> dict:
+def _apply_filters(dataset: Dataset, proposal: Proposal, levers: dict, engine: MapParams) -> dict:
     """Drop the proposed pairs the precision levers reject; return what each removed."""
     removed = {}
     if levers["min_votes"] > 1:
@@ -265,7 +286,7 @@ def _apply_filters(dataset: Dataset, proposal: Proposal, levers: dict, engine: d
         t0 = time.perf_counter()
         ranked, _ = ranked_by_learner(
             dataset, levers["agree_with"], levers["agree_topk"],
-            cache_dir=engine["cache_dir"], device=engine["device"],
+            cache_dir=engine.cache_dir, device=engine.device,
         )  # fmt: skip
         before = proposal.scores.nnz
         proposal.scores = keep_ranked(proposal.scores, ranked)
@@ -283,7 +304,7 @@ def _propose_and_measure(
     known,
     known_rows,
     require_known: bool,
-    engine: dict,
+    engine: MapParams,
     levers: dict,
 ) -> tuple[sp.csr_matrix, dict, KnownLabels | None, Proposal, list[dict]]:
     """Resolve the inputs, map once at ``min(taus)``, apply the levers and measure every tau."""
@@ -295,8 +316,8 @@ def _propose_and_measure(
             "teacher's seed matrix) or use a dataset with trn_X_Y_unbiased.npz"
         )
     proposal = propose_pairs(
-        dataset, synthetic, direction, floor=taus[0], taus=taus,
-        count_votes=levers["min_votes"] > 1, **engine,
+        dataset, synthetic, direction, engine, floor=taus[0], taus=taus,
+        count_votes=levers["min_votes"] > 1,
     )  # fmt: skip
     proposal.counts.update(_apply_filters(dataset, proposal, levers, engine))
     table = tau_table(proposal.scores, taus, obs, dataset.trn_X_Y, known_labels)
@@ -309,26 +330,13 @@ def map_synthetic(
     dataset: Dataset | str | os.PathLike,
     synthetic: str | os.PathLike,
     direction: str,
+    params: MapParams | None = None,
+    *,
     observed: sp.spmatrix | str | os.PathLike | None = None,
-    encoder: TextEncoder | str | None = None,
-    index: str = "auto",
-    topk: int = 10,
-    tau: float | str = 0.8,
-    binary: bool = False,
-    target_precision: float | None = None,
     known: sp.spmatrix | str | os.PathLike | None = None,
     known_rows: np.ndarray | list[int] | str | os.PathLike | None = None,
-    min_known_pairs: int = MIN_KNOWN_PAIRS,
-    tau_grid: tuple[float, ...] = DEFAULT_TAU_GRID,
-    min_votes: int = 1,
     agree_with: sp.spmatrix | str | os.PathLike | None = None,
-    agree_topk: int = DEFAULT_AGREE_TOPK,
-    calibrated: bool = False,
-    cache_dir: str | os.PathLike | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    index_params: dict | None = None,
-    device: str | None = None,
-    progress: bool = False,
+    **settings: Any,
 ) -> tuple[sp.csr_matrix, dict]:
     """Map the synthetic texts of ``synthetic`` onto real texts; return the new train labels.
 
@@ -342,40 +350,20 @@ def map_synthetic(
         ``"queries-to-labels"``: texts are proposed labels of train query ``source``, their
         neighbours are labels. ``"labels-to-queries"``: texts are queries written for label
         ``source``, their neighbours are train queries.
+    params, **settings
+        A :class:`~skim.map.params.MapParams` (encoder, index, topk, tau, target_precision,
+        binary, calibrated, min_votes, agree_topk, ...), and any of its fields as keywords,
+        which override it.
     observed
         Labels the result is united with (matrix or path); default ``dataset.trn_X_Y``. Pass
         the teacher's seed matrix to keep the seed rows' gold labels.
-    encoder
-        A :class:`~skim.encode.TextEncoder`, a sentence-transformers name or path, a skim dual
-        model folder, or None for the bundled all-MiniLM-L6-v2.
-    index
-        ``"auto"``, ``"exact"``, ``"hnsw"`` or ``"faiss"`` (see :func:`skim.index.build_index`);
-        ``index_params`` go to it (``M``, ``ef_construction``, ``ef``, ...).
-    topk
-        Neighbours per synthetic text.
-    tau
-        Minimum score ``(cos + 1) / 2`` of a kept neighbour, or ``"auto"``: the smallest tau of
-        ``tau_grid`` whose precision on the rows with known complete labels reaches
-        ``target_precision`` (see :func:`skim.map.tau.choose_tau`).
-    binary
-        Store 1 for the mapped pairs instead of their scores.
     known, known_rows
         Rows with complete labels for precision estimates (see
         :func:`skim.map.tau.resolve_known`); default the dataset's ``trn_X_Y_unbiased``.
-    min_votes
-        Keep a pair only if at least this many of its source's texts have it among their
-        top-k neighbours scoring at least ``min(tau)`` (a text repeated for its source, e.g.
-        sampled completions that agree, counts each time).
     agree_with
         Keep a pair only if this learner ranks the label among its ``agree_topk`` labels
         for the query: a :func:`skim.learners.train` folder (trained on the observed labels
         + seed) or a matrix of the accepted pairs.
-    calibrated
-        Store for each kept pair the precision estimated at its score on the known rows
-        (isotonic regression, see :mod:`skim.map.calibration`) instead of the score; pairs
-        estimated at 0 are dropped. Needs known rows.
-    cache_dir
-        Embedding cache; default ``$SKIM_CACHE_DIR`` or ``~/.cache/skim``.
 
     Returns
     -------
@@ -384,40 +372,70 @@ def map_synthetic(
         raised; and the manifest (settings, inputs, counts, tau estimate, timings, examples).
         Counts: ``texts`` read, ``empty_skipped``, ``duplicate_skipped`` (same text for the
         same source within a chunk), ``texts_used``, ``neighbours_searched`` (hits examined),
-        ``pairs_proposed`` (hits >= tau, before aggregation), ``pairs_kept`` (distinct
-        pairs >= tau), ``new_pairs`` (kept pairs not stored in ``observed``),
-        ``rows_touched`` / ``labels_touched`` (rows and labels gaining a new pair),
-        ``observed_pairs`` and ``output_pairs``.
+        ``pairs_proposed`` (hits >= tau, before aggregation), ``pairs_kept`` (distinct pairs
+        >= tau), ``new_pairs`` (kept pairs not in ``observed``), ``rows_touched`` /
+        ``labels_touched`` (gaining a new pair), ``observed_pairs`` and ``output_pairs``.
     """
     started = time.perf_counter()
+    p = MapParams.build(params, "map_synthetic", **settings)
     dataset = as_dataset(dataset)
-    _check_settings(direction, topk, tau, target_precision, min_votes, agree_topk)
-    if binary and calibrated:
-        raise SkimError("choose binary or calibrated values, not both")
-    grid = tuple(sorted(tau_grid)) if tau == "auto" else (float(tau),)
-    engine = dict(
-        encoder=encoder, index=index, topk=topk, cache_dir=cache_dir, chunk_size=chunk_size,
-        index_params=index_params, device=device, progress=progress,
-    )  # fmt: skip
-    levers = dict(min_votes=min_votes, agree_with=agree_with, agree_topk=agree_topk)
-    needs_known = "tau 'auto'" if tau == "auto" else "calibrated" if calibrated else ""
+    _check_settings(direction, p.topk, p.tau, p.target_precision, p.min_votes, p.agree_topk)
+    auto = p.tau == "auto"
+    grid = tuple(sorted(p.tau_grid)) if auto else (float(p.tau),)
+    needs_known = "tau 'auto'" if auto else "calibrated" if p.calibrated else ""
     obs, obs_info, known_labels, proposal, table = _propose_and_measure(
-        dataset, synthetic, direction, grid, observed, known, known_rows, needs_known, engine,
-        levers,
+        dataset, synthetic, direction, grid, observed, known, known_rows, needs_known,
+        p, _levers(p, agree_with),
     )  # fmt: skip
-    chosen = choose_tau(table, target_precision, min_known_pairs) if tau == "auto" else table[0]
-    final_tau = chosen["tau"]
-
+    chosen = choose_tau(table, p.target_precision, p.min_known_pairs) if auto else table[0]
     t0 = time.perf_counter()
-    kept = _threshold(proposal.scores, final_tau, binary)
-    calibration = None
-    if calibrated:
-        kept, calibration = _calibrate(kept, dataset.trn_X_Y, known_labels)
+    kept, calibration = _keep(proposal, chosen["tau"], p, dataset.trn_X_Y, known_labels)
     result = canonical(obs.maximum(kept))
+    timings = dict(proposal.timings, unite=time.perf_counter() - t0)
+    timings["total"] = time.perf_counter() - started
+    manifest = {
+        "stage": "map",
+        "skim_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "settings": _manifest_settings(p, direction, chosen["tau"], agree_with, proposal),
+        "index": proposal.index_params,
+        "inputs": _inputs(dataset, synthetic, direction, obs_info, known_labels),
+        "counts": _counts(proposal, chosen, kept, obs, result, dataset.n_labels),
+        "tau_estimate": chosen if known_labels is not None else None,
+        "tau_table": table if auto else None,
+        "calibration": calibration,
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "examples": _examples(proposal, chosen["tau"], direction),
+    }
+    return result, manifest
+
+
+def _keep(
+    proposal: Proposal, tau: float, p: MapParams, clicks: sp.csr_matrix, known: Any
+) -> tuple[sp.csr_matrix, dict | None]:
+    """The proposed pairs scoring at least ``tau`` (as 1, their score, or their calibrated
+    precision), and the calibration curve when calibrated."""
+    kept = _threshold(proposal.scores, tau, p.binary)
+    return _calibrate(kept, clicks, known) if p.calibrated else (kept, None)
+
+
+def _levers(p: MapParams, agree_with: Any) -> dict[str, Any]:
+    """The settings of the precision levers (:func:`_apply_filters`)."""
+    return dict(min_votes=p.min_votes, agree_with=agree_with, agree_topk=p.agree_topk)
+
+
+def _counts(
+    proposal: Proposal,
+    chosen: dict,
+    kept: sp.csr_matrix,
+    obs: sp.csr_matrix,
+    result: sp.csr_matrix,
+    n_cols: int,
+) -> dict[str, int]:
+    """The manifest's counts: what was read and proposed, kept, and new over ``obs``."""
     new_keys = pair_keys(kept)
     new_keys = new_keys[~contains(pair_keys(obs), new_keys)]
-    n_cols = dataset.n_labels
-    counts = dict(
+    return dict(
         proposal.counts,
         pairs_proposed=chosen["pairs_proposed"],
         pairs_kept=int(kept.nnz),
@@ -427,44 +445,33 @@ def map_synthetic(
         observed_pairs=int(obs.nnz),
         output_pairs=int(result.nnz),
     )
-    timings = dict(proposal.timings, unite=time.perf_counter() - t0)
-    timings["total"] = time.perf_counter() - started
-    manifest = {
-        "stage": "map",
-        "skim_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "settings": {
-            "direction": direction,
-            "topk": int(topk),
-            "tau": final_tau,
-            "tau_requested": tau if tau == "auto" else float(tau),
-            "target_precision": target_precision,
-            "min_known_pairs": int(min_known_pairs) if tau == "auto" else None,
-            "binary": bool(binary),
-            "calibrated": bool(calibrated),
-            "min_votes": int(min_votes),
-            "agree_with": (
-                None
-                if agree_with is None
-                else os.fspath(agree_with)
-                if isinstance(agree_with, (str, os.PathLike))
-                else "matrix"
-            ),
-            "agree_topk": int(agree_topk) if agree_with is not None else None,
-            "score": "(cos + 1) / 2",
-            "encoder": proposal.encoder_id,
-            "chunk_size": int(chunk_size),
-        },
-        "index": proposal.index_params,
-        "inputs": _inputs(dataset, synthetic, direction, obs_info, known_labels),
-        "counts": counts,
-        "tau_estimate": chosen if known_labels is not None else None,
-        "tau_table": table if tau == "auto" else None,
-        "calibration": calibration,
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
-        "examples": _examples(proposal, final_tau, direction),
+
+
+def _manifest_settings(
+    p: MapParams, direction: str, final_tau: float, agree_with: Any, proposal: Proposal
+) -> dict[str, Any]:
+    """The manifest's settings: what was asked and what was chosen (tau, encoder)."""
+    auto = p.tau == "auto"
+    if agree_with is None or isinstance(agree_with, (str, os.PathLike)):
+        agree = None if agree_with is None else os.fspath(agree_with)
+    else:
+        agree = "matrix"
+    return {
+        "direction": direction,
+        "topk": int(p.topk),
+        "tau": final_tau,
+        "tau_requested": p.tau if auto else float(p.tau),
+        "target_precision": p.target_precision,
+        "min_known_pairs": int(p.min_known_pairs) if auto else None,
+        "binary": bool(p.binary),
+        "calibrated": bool(p.calibrated),
+        "min_votes": int(p.min_votes),
+        "agree_with": agree,
+        "agree_topk": int(p.agree_topk) if agree_with is not None else None,
+        "score": "(cos + 1) / 2",
+        "encoder": proposal.encoder_id,
+        "chunk_size": int(p.chunk_size),
     }
-    return result, manifest
 
 
 def _calibrate(
@@ -520,41 +527,31 @@ def sweep_tau(
     synthetic: str | os.PathLike,
     direction: str,
     taus: tuple[float, ...] | list[float] = (0.6, 0.7, 0.8, 0.9),
+    params: MapParams | None = None,
+    *,
     observed: sp.spmatrix | str | os.PathLike | None = None,
-    encoder: TextEncoder | str | None = None,
-    index: str = "auto",
-    topk: int = 10,
     known: sp.spmatrix | str | os.PathLike | None = None,
     known_rows: np.ndarray | list[int] | str | os.PathLike | None = None,
-    min_votes: int = 1,
     agree_with: sp.spmatrix | str | os.PathLike | None = None,
-    agree_topk: int = DEFAULT_AGREE_TOPK,
-    cache_dir: str | os.PathLike | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    index_params: dict | None = None,
-    device: str | None = None,
-    progress: bool = False,
+    **settings: Any,
 ) -> list[dict]:
     """How many new pairs each tau adds and, on rows with known labels, how good they are.
 
     One mapping pass at ``min(taus)``; nothing is written. Returns the rows of
     :func:`skim.map.tau.tau_table` (``tau``, ``new_pairs``, ``precision``, ``recovered``,
     ...); precision and recovered are None without known rows. Other parameters are those of
-    :func:`map_synthetic`.
+    :func:`map_synthetic` (of ``params``, the tau settings are not used).
     """
+    p = MapParams.build(params, "sweep_tau", **settings)
     dataset = as_dataset(dataset)
     taus = tuple(sorted(float(t) for t in taus))
     if not taus or taus[0] < 0 or taus[-1] > 1:
         raise SkimError(f"sweep taus must be numbers in [0, 1], got {list(taus)}")
-    _check_settings(direction, topk, taus[0], None, min_votes, agree_topk)
-    engine = dict(
-        encoder=encoder, index=index, topk=topk, cache_dir=cache_dir, chunk_size=chunk_size,
-        index_params=index_params, device=device, progress=progress,
-    )  # fmt: skip
-    levers = dict(min_votes=min_votes, agree_with=agree_with, agree_topk=agree_topk)
+    _check_settings(direction, p.topk, taus[0], None, p.min_votes, p.agree_topk)
     *_, table = _propose_and_measure(
-        dataset, synthetic, direction, taus, observed, known, known_rows, "", engine, levers
-    )
+        dataset, synthetic, direction, taus, observed, known, known_rows, "", p,
+        _levers(p, agree_with),
+    )  # fmt: skip
     return table
 
 

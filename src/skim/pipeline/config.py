@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import os
 import sys
@@ -13,13 +14,19 @@ from typing import Any
 from skim._io import check_output
 from skim.data.readfile import read_text
 from skim.direction import DIRECTIONS
+from skim.distill.params import DistillParams
 from skim.errors import SkimError
-from skim.evaluate.metrics import DEFAULT_EMPTY_ROWS, EMPTY_ROWS
+from skim.evaluate.metrics import EMPTY_ROWS
+from skim.evaluate.params import EvaluateParams
+from skim.generate.params import GenerateParams
 from skim.generate.registry import RUNS
 from skim.index.build import INDEX_KINDS
+from skim.learners.params import TrainParams
 from skim.learners.registry import LEARNERS, METHODS
+from skim.map.params import MapParams
 from skim.simulate.bias import CLICK_MODELS
 from skim.simulate.builders import BUILDERS
+from skim.teach.params import TeachParams
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,7 +36,21 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 _ANY_STR = (str, type(None))
 _NUM = (int, float)
 
-# section -> key -> (accepted types, default). A default of None means "unset".
+
+def _default(params: type, name: str) -> Any:
+    """The default of field ``name`` of a stage's parameters dataclass: written once, there."""
+    found = next(f for f in dataclasses.fields(params) if f.name == name)
+    if found.default_factory is not dataclasses.MISSING:
+        return found.default_factory()
+    return found.default
+
+
+def _of(params: type, types: tuple[type, ...], name: str) -> tuple[tuple[type, ...], Any]:
+    return types, _default(params, name)
+
+
+# section -> key -> (accepted types, default). A default of None means "unset". A key that is
+# a setting of a stage takes its default from the stage's parameters dataclass.
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "run": {"out": (_ANY_STR, None), "seed": ((int,), 0)},
     "dataset": {
@@ -51,51 +72,54 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "teach": {
         "teacher": ((str,), "gold"),
         "seed_fraction": (_NUM, 0.02),
-        "endpoint": (_ANY_STR, None),
-        "model": (_ANY_STR, None),
-        "n": ((int,), 10),
-        "sample": ((int, float, type(None)), None),
-        "concurrency": ((int,), 8),
-        "max_rpm": ((int, type(None)), None),
+        "endpoint": _of(TeachParams, _ANY_STR, "endpoint"),
+        "model": _of(TeachParams, _ANY_STR, "model"),
+        "n": _of(TeachParams, (int,), "n"),
+        "sample": _of(TeachParams, (int, float, type(None)), "sample"),
+        "concurrency": _of(TeachParams, (int,), "concurrency"),
+        "max_rpm": _of(TeachParams, (int, type(None)), "max_rpm"),
     },
     "distill": {
-        "base": (_ANY_STR, None),
-        "from_scratch": ((bool,), True),
-        "epochs": (_NUM, 2),
-        "lora_r": ((int,), 16),
-        "max_steps": ((int, type(None)), None),
+        "base": _of(DistillParams, _ANY_STR, "base"),
+        "from_scratch": ((bool,), True),  # offline by default: no pretrained model to fetch
+        "epochs": _of(DistillParams, _NUM, "epochs"),
+        "lora_r": _of(DistillParams, (int,), "lora_r"),
+        "max_steps": _of(DistillParams, (int, type(None)), "max_steps"),
         "observed_demos": ((int,), 0),
-        "hidden_size": ((int,), 256),
-        "num_layers": ((int,), 4),
+        "hidden_size": _of(DistillParams, (int,), "hidden_size"),
+        "num_layers": _of(DistillParams, (int,), "num_layers"),
     },
     "generate": {
         "direction": ((str,), "queries-to-labels"),
         "generators": ((list,), ["extractive"]),
         "num_return": ((int,), 5),
         "no_metadata": ((bool,), False),
-        "model": (_ANY_STR, None),
+        "model": _of(GenerateParams, _ANY_STR, "model"),
         "model_items": ((int, type(None)), None),
     },
     "map": {
-        "tau": ((int, float, str), 0.8),
-        "topk": ((int,), 10),
-        "encoder": (_ANY_STR, None),
-        "index": ((str,), "auto"),
-        "target_precision": ((float, type(None)), None),
-        "min_votes": ((int,), 1),
+        "tau": _of(MapParams, (int, float, str), "tau"),
+        "topk": _of(MapParams, (int,), "topk"),
+        "encoder": _of(MapParams, _ANY_STR, "encoder"),
+        "index": _of(MapParams, (str,), "index"),
+        "target_precision": _of(MapParams, (float, type(None)), "target_precision"),
+        "min_votes": _of(MapParams, (int,), "min_votes"),
         "agree_learner": (_ANY_STR, None),
-        "agree_topk": ((int,), 20),
-        "calibrated": ((bool,), False),
+        "agree_topk": _of(MapParams, (int,), "agree_topk"),
+        "calibrated": _of(MapParams, (bool,), "calibrated"),
     },
     "train": {
         "learners": ((list,), ["ova", "dual"]),
         "methods": ((list,), ["none"]),
         "oracle": ((bool,), True),
-        "epochs": ((int, dict, type(None)), None),
-        "encoder": (_ANY_STR, None),
-        "with_metadata": ((bool,), False),
+        "epochs": ((int, dict, type(None)), None),  # None: train's default
+        "encoder": _of(TrainParams, _ANY_STR, "encoder"),
+        "with_metadata": _of(TrainParams, (bool,), "with_metadata"),
     },
-    "evaluate": {"k": ((list,), [1, 5, 10, 25, 100]), "empty_rows": ((str,), DEFAULT_EMPTY_ROWS)},
+    "evaluate": {
+        "k": _of(EvaluateParams, (list,), "k"),
+        "empty_rows": _of(EvaluateParams, (str,), "empty_rows"),
+    },
 }
 
 RUN_CONTROLS = ("mar",)  # the pipeline's MAR control, a method name beside the learners' ones

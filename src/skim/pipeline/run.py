@@ -1,12 +1,13 @@
 """``skim run``: chain simulate / teach / distill / generate / map / train / predict / evaluate.
 
-Every stage goes through :func:`skim.pipeline.stages.run_stage`, so a stage whose outputs are
+Every stage goes through :func:`skim.stage.run_stage`, so a stage whose outputs are
 complete and whose inputs and settings are unchanged is skipped: rerunning after a crash
 continues where the run stopped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -20,9 +21,13 @@ from skim._redact import redact_values
 from skim.data import Dataset, load_dataset, load_matrix, resolve_matrix, save_matrix
 from skim.direction import source_count
 from skim.errors import SkimError
+from skim.evaluate.fit import score_model, train_model
+from skim.generate.params import GenerateParams
 from skim.generate.registry import RUNS
+from skim.learners.params import TrainParams
 from skim.map import manifest_path, matrix_fingerprint
-from skim.pipeline.stages import run_stage
+from skim.pipeline.params import RunParams, run_params
+from skim.stage import run_stage
 
 Log = Callable[[str], None]
 
@@ -58,7 +63,7 @@ def _seed_rows(out: Path, direction: str) -> list[int] | None:
     return info.get("seed_items") if info.get("teacher") == "gold" else None
 
 
-def _mar_stage(config: dict[str, Any], out: Path, ds_dir: Path, base: Path, log: Log) -> Path:
+def _mar_stage(run: RunParams, out: Path, ds_dir: Path, base: Path, log: Log) -> Path:
     """Figure 3's control: a uniform random sample of the true train pairs, as many as observed,
     plus the same seed rows as every other method."""
     from skim.simulate import simulate_bias
@@ -68,20 +73,20 @@ def _mar_stage(config: dict[str, Any], out: Path, ds_dir: Path, base: Path, log:
     def make() -> None:
         dataset = load_dataset(ds_dir)
         fraction = dataset.trn_X_Y.nnz / max(dataset.trn_X_Y_unbiased.nnz, 1)
-        mar = simulate_bias(dataset, mar_fraction=fraction, seed=config["run"]["seed"]).trn_X_Y
+        mar = simulate_bias(dataset, mar_fraction=fraction, seed=run.seed).trn_X_Y
         seed_matrix = load_matrix(base)
-        seed_rows = _seed_rows(out, config["generate"]["direction"])
+        seed_rows = _seed_rows(out, run.direction)
         if seed_rows is None:  # no list of the seed: the rows where it changed the clicks
             seed_rows = np.flatnonzero(np.diff((seed_matrix != dataset.trn_X_Y).tocsr().indptr))
         mar = mar.tolil()
         mar[seed_rows] = seed_matrix[seed_rows]
         save_matrix(target, mar.tocsr())
 
-    run_stage(out, "mar", make, [target], [ds_dir, base], {"seed": config["run"]["seed"]}, log)
+    run_stage(out, "mar", make, [target], [ds_dir, base], {"seed": run.seed}, log)
     return target
 
 
-def _dataset_stage(config: dict[str, Any], out: Path, log: Log) -> Path:
+def _dataset_stage(config: dict[str, Any], seed: int, out: Path, log: Log) -> Path:
     ds_conf = config["dataset"]
     if ds_conf["path"] is not None:
         src = Path(ds_conf["path"])
@@ -91,14 +96,11 @@ def _dataset_stage(config: dict[str, Any], out: Path, log: Log) -> Path:
 
         build = load(BUILDERS.lookup(ds_conf["builder"]).build)
         src = out / "dataset"
-        settings = {
-            **{k: v for k, v in ds_conf.items() if k != "path"},
-            "seed": config["run"]["seed"],
-        }
+        settings = {**{k: v for k, v in ds_conf.items() if k != "path"}, "seed": seed}
         run_stage(
             out,
             "dataset",
-            lambda: build(src, ds_conf, config["run"]["seed"]),
+            lambda: build(src, ds_conf, seed),
             outputs=[src / "dataset.json"],
             settings=settings,
             log=log,
@@ -112,27 +114,21 @@ def _dataset_stage(config: dict[str, Any], out: Path, log: Log) -> Path:
     dst = out / "simulated"
 
     def simulate() -> None:
-        save_dataset_dir(
-            simulate_bias(
-                load_dataset(src),
-                exposure_topk=sim["exposure_topk"],
-                encoder=sim["encoder"],
-                click_model=sim["click_model"],
-                temperature=sim["temperature"],
-                mar_fraction=sim["mar_fraction"],
-                seed=config["run"]["seed"],
-            ),
-            dst,
-        )
+        biased = simulate_bias(load_dataset(src), **{k: sim[k] for k in _SIMULATE}, seed=seed)
+        save_dataset_dir(biased, dst)
 
     run_stage(out, "simulate", simulate, [dst / "dataset.json"], [src], sim, log)
     return dst
 
 
-def _teach_stage(config: dict[str, Any], out: Path, ds_dir: Path, log: Log) -> tuple[Path, Path]:
+_SIMULATE = ("exposure_topk", "encoder", "click_model", "temperature", "mar_fraction")
+
+
+def _teach_stage(
+    config: dict[str, Any], run: RunParams, out: Path, ds_dir: Path, log: Log
+) -> tuple[Path, Path]:
     """Demonstrations and the base train matrix every method trains on."""
     teach = config["teach"]
-    direction = config["generate"]["direction"]
     demos = out / "demos.jsonl"
     if teach["teacher"] == "gold":
         from skim.teach import gold_teacher
@@ -142,15 +138,11 @@ def _teach_stage(config: dict[str, Any], out: Path, ds_dir: Path, log: Log) -> t
             out,
             "teach",
             lambda: gold_teacher(
-                load_dataset(ds_dir),
-                demos,
-                direction,
-                teach["seed_fraction"],
-                seed=config["run"]["seed"],
+                load_dataset(ds_dir), demos, run.direction, teach["seed_fraction"], seed=run.seed
             ),
             [demos, seed],
             [ds_dir],
-            {**teach, "direction": direction, "seed": config["run"]["seed"]},
+            {**teach, "direction": run.direction, "seed": run.seed},
             log,
         )
         return demos, seed
@@ -159,21 +151,10 @@ def _teach_stage(config: dict[str, Any], out: Path, ds_dir: Path, log: Log) -> t
     run_stage(
         out,
         "teach",
-        lambda: ask_teacher(
-            load_dataset(ds_dir),
-            demos,
-            direction,
-            endpoint=teach["endpoint"],
-            model=teach["model"],
-            n=teach["n"],
-            concurrency=teach["concurrency"],
-            max_rpm=teach["max_rpm"],
-            sample=teach["sample"],
-            seed=config["run"]["seed"],
-        ),
+        lambda: ask_teacher(load_dataset(ds_dir), demos, run.direction, params=run.teach),
         [demos],
         [ds_dir],
-        {**teach, "direction": direction},
+        {"teacher": "endpoint", "direction": run.direction, **run.teach.to_dict()},
         log,
     )
     return demos, ds_dir / "trn_X_Y.npz"
@@ -187,108 +168,112 @@ def _sample_items(ds_dir: Path, direction: str, count: int, seed: int) -> list[i
     return sorted(int(i) for i in rng.choice(total, size=min(count, total), replace=False))
 
 
-def _generate_stages(
-    config: dict[str, Any], out: Path, ds_dir: Path, demos: Path, base: Path, log: Log
-) -> dict[str, Path]:
-    gen_conf = config["generate"]
-    direction = gen_conf["direction"]
-    seed = config["run"]["seed"]
-    needs_slm = any(RUNS[g].student for g in gen_conf["generators"])
+def _distill_stage(
+    config: dict[str, Any],
+    run: RunParams,
+    out: Path,
+    ds_dir: Path,
+    demos: Path,
+    base: Path,
+    log: Log,
+) -> str:
+    """The student the model generators run: ``[generate] model``, or one distilled here."""
+    if config["generate"]["model"] is not None:
+        return config["generate"]["model"]
+    from skim.distill import distill
+    from skim.distill.demos import observed_pairs
+
     slm_dir = out / "slm"
-    if needs_slm and gen_conf["model"] is None:
-        from skim.distill import distill
-        from skim.distill.demos import observed_pairs
+    n_observed = config["distill"]["observed_demos"]
 
-        dist = config["distill"]
+    def train_slm() -> None:
+        dataset = load_dataset(ds_dir)
+        with_seed = dataset.replace(trn_X_Y=load_matrix(base))
+        extra = observed_pairs(with_seed, run.direction, n_observed, run.seed)
+        distill(demos, slm_dir, params=run.distill, extra_pairs=extra or None)
 
-        def train_slm() -> None:
-            dataset = load_dataset(ds_dir)
-            with_seed = dataset.replace(trn_X_Y=load_matrix(base))
-            extra = observed_pairs(with_seed, direction, dist["observed_demos"], seed)
-            distill(
-                demos,
-                slm_dir,
-                base=dist["base"],
-                from_scratch=dist["from_scratch"] and dist["base"] is None,
-                lora_r=dist["lora_r"],
-                epochs=dist["epochs"],
-                extra_pairs=extra or None,
-                max_steps=dist["max_steps"],
-                seed=seed,
-                hidden_size=dist["hidden_size"],
-                num_layers=dist["num_layers"],
-            )
+    settings = {**run.distill.to_dict(), "observed_demos": n_observed}
+    run_stage(
+        out, "distill", train_slm, [slm_dir / "skim_distill.json"], [demos, base], settings, log
+    )
+    return str(slm_dir)
 
-        run_stage(
-            out, "distill", train_slm, [slm_dir / "skim_distill.json"], [demos, base], dist, log
-        )
-    model = gen_conf["model"] or str(slm_dir)
+
+def _generator_params(
+    config: dict[str, Any], run: RunParams, gen: str, model: str | None
+) -> tuple[GenerateParams, list[Path]]:
+    """The parameters of generator run ``gen`` (see :data:`skim.generate.registry.RUNS`) and
+    the inputs it reads."""
+    entry = RUNS[gen]
+    p = dataclasses.replace(run.generate, generator=entry.generator)
+    inputs: list[Path] = []
+    if entry.student:
+        p = dataclasses.replace(p, model=model)
+        if entry.no_metadata is not None:
+            p = dataclasses.replace(p, no_metadata=entry.no_metadata)
+        inputs.append(Path(model))
+    elif entry.endpoint:
+        options = {"endpoint": run.teach.endpoint}
+        p = dataclasses.replace(p, model=run.teach.model, options=options)
+    elif entry.no_metadata or (entry.no_metadata is None and config["generate"]["no_metadata"]):
+        p = dataclasses.replace(p, no_metadata=True)
+    return p, inputs
+
+
+def _generate_stages(
+    config: dict[str, Any],
+    run: RunParams,
+    out: Path,
+    ds_dir: Path,
+    demos: Path,
+    base: Path,
+    log: Log,
+) -> dict[str, Path]:
+    from skim.generate import generate
+
+    gen_conf = config["generate"]
+    needs_model = any(RUNS[g].student for g in gen_conf["generators"])
+    model = _distill_stage(config, run, out, ds_dir, demos, base, log) if needs_model else None
     sampled = None  # the same sample for every model generator
-    if needs_slm and gen_conf["model_items"] is not None:
-        sampled = _sample_items(ds_dir, direction, gen_conf["model_items"], seed)
+    if needs_model and gen_conf["model_items"] is not None:
+        sampled = _sample_items(ds_dir, run.direction, gen_conf["model_items"], run.seed)
     outputs: dict[str, Path] = {}
     for gen in gen_conf["generators"]:
-        from skim.generate import generate
-
         path = out / f"synthetic-{gen}.jsonl"
-        run = RUNS[gen]
-        kwargs: dict[str, Any] = {"generator": run.generator, "num_return": gen_conf["num_return"]}
-        inputs: list[Path] = [ds_dir]
-        if run.student and sampled is not None:
-            kwargs["items"] = sampled
-        if run.student:
-            kwargs.update(model=model)
-            if run.no_metadata is not None:
-                kwargs.update(no_metadata=run.no_metadata)
-            inputs.append(Path(model))
-        elif run.endpoint:
-            kwargs.update(model=config["teach"]["model"], endpoint=config["teach"]["endpoint"])
-        elif run.no_metadata or (run.no_metadata is None and gen_conf["no_metadata"]):
-            kwargs.update(no_metadata=True)
+        params, inputs = _generator_params(config, run, gen, model)
+        items = sampled if RUNS[gen].student else None
 
-        def run_generator(path: Path = path, kwargs: dict[str, Any] = kwargs) -> None:
-            summary = generate(load_dataset(ds_dir), path, direction, seed=seed, **kwargs)
+        def run_generator(path: Path = path, params=params, items=items) -> None:
+            summary = generate(
+                load_dataset(ds_dir), path, run.direction, params=params, items=items
+            )
             if summary.get("failed"):  # not a finished stage: a rerun asks for them again
                 raise SkimError(
                     f"{summary['failed']} items failed after the last retry (listed in "
                     f"{summary['failed_path']}); rerun to ask them again"
                 )
 
-        run_stage(
-            out,
-            f"generate-{gen}",
-            run_generator,
-            [path],
-            inputs,
-            {**kwargs, "direction": direction, "seed": seed},
-            log,
-        )
+        settings = {**params.to_dict(), "direction": run.direction}
+        if items is not None:
+            settings["items"] = items
+        run_stage(out, f"generate-{gen}", run_generator, [path], [ds_dir, *inputs], settings, log)
         outputs[gen] = path
     return outputs
 
 
-def _map_encoder(
-    config: dict[str, Any], out: Path, ds_dir: Path, base: Path, log: Log
-) -> str | None:
-    """The mapping encoder; ``"dual"`` = the dual learner trained on this run's base labels."""
-    spec = config["map"]["encoder"]
-    if spec != "dual":
-        return spec
-    return _base_model(config, out, ds_dir, base, "dual", log)
-
-
 def _base_model(
-    config: dict[str, Any], out: Path, ds_dir: Path, base: Path, learner: str, log: Log
+    run: RunParams, out: Path, dataset: Dataset, base: Path, learner: str, log: Log
 ) -> str:
     """The folder of ``learner`` trained on this run's base labels (the baseline row's model)."""
     row = {"labels": "base", "method": "none"}
-    return str(_train_model(config, out, ds_dir, row, base, learner, log))
+    return str(_train_model(run, out, dataset, row, base, learner, log))
 
 
 def _map_stages(
     config: dict[str, Any],
+    run: RunParams,
     out: Path,
-    ds_dir: Path,
+    dataset: Dataset,
     base: Path,
     synthetic: dict[str, Path],
     log: Log,
@@ -296,12 +281,19 @@ def _map_stages(
     from skim.map import map_synthetic, write_mapping
     from skim.map.tau import TauUnreachable
 
+    if not synthetic:
+        return {}
+    ds_dir = Path(dataset.path)
     conf = config["map"]
-    direction = config["generate"]["direction"]
-    encoder = _map_encoder(config, out, ds_dir, base, log) if synthetic else None
+    params = run.map
+    if params.encoder == "dual":  # the dual learner trained on this run's base labels
+        params = dataclasses.replace(
+            params, encoder=_base_model(run, out, dataset, base, "dual", log)
+        )
     agree = None
-    if synthetic and conf["agree_learner"]:
-        agree = _base_model(config, out, ds_dir, base, conf["agree_learner"], log)
+    if conf["agree_learner"]:
+        agree = _base_model(run, out, dataset, base, conf["agree_learner"], log)
+    known_rows = _seed_rows(out, run.direction)
     results = {}
     for gen, path in synthetic.items():
         target = out / f"trn_X_Y_skim-{gen}.npz"
@@ -309,22 +301,9 @@ def _map_stages(
         def do_map(path: Path = path, target: Path = target, gen: str = gen) -> None:
             try:
                 matrix, manifest = map_synthetic(
-                    load_dataset(ds_dir),
-                    path,
-                    direction,
-                    observed=load_matrix(base),
-                    encoder=encoder,
-                    index=conf["index"],
-                    topk=conf["topk"],
-                    tau=conf["tau"],
-                    target_precision=conf["target_precision"],
-                    known=base,
-                    known_rows=_seed_rows(out, direction),
-                    min_votes=conf["min_votes"],
-                    agree_with=agree,
-                    agree_topk=conf["agree_topk"],
-                    calibrated=conf["calibrated"],
-                )
+                    dataset, path, run.direction, params, observed=load_matrix(base), known=base,
+                    known_rows=known_rows, agree_with=agree,
+                )  # fmt: skip
             except TauUnreachable as exc:
                 # the calibration guard: pairs that cannot be trusted are not added at all
                 log(f"[map-{gen}] adds no pairs: {exc}")
@@ -337,10 +316,9 @@ def _map_stages(
                 }
             write_mapping(target, matrix, manifest)
 
-        inputs = [ds_dir, base, path] + [
-            Path(model) for model in (encoder, agree) if model and Path(model).is_dir()
-        ]
-        run_stage(out, f"map-{gen}", do_map, [target], inputs, conf, log)
+        models = [Path(m) for m in (params.encoder, agree) if m and Path(m).is_dir()]
+        settings = {**params.to_dict(), "agree_learner": conf["agree_learner"]}
+        run_stage(out, f"map-{gen}", do_map, [target], [ds_dir, base, path, *models], settings, log)
         results[gen] = target
     return results
 
@@ -354,71 +332,39 @@ def _label_files(ds_dir: Path, base: Path, mapped: dict[str, Path]) -> dict[str,
     return files
 
 
-def _epochs(setting: int | dict[str, int] | None, learner: str) -> dict[str, int]:
-    """``train``'s epochs argument: one number for every learner, or one per learner."""
-    value = setting.get(learner) if isinstance(setting, dict) else setting
-    return {"epochs": value} if value else {}
-
-
 def _train_model(
-    config: dict[str, Any],
+    run: RunParams,
     out: Path,
-    ds_dir: Path,
+    dataset: Dataset,
     row: dict[str, Any],
     labels: Path,
     learner: str,
     log: Log,
 ) -> Path:
-    """Train one learner on one labels file (skipped when already trained); return its folder."""
-    from skim.learners import train
+    """Train one learner on one labels file (skipped when already trained); return its folder.
 
-    conf = config["train"]
+    Its stamp holds only what changes this model: adding a method to the comparison retrains
+    nothing else.
+    """
+    epochs = run.epochs.get(learner) if isinstance(run.epochs, dict) else run.epochs
+    settings: dict[str, Any] = {"learner": learner, "method": row["method"]}
+    if epochs:
+        settings["epochs"] = epochs
+    params = TrainParams.build(run.train, "train", **settings)
     slug = f"{row['labels']}-{row['method']}-{learner}"
-    model_dir = out / "models" / slug
-    # only what changes this model: adding a method to the comparison retrains nothing else
-    settings = {
-        "learner": learner,
-        "method": row["method"],
-        "seed": config["run"]["seed"],
-        "encoder": conf["encoder"],
-        "with_metadata": conf["with_metadata"],
-        **_epochs(conf["epochs"], learner),
-    }
-    run_stage(
-        out,
-        f"train-{slug}",
-        lambda: train(
-            load_dataset(ds_dir),
-            model_dir,
-            learner=learner,
-            labels=labels,
-            method=row["method"],
-            with_metadata=conf["with_metadata"],
-            seed=config["run"]["seed"],
-            encoder=conf["encoder"],
-            **_epochs(conf["epochs"], learner),
-        ),
-        [model_dir / "skim_model.json"],
-        [ds_dir, labels],
-        settings,
-        log,
-    )
-    return model_dir
+    return train_model(out, dataset, labels, params, slug, log)
 
 
 def _train_and_score(
     config: dict[str, Any],
+    run: RunParams,
     out: Path,
-    ds_dir: Path,
     dataset: Dataset,
     rows: list[dict[str, Any]],
     files: dict[str, Path],
     log: Log,
 ) -> list[dict[str, Any]]:
-    from skim.evaluate import evaluate_predictions
-    from skim.learners import predict
-
-    ks = sorted(set(config["evaluate"]["k"]) | set(CURVE_K))
+    evaluate = dataclasses.replace(run.evaluate, k=sorted(set(run.evaluate.k) | set(CURVE_K)))
     results = []
     trained: dict[tuple[str, str, str], dict[str, Any]] = {}
     names = {row["labels"] for row in rows}
@@ -431,24 +377,10 @@ def _train_and_score(
                 log(f"[{row['name']} / {learner}] same labels as an earlier row: results reused")
                 results.append({**trained[same], "method": row["name"]})
                 continue
-            model_dir = _train_model(config, out, ds_dir, row, files[row["labels"]], learner, log)
-            pred_path = out / "predictions" / f"{model_dir.name}.npz"
-            run_stage(
-                out,
-                f"predict-{model_dir.name}",
-                lambda model_dir=model_dir, pred_path=pred_path: save_matrix(
-                    pred_path, predict(dataset, model_dir, k=max(ks))
-                ),
-                [pred_path],
-                [ds_dir, model_dir],
-                {"k": max(ks)},
-                log,
-            )
-            empty_rows = config["evaluate"]["empty_rows"]
-            scores = load_matrix(pred_path, scores=True)
-            metrics = evaluate_predictions(dataset, scores, ks, empty_rows)
-            results.append({"method": row["name"], "learner": learner, "metrics": metrics})
-            results[-1]["empty_rows"] = empty_rows
+            model_dir = _train_model(run, out, dataset, row, files[row["labels"]], learner, log)
+            metrics = score_model(out, dataset, model_dir, evaluate, log)
+            result = {"method": row["name"], "learner": learner, "metrics": metrics}
+            results.append({**result, "empty_rows": evaluate.empty_rows})
             trained[same] = results[-1]
     return results
 
@@ -464,20 +396,21 @@ def run_pipeline(config: dict[str, Any], log: Log = print) -> Path:
     """
     from skim.evaluate.report import write_report
 
+    run = run_params(config)
     out = Path(config["run"]["out"])
     out.mkdir(parents=True, exist_ok=True)
     saved = {k: v for k, v in config.items() if not k.startswith("_")}
     write_json_atomic(out / "config.json", redact_values(saved))  # no endpoint password
-    ds_dir = _dataset_stage(config, out, log)
-    demos, base = _teach_stage(config, out, ds_dir, log)
-    synthetic = _generate_stages(config, out, ds_dir, demos, base, log)
-    mapped = _map_stages(config, out, ds_dir, base, synthetic, log)
+    ds_dir = _dataset_stage(config, run.seed, out, log)
+    demos, base = _teach_stage(config, run, out, ds_dir, log)
+    synthetic = _generate_stages(config, run, out, ds_dir, demos, base, log)
     dataset = load_dataset(ds_dir)
+    mapped = _map_stages(config, run, out, dataset, base, synthetic, log)
     rows = _method_rows(config, dataset, seeded=config["teach"]["teacher"] == "gold")
     files = _label_files(ds_dir, base, mapped)
     if any(row["labels"] == "mar" for row in rows):
-        files["mar"] = _mar_stage(config, out, ds_dir, base, log)
-    results = _train_and_score(config, out, ds_dir, dataset, rows, files, log)
+        files["mar"] = _mar_stage(run, out, ds_dir, base, log)
+    results = _train_and_score(config, run, out, dataset, rows, files, log)
     write_json_atomic(out / "metrics.json", results)
     manifests = {
         gen: json.loads(manifest_path(path).read_text(encoding="utf-8"))

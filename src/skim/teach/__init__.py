@@ -19,6 +19,7 @@ from skim.records import read_records, sibling
 from skim.teach.client import ChatClient, ItemFailed, RateLimiter, Reply, retry_after_seconds
 from skim.teach.gold import gold_teacher, seed_matrix
 from skim.teach.items import sample_indices
+from skim.teach.params import TeachParams
 from skim.teach.store import DEMONSTRATION_KEYS, read_demonstrations
 from skim.teach.teacher import api_key_from_env, teach
 
@@ -28,6 +29,7 @@ __all__ = [
     "ItemFailed",
     "RateLimiter",
     "Reply",
+    "TeachParams",
     "api_key_from_env",
     "gold_teacher",
     "read_demonstrations",

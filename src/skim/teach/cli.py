@@ -103,37 +103,37 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _teach(args: argparse.Namespace) -> int:
     from skim.errors import SkimError
-    from skim.teach import gold_teacher, teach
+    from skim.teach import TeachParams, gold_teacher, teach
 
-    common = {
-        "template": args.template,
-        "n_known": args.known,
-        "max_meta_tokens": args.max_meta_tokens,
-        "tokenizer": args.tokenizer,
-    }
+    params = TeachParams(
+        endpoint=args.endpoint,
+        model=args.model,
+        n=10 if args.n is None else args.n,
+        concurrency=args.concurrency,
+        max_rpm=args.max_rpm,
+        sample=args.sample,
+        seed=args.seed,
+        template=args.template,
+        n_known=args.known,
+        max_meta_tokens=args.max_meta_tokens,
+        tokenizer=args.tokenizer,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens or None,
+        timeout=args.timeout,
+        max_retries=args.max_retries,
+        progress=not args.quiet,
+    )
     if args.teacher == "gold":
         if args.seed_fraction is None:
             raise SkimError("--teacher gold needs --seed-fraction (e.g. 0.02)")
         summary = gold_teacher(
-            args.dataset,
-            args.out,
-            args.direction,
-            args.seed_fraction,
-            args.seed,
-            n=args.n,
-            **common,
+            args.dataset, args.out, args.direction, args.seed_fraction, params=params, n=args.n
         )
         summary.pop("seed_items")  # in the manifest; too long for a terminal
     else:
         if not args.endpoint or not args.model:
             raise SkimError("the LLM teacher needs --endpoint and --model (or use --teacher gold)")
-        summary = teach(
-            args.dataset, args.out, args.direction, args.endpoint, args.model,
-            n=10 if args.n is None else args.n, concurrency=args.concurrency,
-            max_rpm=args.max_rpm, sample=args.sample, seed=args.seed,
-            temperature=args.temperature, max_tokens=args.max_tokens or None, timeout=args.timeout,
-            max_retries=args.max_retries, progress=not args.quiet, **common,
-        )  # fmt: skip
+        summary = teach(args.dataset, args.out, args.direction, params=params)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

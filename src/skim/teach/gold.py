@@ -31,14 +31,13 @@ from skim.errors import SkimError
 from skim.prompts import format_completion, load_template
 from skim.records import manifest_path, sibling, write_records
 from skim.teach.items import (
-    DEFAULT_MAX_META_TOKENS,
-    DEFAULT_N_KNOWN,
     base_record,
     build_items,
     item_key,
     oriented,
     sample_indices,
 )
+from skim.teach.params import TeachParams
 
 
 def seed_matrix(dataset: Dataset, direction: str, seed_items: np.ndarray) -> sp.csr_matrix:
@@ -70,12 +69,11 @@ def gold_teacher(
     out_path: str | os.PathLike,
     direction: str,
     seed_fraction: float,
-    seed: int = 0,
-    template: str | os.PathLike | None = None,
+    seed: int | None = None,
+    params: TeachParams | None = None,
+    *,
     n: int | None = None,
-    n_known: int | None = None,
-    max_meta_tokens: int | None | str = "auto",
-    tokenizer: Any = None,
+    **settings: Any,
 ) -> dict[str, Any]:
     """Write gold demonstrations for a random ``seed_fraction`` of the train items.
 
@@ -90,11 +88,15 @@ def gold_teacher(
         ``"queries-to-labels"`` (seed = train queries) or ``"labels-to-queries"``
         (seed = labels).
     seed_fraction, seed
-        Fraction in (0, 1] of the items in the seed, and the random seed that draws them.
-    template, n, n_known, max_meta_tokens, tokenizer
-        As for :func:`skim.teach.teach`, so gold prompts look like LLM prompts. ``n=None``
-        asks for every text; the completion lists every complete partner that is not shown
-        as known.
+        Fraction in (0, 1] of the items in the seed, and the random seed that draws them
+        (default ``params.seed``, 0).
+    params, **settings
+        A :class:`~skim.teach.params.TeachParams` and any of its fields as keywords: its
+        ``template``, ``n_known``, ``max_meta_tokens`` and ``tokenizer`` make the gold prompts
+        look like the LLM's (the endpoint settings are not used).
+    n
+        Texts asked for in the prompt; None (not ``params.n``, the LLM's) asks for every
+        text. The completion lists every complete partner that is not shown as known.
 
     Returns
     -------
@@ -102,61 +104,37 @@ def gold_teacher(
         Counts (seed items, records, texts, pairs added), the seed's indices and the paths.
     """
     started = time.monotonic()
+    if seed is not None:
+        settings["seed"] = seed
+    p = TeachParams.build(params, "gold_teacher", **settings)
     check_direction(direction)
-    if isinstance(seed_fraction, bool) or not isinstance(seed_fraction, (int, float)):
-        raise SkimError(f"seed fraction must be a number in (0, 1], got {seed_fraction!r}")
-    if not 0 < seed_fraction <= 1:
-        raise SkimError(f"seed fraction must lie in (0, 1], got {seed_fraction}")
+    _check_fraction(seed_fraction)
     dataset = as_dataset(dataset)
     complete = oriented(dataset, direction, unbiased=True)
     out_path = Path(out_path)
     check_output(out_path)
-    n_known = DEFAULT_N_KNOWN[direction] if n_known is None else n_known
-    if max_meta_tokens == "auto":
-        max_meta_tokens = DEFAULT_MAX_META_TOKENS[direction]
-    prompt_template = load_template(direction, template)
-    params = {"n": n}
-    seed_items = sample_indices(complete.shape[0], float(seed_fraction), seed)
-    items = build_items(dataset, direction, seed_items, n_known, max_meta_tokens, tokenizer, seed)
-    partners = target_texts(dataset, direction)
-
-    records = []
-    for item in items:
-        shown = set(item.known)
-        cols = complete.indices[complete.indptr[item.source] : complete.indptr[item.source + 1]]
-        texts = [partners[j] for j in cols if partners[j] not in shown]
-        if not texts:
-            continue
-        prompt = prompt_template.render(direction, item.text, item.metadata, item.known, n)
-        key = item_key("gold", prompt_template.digest, params, direction, item)
-        record = base_record(direction, item, prompt, "gold", key)
-        record.update(texts=texts, completion=format_completion(texts))
-        records.append(record)
-
+    n_known, max_meta_tokens = p.shown(direction)
+    template = load_template(direction, p.template)
+    seed_items = sample_indices(complete.shape[0], float(seed_fraction), p.seed)
+    items = build_items(
+        dataset, direction, seed_items, n_known, max_meta_tokens, p.tokenizer, p.seed
+    )
+    records = _gold_records(dataset, direction, complete, items, template, n)
     matrix = seed_matrix(dataset, direction, seed_items)
     seed_path = sibling(out_path, ".seed.npz")
     write_records(out_path, records)
     save_matrix(seed_path, matrix)
-    axis = "rows" if direction == "queries-to-labels" else "labels"
     summary = {
         "teacher": "gold",
         "direction": direction,
-        "template": prompt_template.name,
-        "template_sha256": prompt_template.digest,
+        "template": template.name,
+        "template_sha256": template.digest,
         "seed_fraction": float(seed_fraction),
-        "seed": seed,
+        "seed": p.seed,
         "n": n,
         "n_known": n_known,
         "max_meta_tokens": max_meta_tokens,
-        "seed_axis": axis,
-        "seed_count": len(seed_items),
-        "records": len(records),
-        "empty": len(seed_items) - len(records),
-        "texts": sum(len(r["texts"]) for r in records),
-        "empty_metadata": sum(not item.metadata for item in items),
-        "observed_pairs": int(dataset.trn_X_Y.nnz),
-        "seed_pairs": int(matrix.nnz),
-        "pairs_added": int(matrix.nnz - canonical(dataset.trn_X_Y).nnz),
+        **_counts(dataset, direction, seed_items, items, records, matrix),
         "elapsed_s": round(time.monotonic() - started, 3),
         "dataset": str(dataset.path) if dataset.path else None,
         "inputs_sha256": _input_fingerprints(dataset),
@@ -167,3 +145,59 @@ def gold_teacher(
     }
     write_json_atomic(manifest_path(out_path), summary)
     return summary
+
+
+def _check_fraction(seed_fraction: Any) -> None:
+    if isinstance(seed_fraction, bool) or not isinstance(seed_fraction, (int, float)):
+        raise SkimError(f"seed fraction must be a number in (0, 1], got {seed_fraction!r}")
+    if not 0 < seed_fraction <= 1:
+        raise SkimError(f"seed fraction must lie in (0, 1], got {seed_fraction}")
+
+
+def _gold_records(
+    dataset: Dataset,
+    direction: str,
+    complete: sp.csr_matrix,
+    items: list,
+    template: Any,
+    n: int | None,
+) -> list[dict[str, Any]]:
+    """One record per seed item that has a partner not shown as known: the LLM's prompt, and
+    the item's complete partners as the completion."""
+    partners = target_texts(dataset, direction)
+    request = {"n": n}
+    records = []
+    for item in items:
+        shown = set(item.known)
+        cols = complete.indices[complete.indptr[item.source] : complete.indptr[item.source + 1]]
+        texts = [partners[j] for j in cols if partners[j] not in shown]
+        if not texts:
+            continue
+        prompt = template.render(direction, item.text, item.metadata, item.known, n)
+        key = item_key("gold", template.digest, request, direction, item)
+        record = base_record(direction, item, prompt, "gold", key)
+        record.update(texts=texts, completion=format_completion(texts))
+        records.append(record)
+    return records
+
+
+def _counts(
+    dataset: Dataset,
+    direction: str,
+    seed_items: np.ndarray,
+    items: list,
+    records: list[dict[str, Any]],
+    matrix: sp.csr_matrix,
+) -> dict[str, Any]:
+    """The manifest's counts: the seed, the records and texts, the pairs the seed adds."""
+    return {
+        "seed_axis": "rows" if direction == "queries-to-labels" else "labels",
+        "seed_count": len(seed_items),
+        "records": len(records),
+        "empty": len(seed_items) - len(records),
+        "texts": sum(len(r["texts"]) for r in records),
+        "empty_metadata": sum(not item.metadata for item in items),
+        "observed_pairs": int(dataset.trn_X_Y.nnz),
+        "seed_pairs": int(matrix.nnz),
+        "pairs_added": int(matrix.nnz - canonical(dataset.trn_X_Y).nnz),
+    }

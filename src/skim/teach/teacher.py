@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,13 @@ from skim.prompts import load_template, parse_response
 from skim.records import RecordLog, manifest_path, read_records, sibling, write_records
 from skim.teach.client import ChatClient, ItemFailed, Reply
 from skim.teach.items import (
-    DEFAULT_MAX_META_TOKENS,
-    DEFAULT_N_KNOWN,
     Item,
     base_record,
     build_items,
     item_key,
     sample_indices,
 )
+from skim.teach.params import TeachParams
 
 API_KEY_VARIABLES = ("SKIM_API_KEY", "OPENAI_API_KEY")
 
@@ -63,26 +63,10 @@ def teach(
     dataset: Dataset | str | os.PathLike,
     out_path: str | os.PathLike,
     direction: str,
-    endpoint: str,
-    model: str,
-    n: int = 10,
-    concurrency: int = 8,
-    max_rpm: float | None = None,
-    sample: int | float | None = None,
-    seed: int = 0,
-    template: str | os.PathLike | None = None,
-    api_key: str | None = None,
-    n_known: int | None = None,
-    max_meta_tokens: int | None | str = "auto",
-    tokenizer: Any = None,
-    temperature: float = 0.7,
-    max_tokens: int | None = 1000,
-    timeout: float = 120.0,
-    max_retries: int = 6,
-    backoff: float = 1.0,
-    max_backoff: float = 60.0,
-    cache_path: str | os.PathLike | None = None,
-    progress: bool = True,
+    endpoint: str | None = None,
+    model: str | None = None,
+    params: TeachParams | None = None,
+    **settings: Any,
 ) -> dict[str, Any]:
     """Ask a teacher LLM to write demonstrations for a sample of items; resumable.
 
@@ -98,30 +82,10 @@ def teach(
         train queries are shown) or ``"queries-to-labels"`` (items are train queries, the
         teacher writes labels).
     endpoint, model
-        OpenAI-compatible base URL (OpenAI, Azure v1, vLLM, Ollama, llama.cpp) and model name.
-    n
-        At most this many texts asked per item.
-    concurrency, max_rpm
-        Requests in flight, and request starts per minute (``None``: unlimited).
-    sample, seed
-        Which items: ``None`` all, an int that many, a float that fraction, drawn with ``seed``.
-    template
-        A Jinja2 template file instead of the built-in teacher prompt (see ``skim.prompts``).
-    api_key
-        Defaults to ``$SKIM_API_KEY`` then ``$OPENAI_API_KEY``; never written anywhere.
-    n_known
-        Known partners shown per item (default 5 for labels-to-queries, 0 otherwise).
-    max_meta_tokens, tokenizer
-        Metadata budget (default 750 tokens for labels-to-queries, 1000 for
-        queries-to-labels, as in the paper; ``None``: no limit) and how tokens are counted.
-    temperature, max_tokens
-        Sampling settings sent with every request (part of the cache key).
-    timeout, max_retries, backoff, max_backoff
-        Per-request timeout and retry policy (see :class:`~skim.teach.client.ChatClient`).
-    cache_path
-        The answer cache (default ``OUT.cache.jsonl``); share one across runs to reuse answers.
-    progress
-        Show a progress bar.
+        OpenAI-compatible base URL and model name (or give them in ``params``).
+    params, **settings
+        A :class:`~skim.teach.params.TeachParams`, and any of its fields as keywords
+        (``n``, ``concurrency``, ``sample``, ``seed``, ``temperature``, ...), which override it.
 
     Returns
     -------
@@ -129,87 +93,172 @@ def teach(
         The summary also saved in the manifest: items, cached, asked, answered, failed, texts,
         prompt/completion tokens, retried errors by kind, elapsed seconds and the paths.
     """
+    given = {k: v for k, v in (("endpoint", endpoint), ("model", model)) if v is not None}
+    p = TeachParams.build(params, "teach", **given, **settings)
     started = time.monotonic()
     check_direction(direction)
-    check_positive_int("n", n)
-    check_positive_int("concurrency", concurrency)
-    if not endpoint or not model:
+    check_positive_int("n", p.n)
+    check_positive_int("concurrency", p.concurrency)
+    if not p.endpoint or not p.model:
         raise SkimError("the LLM teacher needs an endpoint URL and a model name")
     dataset = as_dataset(dataset)
     out_path = Path(out_path)
     check_output(out_path)
-    cache_path = Path(cache_path) if cache_path else sibling(out_path, ".cache.jsonl")
+    cache_path = Path(p.cache_path) if p.cache_path else sibling(out_path, ".cache.jsonl")
+    job = _plan(dataset, direction, p, cache_path)
+    failures, asked_tokens, errors = _ask_all(job, direction, p)
+    records = [job.cached[k] for k in job.keys if k in job.cached]
+    write_records(out_path, records)
     failed_path = sibling(out_path, ".failed.jsonl")
-    n_known = DEFAULT_N_KNOWN[direction] if n_known is None else n_known
-    if max_meta_tokens == "auto":
-        max_meta_tokens = DEFAULT_MAX_META_TOKENS[direction]
-    prompt_template = load_template(direction, template)
-    params = {"n": n, "temperature": temperature, "max_tokens": max_tokens}
+    failures.sort(key=lambda f: f["source"])
+    if failures:
+        write_records(failed_path, failures)
+    elif failed_path.exists():
+        failed_path.unlink()
+    summary = _summary(job, p, direction, dataset, records, failures, asked_tokens, errors)
+    summary.update(
+        elapsed_s=round(time.monotonic() - started, 3),
+        out=str(out_path),
+        cache=str(cache_path),
+        failed_path=str(failed_path) if failures else None,
+    )
+    write_json_atomic(manifest_path(out_path), summary)
+    return summary
+
+
+@dataclass
+class _Job:
+    """What one teach run asks: the items, their cache keys, and what is cached already."""
+
+    items: list[Item]
+    keys: list[str]
+    cached: dict[str, dict]
+    todo: list[tuple[Item, str]]
+    template: Any
+    request: dict[str, Any]
+    n_known: int
+    max_meta_tokens: int | None
+    cache_path: Path
+
+
+def _plan(dataset: Dataset, direction: str, p: TeachParams, cache_path: Path) -> _Job:
+    """The items of this run and which of them the cache does not answer yet."""
+    n_known, max_meta_tokens = p.shown(direction)
+    template = load_template(direction, p.template)
+    request = {"n": p.n, "temperature": p.temperature, "max_tokens": p.max_tokens}
     total = source_count(dataset, direction)
     items = build_items(
         dataset,
         direction,
-        sample_indices(total, sample, seed),
+        sample_indices(total, p.sample, p.seed),
         n_known,
         max_meta_tokens,
-        tokenizer,
-        seed,
+        p.tokenizer,
+        p.seed,
     )
-    keys = [item_key(model, prompt_template.digest, params, direction, it) for it in items]
+    keys = [item_key(p.model, template.digest, request, direction, it) for it in items]
     cached = read_records(cache_path)
     todo = [(it, k) for it, k in zip(items, keys, strict=True) if k not in cached]
-    n_cached = len(items) - len(todo)
     if todo:  # a user template's mistake shows up here, before any request is paid for
         item = todo[0][0]
-        prompt_template.render(direction, item.text, item.metadata, item.known, n)
+        template.render(direction, item.text, item.metadata, item.known, p.n)
+    return _Job(items, keys, cached, todo, template, request, n_known, max_meta_tokens, cache_path)
 
-    request = {"temperature": temperature}
-    if max_tokens is not None:
-        request["max_tokens"] = max_tokens
-    client = ChatClient(
-        endpoint,
-        model,
-        api_key=api_key or api_key_from_env(),
+
+def _summary(
+    job: _Job,
+    p: TeachParams,
+    direction: str,
+    dataset: Dataset,
+    records: list[dict],
+    failures: list[dict],
+    asked_tokens: list[int],
+    errors: dict,
+) -> dict[str, Any]:
+    """The manifest of a teach run (the caller adds the elapsed time and the paths)."""
+    return {
+        "teacher": p.model,
+        "endpoint": redact_url(p.endpoint),
+        "direction": direction,
+        "template": job.template.name,
+        "template_sha256": job.template.digest,
+        "params": job.request,
+        "n_known": job.n_known,
+        "max_meta_tokens": job.max_meta_tokens,
+        "tokenizer": p.tokenizer if isinstance(p.tokenizer, str | None) else "custom",
+        "sample": p.sample,
+        "seed": p.seed,
+        "concurrency": p.concurrency,
+        "max_rpm": p.max_rpm,
+        "items": len(job.items),
+        "cached": len(job.items) - len(job.todo),
+        "asked": len(job.todo),
+        "answered": len(job.todo) - len(failures),
+        "failed": len(failures),
+        "records": len(records),
+        "texts": sum(len(r["texts"]) for r in records),
+        "empty_metadata": sum(not item.metadata for item in job.items),
+        "prompt_tokens": asked_tokens[0],
+        "completion_tokens": asked_tokens[1],
+        "total_prompt_tokens": sum(int(r.get("prompt_tokens", 0)) for r in records),
+        "total_completion_tokens": sum(int(r.get("completion_tokens", 0)) for r in records),
+        "retried_errors": errors,
+        "elapsed_s": None,
+        "dataset": str(dataset.path) if dataset.path else None,
+        "items_sha256": texts_fingerprint(job.keys),  # exactly what was asked, settings included
+        "out": None,
+        "cache": None,
+        "failed_path": None,
+    }
+
+
+def _client(p: TeachParams) -> ChatClient:
+    request: dict[str, Any] = {"temperature": p.temperature}
+    if p.max_tokens is not None:
+        request["max_tokens"] = p.max_tokens
+    return ChatClient(
+        p.endpoint,
+        p.model,
+        api_key=p.api_key or api_key_from_env(),
         params=request,
-        timeout=timeout,
-        max_retries=max_retries,
-        backoff=backoff,
-        max_backoff=max_backoff,
-        max_rpm=max_rpm,
+        timeout=p.timeout,
+        max_retries=p.max_retries,
+        backoff=p.backoff,
+        max_backoff=p.max_backoff,
+        max_rpm=p.max_rpm,
     )
+
+
+def _ask_all(job: _Job, direction: str, p: TeachParams) -> tuple[list[dict], list[int], dict]:
+    """Ask for every item not cached, concurrently; each answer goes to the cache as it comes.
+
+    Returns the failures, the [prompt, completion] tokens of this run and the retried errors.
+    """
+    client = _client(p)
     failures: list[dict] = []
     asked_tokens = [0, 0]
 
     def ask(item: Item) -> tuple[str, Reply]:
-        prompt = prompt_template.render(direction, item.text, item.metadata, item.known, n)
+        prompt = job.template.render(direction, item.text, item.metadata, item.known, p.n)
         return prompt, client.complete(prompt, accept=lambda t: bool(parse_response(t)))
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo), desc=f"teach {direction}", unit="item", disable=not progress)
-    pool = cf.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="skim-teach")
+    bar = tqdm(total=len(job.todo), desc=f"teach {direction}", unit="item", disable=not p.progress)
+    pool = cf.ThreadPoolExecutor(max_workers=p.concurrency, thread_name_prefix="skim-teach")
     try:
-        with RecordLog(cache_path) as log:
-            futures = {pool.submit(ask, it): (it, k) for it, k in todo}
+        with RecordLog(job.cache_path) as log:
+            futures = {pool.submit(ask, it): (it, k) for it, k in job.todo}
             for future in cf.as_completed(futures):
                 item, key = futures[future]
                 try:
                     prompt, reply = future.result()
                 except ItemFailed as exc:
-                    failures.append(
-                        {
-                            "source": item.source,
-                            "text": item.text,
-                            "direction": direction,
-                            "key": key,
-                            "error": str(exc),
-                            "attempts": exc.attempts,
-                        }
-                    )
+                    failures.append(_failure(direction, item, key, exc))
                 else:
-                    record = _record(direction, item, prompt, model, key, reply)
+                    record = _record(direction, item, prompt, p.model, key, reply)
                     log.append(record)
-                    cached[key] = record
+                    job.cached[key] = record
                     asked_tokens[0] += reply.prompt_tokens
                     asked_tokens[1] += reply.completion_tokens
                 bar.update(1)
@@ -222,47 +271,16 @@ def teach(
         bar.close()
         client.close()
     pool.shutdown(wait=True)
+    return failures, asked_tokens, client.errors
 
-    records = [cached[k] for k in keys if k in cached]
-    write_records(out_path, records)
-    failures.sort(key=lambda f: f["source"])
-    if failures:
-        write_records(failed_path, failures)
-    elif failed_path.exists():
-        failed_path.unlink()
-    summary = {
-        "teacher": model,
-        "endpoint": redact_url(endpoint),
+
+def _failure(direction: str, item: Item, key: str, exc: ItemFailed) -> dict[str, Any]:
+    """A line of ``OUT.failed.jsonl``: which item, and why its last attempt failed."""
+    return {
+        "source": item.source,
+        "text": item.text,
         "direction": direction,
-        "template": prompt_template.name,
-        "template_sha256": prompt_template.digest,
-        "params": params,
-        "n_known": n_known,
-        "max_meta_tokens": max_meta_tokens,
-        "tokenizer": tokenizer if isinstance(tokenizer, str) or tokenizer is None else "custom",
-        "sample": sample,
-        "seed": seed,
-        "concurrency": concurrency,
-        "max_rpm": max_rpm,
-        "items": len(items),
-        "cached": n_cached,
-        "asked": len(todo),
-        "answered": len(todo) - len(failures),
-        "failed": len(failures),
-        "records": len(records),
-        "texts": sum(len(r["texts"]) for r in records),
-        "empty_metadata": sum(not item.metadata for item in items),
-        "prompt_tokens": asked_tokens[0],
-        "completion_tokens": asked_tokens[1],
-        "total_prompt_tokens": sum(int(r.get("prompt_tokens", 0)) for r in records),
-        "total_completion_tokens": sum(int(r.get("completion_tokens", 0)) for r in records),
-        "retried_errors": client.errors,
-        "elapsed_s": round(time.monotonic() - started, 3),
-        "dataset": str(dataset.path) if dataset.path else None,
-        "items_sha256": texts_fingerprint(keys),  # exactly what was asked, settings included
-        "out": str(out_path),
-        "cache": str(cache_path),
-        "failed_path": str(failed_path) if failures else None,
+        "key": key,
+        "error": str(exc),
+        "attempts": exc.attempts,
     }
-    write_json_atomic(manifest_path(out_path), summary)
-    return summary

@@ -1,0 +1,62 @@
+"""Every setting of the student's fine-tuning (:func:`skim.distill.distill`), once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from skim._params import StageParams, runtime
+from skim.distill.format import DEFAULT_MAX_METADATA_WORDS
+
+
+@dataclass
+class DistillParams(StageParams):
+    """Settings of :func:`skim.distill.distill`.
+
+    Parameters
+    ----------
+    base
+        Hugging Face name or local folder of a pretrained causal LM (LoRA fine-tuning).
+    from_scratch
+        Train a tiny Llama (``hidden_size``, ``num_layers``, ``vocab_size``) and a BPE
+        tokenizer instead.
+    lora_r, lora_alpha, target_modules
+        The LoRA adapter (``lora_alpha`` None: ``2 * lora_r``; modules None: peft's default).
+    epochs, max_steps
+        Passes over the data, or stop after ``max_steps`` optimizer steps.
+    seed, batch_size, learning_rate, max_length
+        Optimisation (``learning_rate`` None: 1e-3 from scratch, 2e-4 for LoRA).
+    no_metadata
+        Leave metadata out of the prompts (the UDAPDR-style ablation); generation must match.
+    max_metadata_words
+        Metadata words kept in a prompt.
+    checkpoint_every
+        Optimizer steps between checkpoints (a rerun resumes from the last one).
+    precision
+        ``bf16`` keeps the frozen base in bfloat16 and runs the matrix products in bfloat16
+        (autocast; the LoRA weights and the optimizer stay float32), several times faster where
+        the hardware has bf16 units (AMX CPUs, recent GPUs); ``fp32`` does not; ``auto`` takes
+        ``bf16`` for LoRA where it is fast.
+    device, show_progress
+        Torch device (None: the fastest available) and a progress bar.
+    """
+
+    base: str | None = None
+    from_scratch: bool = False
+    lora_r: int = 16
+    epochs: float = 2
+    max_steps: int | None = None
+    seed: int = 0
+    no_metadata: bool = False
+    max_metadata_words: int | None = DEFAULT_MAX_METADATA_WORDS
+    batch_size: int = 16
+    learning_rate: float | None = None
+    max_length: int = 256
+    checkpoint_every: int = 200
+    hidden_size: int = 256
+    num_layers: int = 4
+    vocab_size: int = 4000
+    lora_alpha: int | None = None
+    target_modules: list[str] | str | None = None
+    precision: str = "auto"
+    device: str | None = runtime()
+    show_progress: bool = runtime(True)

@@ -1,0 +1,92 @@
+"""A ``skim run`` config as the composition of its stages' parameters objects.
+
+:func:`skim.pipeline.config.check_config` checks the TOML tables key by key; :func:`run_params`
+turns the checked tables into one parameters object per stage, so the run passes those objects
+from stage to stage and the run's seed and direction are read in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from skim.distill.params import DistillParams
+from skim.evaluate.params import EvaluateParams
+from skim.generate.params import GenerateParams
+from skim.learners.params import TrainParams
+from skim.map.params import MapParams
+from skim.teach.params import TeachParams
+
+
+@dataclass
+class RunParams:
+    """The stages' parameters of one run (the pipeline-only keys stay in the config tables:
+    the teacher kind and seed fraction, the generators, the learners and methods, ...).
+
+    ``epochs`` is ``[train] epochs``: one number for every learner, one per learner, or None
+    (train's default).
+    """
+
+    seed: int
+    direction: str
+    epochs: int | dict[str, int] | None
+    teach: TeachParams
+    distill: DistillParams
+    generate: GenerateParams
+    map: MapParams
+    train: TrainParams
+    evaluate: EvaluateParams
+
+
+def run_params(config: dict[str, Any]) -> RunParams:
+    """The parameters objects of a checked config (see :func:`~skim.pipeline.check_config`).
+
+    ``map.encoder`` is the config's value (``"dual"``: the run's dual model, resolved by the
+    run); ``train`` holds the settings shared by every model (learner, method and epochs are
+    set per model).
+    """
+    seed = config["run"]["seed"]
+    teach, dist, gen, conf, train = (
+        config[s] for s in ("teach", "distill", "generate", "map", "train")
+    )
+    return RunParams(
+        seed=seed,
+        direction=gen["direction"],
+        epochs=train["epochs"],
+        teach=TeachParams(
+            endpoint=teach["endpoint"],
+            model=teach["model"],
+            n=teach["n"],
+            concurrency=teach["concurrency"],
+            max_rpm=teach["max_rpm"],
+            sample=teach["sample"],
+            seed=seed,
+        ),  # fmt: skip
+        distill=DistillParams(
+            base=dist["base"],
+            from_scratch=dist["from_scratch"] and dist["base"] is None,
+            lora_r=dist["lora_r"],
+            epochs=dist["epochs"],
+            max_steps=dist["max_steps"],
+            seed=seed,
+            hidden_size=dist["hidden_size"],
+            num_layers=dist["num_layers"],
+        ),  # fmt: skip
+        generate=GenerateParams(num_return=gen["num_return"], seed=seed),
+        map=MapParams(
+            encoder=conf["encoder"],
+            index=conf["index"],
+            topk=conf["topk"],
+            tau=conf["tau"],
+            target_precision=conf["target_precision"],
+            min_votes=conf["min_votes"],
+            agree_topk=conf["agree_topk"],
+            calibrated=conf["calibrated"],
+        ),  # fmt: skip
+        train=TrainParams(
+            seed=seed, with_metadata=train["with_metadata"], encoder=train["encoder"]
+        ),
+        evaluate=EvaluateParams(
+            k=list(config["evaluate"]["k"]), empty_rows=config["evaluate"]["empty_rows"]
+        ),
+    )

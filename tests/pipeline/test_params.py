@@ -1,0 +1,30 @@
+"""A checked ``skim run`` config becomes one parameters object per stage."""
+
+from skim.demo import demo_config
+from skim.distill import DistillParams
+from skim.pipeline import check_config
+from skim.pipeline.params import run_params
+
+
+def test_the_run_seed_and_the_tables_reach_every_stage_once():
+    raw = demo_config("o", quick=True)
+    raw["run"]["seed"] = 7
+    raw["map"]["topk"] = 4
+    raw["distill"] = {"base": "gemma3-270m", "lora_r": 8}
+    run = run_params(check_config(raw))
+    stages = (run.teach, run.distill, run.generate, run.train)
+    assert run.seed == 7 and all(p.seed == 7 for p in stages)
+    assert run.map.topk == 4 and run.map.encoder == "dual"
+    assert (run.distill.base, run.distill.from_scratch, run.distill.lora_r) == (
+        "gemma3-270m",
+        False,
+        8,
+    )
+    assert run.epochs == raw["train"]["epochs"]
+    assert run.evaluate.k == check_config(raw)["evaluate"]["k"]
+
+
+def test_a_default_of_the_config_is_the_stage_dataclass_default():
+    config = check_config({"dataset": {"path": "d"}})
+    assert config["distill"]["lora_r"] == DistillParams().lora_r
+    assert config["distill"]["from_scratch"] is True  # the run's own default: offline
