@@ -195,3 +195,19 @@ def test_exposure_matches_brute_force_across_query_chunks(monkeypatch, chunk):
     rank = np.argsort(np.argsort(-(queries @ labels.T), axis=1), axis=1)
     coo = truth.tocoo()
     assert got.tolist() == (rank[coo.row, coo.col] < 7).tolist()
+
+
+def test_a_params_object_and_keywords_give_the_same_simulation(hand_dataset, tmp_path):
+    from skim.simulate import SimulateParams
+
+    params = SimulateParams(exposure_topk=2, encoder=DictEncoder(VECTORS), cache_dir=tmp_path)
+    by_params = simulate_bias(hand_dataset, params)
+    by_keywords = simulate_bias(
+        hand_dataset, exposure_topk=2, encoder=DictEncoder(VECTORS), cache_dir=tmp_path
+    )
+    assert _pairs(by_params.trn_X_Y) == _pairs(by_keywords.trn_X_Y) == {(0, 0), (1, 1), (1, 2)}
+    overridden = simulate_bias(hand_dataset, params, exposure_topk=1)  # on a copy
+    assert _pairs(overridden.trn_X_Y) == {(0, 0), (1, 2)} and params.exposure_topk == 2
+    assert "cache_dir" not in params.to_dict() and params.to_dict()["exposure_topk"] == 2
+    with pytest.raises(TypeError, match="unexpected keyword argument 'topk'"):
+        simulate_bias(hand_dataset, params, topk=3)

@@ -24,8 +24,8 @@ from skim.index.build import INDEX_KINDS
 from skim.learners.params import TrainParams
 from skim.learners.registry import LEARNERS, METHODS
 from skim.map.params import MapParams
-from skim.simulate.bias import CLICK_MODELS
 from skim.simulate.builders import BUILDERS
+from skim.simulate.params import CLICK_MODELS
 from skim.teach.params import TeachParams
 
 if sys.version_info >= (3, 11):

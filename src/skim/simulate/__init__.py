@@ -6,6 +6,7 @@ ancestors); :func:`simulate_bias` turns complete labels into click-like observed
 """
 
 from skim.simulate.bias import simulate_bias
+from skim.simulate.params import SimulateParams
 from skim.simulate.wordnet import (
     NOUN_LEXFILES,
     Synset,
@@ -16,6 +17,7 @@ from skim.simulate.wordnet import (
 
 __all__ = [
     "NOUN_LEXFILES",
+    "SimulateParams",
     "Synset",
     "build_wordnet_dataset",
     "read_noun_synsets",

@@ -12,7 +12,6 @@ K (or F) gives nested observed sets, as in a Figure 3 sweep.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -20,11 +19,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from skim.data import Dataset, canonical
-from skim.encode import TextEncoder, encode_texts, resolve_encoder
-from skim.errors import DatasetError, SkimError
+from skim.encode import encode_texts, resolve_encoder
+from skim.errors import DatasetError
+from skim.simulate.params import SimulateParams
 
-CLICK_MODELS = ("sigmoid",)
-DEFAULT_TEMPERATURE = 1.0
 _QUERY_CHUNK = 8192
 
 
@@ -99,43 +97,8 @@ def _masked(truth: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
     )
 
 
-def _check_settings(
-    exposure_topk: int | None,
-    click_model: str | None,
-    temperature: float,
-    mar_fraction: float | None,
-) -> None:
-    if mar_fraction is not None:
-        if not 0.0 <= mar_fraction <= 1.0:
-            raise SkimError(f"--mar-fraction must be in [0, 1], got {mar_fraction}")
-        if click_model is not None:
-            raise SkimError("--mar-fraction replaces the exposure and click model; give one")
-        return
-    if exposure_topk is not None and exposure_topk < 1:
-        raise SkimError(f"--exposure-topk must be a positive number of labels, got {exposure_topk}")
-    if exposure_topk is None and click_model is None:
-        raise SkimError(
-            "nothing to simulate: give --exposure-topk, --click-model or --mar-fraction"
-        )
-    if click_model is not None and click_model not in CLICK_MODELS:
-        raise SkimError(
-            f"--click-model must be one of {', '.join(CLICK_MODELS)}, got {click_model!r}"
-        )
-    if not temperature > 0:
-        raise SkimError(f"--temperature must be positive, got {temperature}")
-
-
 def simulate_bias(
-    dataset: Dataset,
-    exposure_topk: int | None = 200,
-    encoder: TextEncoder | str | os.PathLike | None = None,
-    click_model: str | None = None,
-    temperature: float = DEFAULT_TEMPERATURE,
-    mar_fraction: float | None = None,
-    seed: int = 0,
-    cache_dir: str | os.PathLike | None = None,
-    device: str | None = None,
-    show_progress: bool = True,
+    dataset: Dataset, params: SimulateParams | None = None, **overrides: Any
 ) -> Dataset:
     """New observed ``trn_X_Y`` / ``tst_X_Y`` drawn from the complete (unbiased) matrices.
 
@@ -145,23 +108,9 @@ def simulate_bias(
     ----------
     dataset
         Must hold ``trn_X_Y_unbiased`` and ``tst_X_Y_unbiased``.
-    exposure_topk
-        K of the exposure simulation (Algorithm 1); None exposes every label.
-    encoder
-        The pretrained "deployed retriever": a :class:`skim.encode.TextEncoder`, a
-        sentence-transformers name or path, or None for the bundled all-MiniLM-L6-v2. It ranks
-        the label texts for each query text (not the metadata).
-    click_model
-        None (every exposed pair is clicked) or ``"sigmoid"``: keep with probability
-        sigma(s / ``temperature``), s the pair's inner product of embeddings (the cosine for
-        sentence-transformers encoders, which skim normalises).
-    mar_fraction
-        If given, ignore exposure and click model and keep a uniform random fraction of the
-        true pairs (missing at random, the control of Figure 3).
-    seed
-        Seed of the click / MAR draws (train and test use independent streams).
-    cache_dir
-        Embedding cache: a rerun with the same texts and encoder does not encode again.
+    params, overrides
+        The simulation's :class:`~skim.simulate.params.SimulateParams` (default: exposure
+        top-200 with the bundled encoder), and keyword overrides of its fields.
 
     Returns
     -------
@@ -175,55 +124,24 @@ def simulate_bias(
             f"{where}: simulating bias needs the complete labels trn_X_Y_unbiased.npz and "
             "tst_X_Y_unbiased.npz"
         )
-    _check_settings(exposure_topk, click_model, temperature, mar_fraction)
+    p = SimulateParams.build(params, "simulate_bias", **overrides)
     start = time.perf_counter()
     splits = {"train": dataset.trn_X_Y_unbiased, "test": dataset.tst_X_Y_unbiased}
-    streams = np.random.SeedSequence(seed).spawn(len(splits))
+    streams = np.random.SeedSequence(p.seed).spawn(len(splits))
     draws = {
         name: np.random.default_rng(stream).random(truth.nnz)
         for (name, truth), stream in zip(splits.items(), streams, strict=True)
     }
-    settings: dict[str, Any] = {"seed": seed}
-    counts: dict[str, dict[str, Any]] = {}
-    observed: dict[str, sp.csr_matrix] = {}
-
-    if mar_fraction is not None:
-        settings.update(method="mar", mar_fraction=mar_fraction)
-        for name, truth in splits.items():
-            keep = mar_keep(draws[name], mar_fraction)
-            observed[name] = _masked(truth, keep)
-            counts[name] = {"true_pairs": int(truth.nnz)}
+    settings: dict[str, Any] = {"seed": p.seed}
+    if p.mar_fraction is not None:
+        settings.update(method="mar", mar_fraction=p.mar_fraction)
+        keeps = {name: mar_keep(draws[name], p.mar_fraction) for name in splits}
+        counts: dict[str, dict[str, Any]] = {
+            n: {"true_pairs": int(t.nnz)} for n, t in splits.items()
+        }
     else:
-        enc = resolve_encoder(encoder)
-        texts = dataset.trn_texts + dataset.tst_texts + dataset.label_texts
-        vectors = encode_texts(enc, texts, cache_dir=cache_dir)
-        settings["encode_seconds"] = round(time.perf_counter() - start, 2)
-        n_trn, n_tst = dataset.n_trn, dataset.n_tst
-        query_vecs = {"train": vectors[:n_trn], "test": vectors[n_trn : n_trn + n_tst]}
-        label_vecs = vectors[n_trn + n_tst :]
-        method = "+".join(m for m in ("exposure" if exposure_topk else None, click_model) if m)
-        settings.update(
-            method=method,
-            exposure_topk=exposure_topk,
-            click_model=click_model,
-            temperature=temperature if click_model else None,
-            encoder=str(getattr(enc, "name", enc.id)),
-            encoder_id=enc.id,
-            encoded_text="query and label texts (not metadata)",
-        )
-        for name, truth in splits.items():
-            keep = np.ones(truth.nnz, dtype=bool)
-            counts[name] = {"true_pairs": int(truth.nnz)}
-            if exposure_topk is not None:
-                keep = exposed_pairs(
-                    query_vecs[name], label_vecs, truth, exposure_topk, device, show_progress
-                )
-                counts[name]["exposed_pairs"] = int(keep.sum())
-            if click_model == "sigmoid":
-                scores = pair_scores(query_vecs[name], label_vecs, truth)
-                keep &= sigmoid_clicks(scores, temperature, draws[name])
-            observed[name] = _masked(truth, keep)
-
+        keeps, counts = _exposed_and_clicked(dataset, p, splits, draws, settings, start)
+    observed = {name: _masked(truth, keeps[name]) for name, truth in splits.items()}
     for name, matrix in observed.items():
         true_pairs = counts[name]["true_pairs"]
         counts[name].update(
@@ -238,3 +156,46 @@ def simulate_bias(
         tst_X_Y=observed["test"],
         info={**dataset.info, "simulation": settings},
     )
+
+
+def _exposed_and_clicked(
+    dataset: Dataset,
+    p: SimulateParams,
+    splits: dict[str, sp.csr_matrix],
+    draws: dict[str, np.ndarray],
+    settings: dict[str, Any],
+    start: float,
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]]]:
+    """Which true pairs the exposure and the click model keep, per split, and their counts;
+    records the encoder and the model in ``settings``."""
+    enc = resolve_encoder(p.encoder)
+    texts = dataset.trn_texts + dataset.tst_texts + dataset.label_texts
+    vectors = encode_texts(enc, texts, cache_dir=p.cache_dir)
+    settings["encode_seconds"] = round(time.perf_counter() - start, 2)
+    n_trn, n_tst = dataset.n_trn, dataset.n_tst
+    query_vecs = {"train": vectors[:n_trn], "test": vectors[n_trn : n_trn + n_tst]}
+    label_vecs = vectors[n_trn + n_tst :]
+    method = "+".join(m for m in ("exposure" if p.exposure_topk else None, p.click_model) if m)
+    settings.update(
+        method=method,
+        exposure_topk=p.exposure_topk,
+        click_model=p.click_model,
+        temperature=p.temperature if p.click_model else None,
+        encoder=str(getattr(enc, "name", enc.id)),
+        encoder_id=enc.id,
+        encoded_text="query and label texts (not metadata)",
+    )
+    keeps, counts = {}, {}
+    for name, truth in splits.items():
+        keep = np.ones(truth.nnz, dtype=bool)
+        counts[name] = {"true_pairs": int(truth.nnz)}
+        if p.exposure_topk is not None:
+            keep = exposed_pairs(
+                query_vecs[name], label_vecs, truth, p.exposure_topk, p.device, p.show_progress
+            )
+            counts[name]["exposed_pairs"] = int(keep.sum())
+        if p.click_model == "sigmoid":
+            scores = pair_scores(query_vecs[name], label_vecs, truth)
+            keep &= sigmoid_clicks(scores, p.temperature, draws[name])
+        keeps[name] = keep
+    return keeps, counts
