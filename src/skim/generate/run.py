@@ -17,7 +17,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skim._io import atomic_path, check_output, write_json_atomic
 from skim.data import Dataset, load_dataset
@@ -27,6 +27,9 @@ from skim.generate.base import Generator, make_items, source_texts, target_texts
 from skim.teach.client import ItemFailed
 from skim.teach.items import sibling
 from skim.teach.store import write_records
+
+if TYPE_CHECKING:
+    from skim.scale.cluster import RayOptions
 
 GENERATORS = ("extractive", "hf", "vllm", "openai")
 
@@ -113,6 +116,7 @@ def generate(
     seed: int = 0,
     overwrite: bool = False,
     show_progress: bool = True,
+    ray: RayOptions | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Write synthetic texts for every source item of ``direction`` to ``out_path`` (JSONL).
@@ -139,6 +143,10 @@ def generate(
         Items per shard: the unit of progress that survives a crash.
     overwrite
         Discard shards left by a run with other settings instead of refusing.
+    ray
+        Generate the shards in a Ray actor pool (:mod:`skim.scale.ray_generate`): the same
+        records, one shard per call, resumable as here; ``generate_seconds`` then sums the
+        actors' seconds.
     options
         Generator-specific settings (``temperature``, ``max_new_tokens``, ``batch_size``, ...).
 
@@ -189,18 +197,26 @@ def generate(
     )
     gen_seconds, n_generated = 0.0, 0
     failures: list[dict[str, Any]] = []
+    pending: dict[int, tuple[list[int], dict[int, dict[str, Any]]]] = {}
     for number, shard in enumerate(shards):
-        path = shard_dir / f"shard-{number:06d}.jsonl"
-        done = _shard_records(path)
+        done = _shard_records(shard_dir / f"shard-{number:06d}.jsonl")
         todo = [source for source in shard if source not in done]
         if len(todo) < len(shard):
             bar.update(len(shard) - len(todo))
-        if not todo:
-            continue
-        tick = time.time()
-        moved = _follow_batches(gen, bar)
-        texts = gen.generate(make_items(dataset, direction, todo, no_metadata))
-        gen_seconds += time.time() - tick
+        if todo:
+            pending[number] = todo, done
+    todos = {number: todo for number, (todo, _) in pending.items()}
+    if ray is None:
+        results = _generate_here(gen, dataset, direction, todos, no_metadata, bar)
+    else:
+        from skim.scale.ray_generate import generate_on_ray
+
+        make = (generator, dataset, direction, model, adapter, no_metadata, num_return, seed)
+        results = generate_on_ray(gen, make, options, todos, ray)
+    for number, texts, seconds, moved in results:
+        path = shard_dir / f"shard-{number:06d}.jsonl"
+        shard, (todo, done) = shards[number], pending[number]
+        gen_seconds += seconds
         n_generated += len(todo)
         for source, synth in zip(todo, texts, strict=True):
             if isinstance(synth, ItemFailed):
@@ -214,7 +230,7 @@ def generate(
                 "settings": gen.settings,
             }
         write_records(path, [done[source] for source in shard if source in done])
-        bar.update(len(todo) - moved[0])
+        bar.update(len(todo) - moved)
     bar.close()
 
     failed_path = sibling(out_path, ".failed.jsonl")
@@ -255,6 +271,18 @@ def generate(
         summary["tokens_per_second"] = round(tokens / gen_seconds, 1)
     write_json_atomic(manifest_path, summary)
     return summary
+
+
+def _generate_here(
+    gen: Generator, dataset: Dataset, direction: str, todos: dict, no_metadata: bool, bar
+):
+    """Generate each shard's items in this process: ``(shard number, texts, seconds, moved)``,
+    ``moved`` being the items the generator already reported to the progress bar."""
+    for number, todo in todos.items():
+        tick = time.time()
+        moved = _follow_batches(gen, bar)
+        texts = gen.generate(make_items(dataset, direction, todo, no_metadata))
+        yield number, texts, time.time() - tick, moved[0]
 
 
 def _shard_records(path: Path) -> dict[int, dict[str, Any]]:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,6 +47,9 @@ from skim.map.tau import (
     resolve_known,
     tau_table,
 )
+
+if TYPE_CHECKING:
+    from skim.scale.cluster import RayOptions
 
 N_EXAMPLES = 10
 DEFAULT_AGREE_TOPK = 20
@@ -162,6 +165,7 @@ def propose_pairs(
     device: str | None = None,
     progress: bool = False,
     count_votes: bool = False,
+    ray: RayOptions | None = None,
 ) -> Proposal:
     """One pass: encode targets, index them, stream the synthetic texts, max-aggregate hits.
 
@@ -170,6 +174,7 @@ def propose_pairs(
     after a crash) does not encode again. ``taus`` lists thresholds at which to also count the
     raw hits (text, neighbour) before aggregation. ``count_votes`` also counts how many texts
     propose each pair (hits >= ``floor``; a text repeated for its source counts each time).
+    ``ray``: encode and search in a Ray actor pool (:mod:`skim.scale.ray_map`); same result.
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -188,7 +193,12 @@ def propose_pairs(
     enc = _resolve_encoder(encoder, device)
     timings["load_encoder"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    target_vectors = _normalise(encode_texts(enc, targets, cache_dir))
+    if ray is None or len(targets) <= chunk_size:  # one chunk: no faster on one actor
+        target_vectors = _normalise(encode_texts(enc, targets, cache_dir))
+    else:
+        from skim.scale.ray_map import encode_on_ray
+
+        target_vectors = encode_on_ray(encoder, targets, ray, cache_dir, device, chunk_size)
     timings["encode_targets"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     params = dict(index_params or {})
@@ -205,12 +215,19 @@ def propose_pairs(
     hits_at = np.zeros(len(tau_marks), dtype=np.int64)
     examples: list[dict] = []
     searched = 0
-    t_encode = t_search = t_aggregate = 0.0
-    for sources, texts, times in synth.counted_chunks(chunk_size, progress=progress):
-        t0 = time.perf_counter()
-        vectors = _normalise(encode_texts(enc, texts, cache_dir))
-        t1 = time.perf_counter()
-        cosines, ids = idx.search(vectors, topk)
+    t_aggregate = 0.0
+    timings.update(encode_synthetic=0.0, search=0.0)
+    chunks = synth.counted_chunks(chunk_size, progress=progress and ray is None)
+    if ray is None:
+        searched_chunks = _search_chunks(chunks, enc, idx, topk, cache_dir, timings)
+    else:
+        from skim.scale.ray_map import search_on_ray
+
+        searched_chunks = search_on_ray(
+            chunks, encoder, idx, target_vectors, index, params, topk, ray, timings,
+            cache_dir, device, progress,
+        )  # fmt: skip
+    for sources, texts, times, cosines, ids in searched_chunks:
         t2 = time.perf_counter()
         scores = cosine_to_score(cosines)
         scores[ids < 0] = 0
@@ -235,8 +252,6 @@ def propose_pairs(
                             "neighbours": list(neighbours),
                         }
                     )
-        t_encode += t1 - t0
-        t_search += t2 - t1
         t_aggregate += time.perf_counter() - t2
     t0 = time.perf_counter()
     scores_matrix = acc.matrix()
@@ -244,16 +259,24 @@ def propose_pairs(
     if counter is not None:
         rows = np.repeat(np.arange(shape[0], dtype=np.int64), np.diff(scores_matrix.indptr))
         votes = counter.counts_of(rows * shape[1] + scores_matrix.indices.astype(np.int64))
-    timings.update(
-        encode_synthetic=t_encode,
-        search=t_search,
-        aggregate=t_aggregate + time.perf_counter() - t0,
-    )
+    timings["aggregate"] = t_aggregate + time.perf_counter() - t0
     counts = dict(synth.counts, neighbours_searched=searched)
     hits = {round(float(t), 6): int(h) for t, h in zip(tau_marks, hits_at, strict=True)}
     return Proposal(
         scores_matrix, float(floor), counts, hits, idx.params(), enc.id, timings, examples, votes
     )
+
+
+def _search_chunks(chunks, enc, idx, topk, cache_dir, timings):
+    """Encode and search each chunk in this process: ``(sources, texts, times, cos, ids)``."""
+    for sources, texts, times in chunks:
+        t0 = time.perf_counter()
+        vectors = _normalise(encode_texts(enc, texts, cache_dir))
+        t1 = time.perf_counter()
+        cosines, ids = idx.search(vectors, topk)
+        timings["encode_synthetic"] += t1 - t0
+        timings["search"] += time.perf_counter() - t1
+        yield sources, texts, times, cosines, ids
 
 
 def _threshold(scores: sp.csr_matrix, tau: float, binary: bool) -> sp.csr_matrix:
@@ -357,6 +380,7 @@ def map_synthetic(
     index_params: dict | None = None,
     device: str | None = None,
     progress: bool = False,
+    ray: RayOptions | None = None,
 ) -> tuple[sp.csr_matrix, dict]:
     """Map the synthetic texts of ``synthetic`` onto real texts; return the new train labels.
 
@@ -404,6 +428,9 @@ def map_synthetic(
         estimated at 0 are dropped. Needs known rows.
     cache_dir
         Embedding cache; default ``$SKIM_CACHE_DIR`` or ``~/.cache/skim``.
+    ray
+        Encode and search on a Ray cluster (:class:`skim.scale.cluster.RayOptions`); the
+        result is the same as in one process.
 
     Returns
     -------
@@ -425,7 +452,7 @@ def map_synthetic(
     grid = tuple(sorted(tau_grid)) if tau == "auto" else (float(tau),)
     engine = dict(
         encoder=encoder, index=index, topk=topk, cache_dir=cache_dir, chunk_size=chunk_size,
-        index_params=index_params, device=device, progress=progress,
+        index_params=index_params, device=device, progress=progress, ray=ray,
     )  # fmt: skip
     levers = dict(min_votes=min_votes, agree_with=agree_with, agree_topk=agree_topk)
     needs_known = "tau 'auto'" if tau == "auto" else "calibrated" if calibrated else ""
@@ -566,6 +593,7 @@ def sweep_tau(
     index_params: dict | None = None,
     device: str | None = None,
     progress: bool = False,
+    ray: RayOptions | None = None,
 ) -> list[dict]:
     """How many new pairs each tau adds and, on rows with known labels, how good they are.
 
@@ -581,7 +609,7 @@ def sweep_tau(
     _check_settings(direction, topk, taus[0], None, min_votes, agree_topk)
     engine = dict(
         encoder=encoder, index=index, topk=topk, cache_dir=cache_dir, chunk_size=chunk_size,
-        index_params=index_params, device=device, progress=progress,
+        index_params=index_params, device=device, progress=progress, ray=ray,
     )  # fmt: skip
     levers = dict(min_votes=min_votes, agree_with=agree_with, agree_topk=agree_topk)
     *_, table = _propose_and_measure(
