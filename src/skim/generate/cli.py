@@ -8,6 +8,7 @@ import sys
 
 from skim.cli import non_negative_float, non_negative_int, positive_int
 from skim.distill.format import DIRECTIONS
+from skim.scale.cluster import add_ray_argument, ray_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="discard shards of other settings")
     p.add_argument("--seed", type=non_negative_int, default=0)
+    add_ray_argument(p)
     p.set_defaults(func=_generate)
 
     e = sub.add_parser(
@@ -106,6 +108,7 @@ def _generate(args: argparse.Namespace) -> int:
         shard_size=args.shard_size,
         seed=args.seed,
         overwrite=args.overwrite,
+        ray=ray_options(args.ray),
         **options,
     )
     print(json.dumps(summary, indent=2))

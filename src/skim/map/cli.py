@@ -7,6 +7,7 @@ import json
 
 from skim.cli import fraction, matrix_path, positive_int
 from skim.map.pairs import DIRECTIONS
+from skim.scale.cluster import add_ray_argument, ray_options
 
 
 def _tau(text: str) -> float | str:
@@ -103,6 +104,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--cache-dir", help="embedding cache (default $SKIM_CACHE_DIR or ~/.cache/skim)")
     p.add_argument("--json", action="store_true", help="print the sweep or counts as JSON")
+    add_ray_argument(p)
     p.set_defaults(func=_map)
 
 
@@ -142,6 +144,7 @@ def _map(args: argparse.Namespace) -> int:
         index_params=index_params,
         device=args.device,
         progress=True,
+        ray=ray_options(args.ray),
     )
     dataset = load_dataset(args.dataset)
     if args.sweep is not None:

@@ -21,6 +21,8 @@ from skim.data import Dataset, load_dataset, load_matrix, resolve_matrix, save_m
 from skim.errors import SkimError
 from skim.map import manifest_path, matrix_fingerprint
 from skim.pipeline.stages import run_stage
+from skim.scale.cluster import ray_options
+from skim.scale.ray_generate import RAY_GENERATORS
 
 Log = Callable[[str], None]
 
@@ -231,6 +233,7 @@ def _generate_stages(
     if needs_slm and gen_conf["model_items"] is not None:
         sampled = _sample_items(ds_dir, direction, gen_conf["model_items"], seed)
     outputs: dict[str, Path] = {}
+    ray = ray_options(config["ray"]["address"], config["ray"]["actors"])
     for gen in gen_conf["generators"]:
         from skim.generate import generate
 
@@ -251,7 +254,9 @@ def _generate_stages(
             kwargs.update(no_metadata=True)
 
         def run_generator(path: Path = path, kwargs: dict[str, Any] = kwargs) -> None:
-            summary = generate(load_dataset(ds_dir), path, direction, seed=seed, **kwargs)
+            on_ray = ray if kwargs["generator"] in RAY_GENERATORS else None  # same output
+            summary = generate(load_dataset(ds_dir), path, direction, seed=seed, ray=on_ray,
+                               **kwargs)  # fmt: skip
             if summary.get("failed"):  # not a finished stage: a rerun asks for them again
                 raise SkimError(
                     f"{summary['failed']} items failed after the last retry (listed in "
@@ -328,6 +333,7 @@ def _map_stages(
                     agree_with=agree,
                     agree_topk=conf["agree_topk"],
                     calibrated=conf["calibrated"],
+                    ray=ray_options(config["ray"]["address"], config["ray"]["actors"]),
                 )
             except TauUnreachable as exc:
                 # the calibration guard: pairs that cannot be trusted are not added at all

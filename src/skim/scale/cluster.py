@@ -37,18 +37,26 @@ class RayOptions:
 
     address: str = LOCAL
     actors: int | None = None
-    gpus_per_actor: float = 0
+    gpus_per_actor: float | None = None
     cpus_per_actor: float = 1
 
-    def pool(self) -> dict:
-        """``map_batches`` arguments of the actor pool: size and resources per actor."""
+    def pool(self, wants_gpu: bool = False) -> dict:
+        """``map_batches`` arguments of the actor pool: size and resources per actor.
+
+        ``gpus_per_actor`` None: one GPU per actor for a stage that ``wants_gpu`` (a model)
+        when the cluster has GPUs, else none.
+        """
+        import ray
         import ray.data
 
-        size = self.actors or pool_size(self.cpus_per_actor, self.gpus_per_actor)
+        gpus = self.gpus_per_actor
+        if gpus is None:
+            gpus = 1 if wants_gpu and ray.cluster_resources().get("GPU", 0) >= 1 else 0
+        size = self.actors or pool_size(self.cpus_per_actor, gpus)
         return {
             "compute": ray.data.ActorPoolStrategy(size=size),
             "num_cpus": self.cpus_per_actor,
-            "num_gpus": self.gpus_per_actor,
+            "num_gpus": gpus,
         }
 
 
@@ -121,3 +129,24 @@ def quiet_data_context(ray) -> None:
     import logging
 
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # no banner per finished run
+
+
+def add_ray_argument(parser) -> None:
+    """``--ray [ADDRESS]`` on a command: run its heavy step on a Ray cluster."""
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const=LOCAL,
+        metavar="ADDRESS",
+        help="run on Ray: alone, a Ray instance on this machine; 'auto', HOST:PORT or "
+        "ray://HOST:PORT, a running cluster (pip install 'skim-xc[ray]')",
+    )
+
+
+def ray_options(address: str | None, actors: int | None = None) -> RayOptions | None:
+    """The options of ``--ray ADDRESS`` (or ``[ray] address``), with the cluster joined now so
+    that an unreachable one fails before any work; None (no address) runs in one process."""
+    if address is None:
+        return None
+    connect(address)
+    return RayOptions(address=address, actors=actors)
