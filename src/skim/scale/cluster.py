@@ -40,11 +40,11 @@ class RayOptions:
     gpus_per_actor: float | None = None
     cpus_per_actor: float = 1
 
-    def pool(self, wants_gpu: bool = False) -> dict:
+    def pool(self, wants_gpu: bool = False, blocks: int | None = None) -> dict:
         """``map_batches`` arguments of the actor pool: size and resources per actor.
 
         ``gpus_per_actor`` None: one GPU per actor for a stage that ``wants_gpu`` (a model)
-        when the cluster has GPUs, else none.
+        when the cluster has GPUs, else none. No more actors than ``blocks`` of work.
         """
         import ray
         import ray.data
@@ -53,6 +53,7 @@ class RayOptions:
         if gpus is None:
             gpus = 1 if wants_gpu and ray.cluster_resources().get("GPU", 0) >= 1 else 0
         size = self.actors or pool_size(self.cpus_per_actor, gpus)
+        size = max(1, min(size, blocks)) if blocks else size
         return {
             "compute": ray.data.ActorPoolStrategy(size=size),
             "num_cpus": self.cpus_per_actor,

@@ -86,7 +86,7 @@ def generate_on_ray(
         batch_size=1,  # one shard per call: the item groups of one process
         batch_format="numpy",
         fn_constructor_kwargs={"make": make, "options": options},
-        **ray_options.pool(wants_gpu=make[0] == "hf"),
+        **ray_options.pool(wants_gpu=make[0] == "hf", blocks=len(rows)),
     )
     for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
         for number, texts, seconds, tokens in zip(

@@ -109,7 +109,7 @@ def _run_pool(chunks, options: RayOptions, worker_kwargs: dict, progress: bool) 
         batch_size=None,  # a whole block (= one chunk) per call, as in one process
         batch_format="numpy",
         fn_constructor_kwargs=dict(worker_kwargs, threads=options.cpus_per_actor),
-        **options.pool(wants_gpu=True),
+        **options.pool(wants_gpu=True, blocks=len(chunks)),
     )
     parts: dict[int, list[dict]] = {}
     got = dict.fromkeys(sizes, 0)
