@@ -171,68 +171,66 @@ def _child(kind: str, *args) -> dict:
 
 
 def extrapolate(measured: list[dict], reduces: list[dict], s_per_text: float) -> list[dict]:
-    """Every (texts, targets) point of the table, one process and Ray, from the measurements.
+    """Every (texts, targets) point of the table in one process, from the measurements.
 
-    Encode: the model's seconds per text times texts (+ targets), plus the measured cache
-    overhead per text. Exact search: per query-target pair. Hnsw: build per n log n, search
-    per query x log n. Reduce: per text. Ray: the same CPU seconds split over its actors, plus
-    its measured fixed cost (pool start, index shipping) and per-text cost (transfer, reorder).
+    From the largest measured one-process point of each index: encode = the model's seconds
+    per text (``s_per_text``, measured apart) x (texts + targets) + the measured cache and
+    hashing cost per text; exact search per query-target pair; hnsw build per n log n and
+    search per query x log n; reduce per text (measured alone). Peak memory: the measured peak
+    plus the growth of target vectors, graph and pairs (:func:`_memory_mb`).
     """
-
-    def one(index: str, n_texts: int):
-        rows = [m for m in measured if m["index"] == index and m["mode"] == "one"]
-        return max(rows, key=lambda m: m["texts"]) if rows else None
-
     reduce_per_text = max(reduces, key=lambda r: r["texts"])["reduce_s"] / max(
         r["texts"] for r in reduces
     )
     out = []
     for index in ("exact", "hnsw"):
-        base = one(index, 0)
-        if base is None:
+        ones = [m for m in measured if m["index"] == index and m["mode"] == "one"]
+        if not ones:
             continue
-        t = base["timings_s"]
-        q, n_t = base["texts"], base["targets"]
-        overhead_text = t["encode_synthetic"] / q
-        overhead_target = t["encode_targets"] / n_t
-        search_per = t["search"] / q
+        base = max(ones, key=lambda m: m["texts"])
+        t, q, n_t = base["timings_s"], base["texts"], base["targets"]
         for n_targets in SIZES_TARGETS:
             for n_texts in SIZES_TEXTS:
                 if index == "exact":
-                    search = search_per * n_texts * n_targets / n_t
-                    build = 0.0
+                    build, search = 0.0, t["search"] * n_texts * n_targets / (q * n_t)
                 else:
-                    search = search_per * n_texts * math.log(n_targets) / math.log(n_t)
-                    build = (
-                        t["build_index"] * (n_targets * math.log(n_targets)) / (n_t * math.log(n_t))
-                    )
-                encode = (s_per_text + overhead_text) * n_texts + (
-                    s_per_text + overhead_target
-                ) * n_targets
+                    growth = (n_targets * math.log(n_targets)) / (n_t * math.log(n_t))
+                    build = t["build_index"] * growth
+                    search = t["search"] * n_texts * math.log(n_targets) / (q * math.log(n_t))
+                model = s_per_text * (n_texts + n_targets)
+                cache = t["encode_synthetic"] * n_texts / q + t["encode_targets"] * n_targets / n_t
                 reduce = reduce_per_text * n_texts
-                measured_here = [
-                    m for m in measured if (m["index"], m["texts"], m["targets"]) ==
-                    (index, n_texts, n_targets)
-                ]  # fmt: skip
+                total = model + cache + build + search + reduce
+                here = {
+                    m["mode"]: m for m in measured
+                    if (m["index"], m["texts"], m["targets"]) == (index, n_texts, n_targets)
+                }  # fmt: skip
+                memory = (
+                    base["peak_rss_mb"]
+                    + _memory_mb(index, n_texts, n_targets)
+                    - _memory_mb(index, q, n_t)
+                )
                 out.append({
                     "index": index, "texts": n_texts, "targets": n_targets,
-                    "encode_s": round(encode), "build_s": round(build),
-                    "search_s": round(search), "reduce_s": round(reduce, 1),
-                    "total_one_s": round(encode + build + search + reduce),
-                    "measured": sorted({m["mode"] for m in measured_here}),
-                    "memory_mb": round(_memory_mb(index, n_texts, n_targets)),
+                    "encode_model_s": round(model), "encode_cache_s": round(cache, 1),
+                    "build_s": round(build), "search_s": round(search),
+                    "reduce_s": round(reduce, 2), "total_one_s": round(total),
+                    "share_encode": round((model + cache) / total, 3),
+                    "share_build": round(build / total, 3),
+                    "share_search": round(search / total, 3),
+                    "share_reduce": round(reduce / total, 4),
+                    "peak_mb": here["one"]["peak_rss_mb"] if "one" in here else round(memory),
+                    "measured_wall_s": {k: m["wall_s"] for k, m in sorted(here.items())},
                 })  # fmt: skip
     return out
 
 
 def _memory_mb(index: str, n_texts: int, n_targets: int) -> float:
-    """Peak memory of one process, from sizes: target vectors (float32), the graph (hnswlib:
-    M*2 level-0 links + label per target), one chunk of texts and their hits, the pairs."""
-    vectors = n_targets * DIM * 4
+    """Memory that grows with the sizes: target vectors (the array and the index's copy), the
+    hnswlib graph (M*2 level-0 links + label per target) and the pairs (key + score)."""
+    vectors = 2 * n_targets * DIM * 4
     graph = n_targets * (HNSW["M"] * 2 * 4 + 8 + 4) if index == "hnsw" else 0
-    chunk = 32_768 * (DIM * 4 + TOPK * 12)
-    pairs = n_texts * 16  # about one kept pair per text: key + score
-    return (vectors * 2 + graph + chunk + pairs) / 2**20  # vectors: the array and the index's copy
+    return (vectors + graph + n_texts * 16) / 2**20
 
 
 def main() -> None:
@@ -240,7 +238,24 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=900, help="wall seconds for it all")
     parser.add_argument("--out", help="write the results as JSON here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--table-from", metavar="JSON", help="recompute the table of a report, measuring nothing"
+    )
+    parser.add_argument(
+        "--points", nargs="*", default=[], help="with --table-from: files of more measured points"
+    )
     args = parser.parse_args()
+    if args.table_from:
+        report = json.loads(Path(args.table_from).read_text())
+        for path in args.points:
+            lines = Path(path).read_text().strip().splitlines()
+            report["measured"].append(json.loads(lines[-1]))
+        report["table"] = extrapolate(
+            report["measured"], report["reduce"], report["minilm_s_per_text"]
+        )
+        Path(args.out or args.table_from).write_text(json.dumps(report, indent=1) + "\n")
+        print(json.dumps(report["table"], indent=1))
+        return
     if args.child:
         kind, *rest = json.loads(args.child)
         result = (

@@ -67,7 +67,9 @@ def test_a_bad_address_names_the_forms_it_takes(monkeypatch):
 
 def test_ray_section_of_the_config():
     raw = {"run": {"out": "o"}, "dataset": {"path": "d"}, "ray": {"address": "auto"}}
-    assert check_config(raw)["ray"] == {"address": "auto", "actors": None}
+    assert check_config(raw)["ray"] == {"address": "auto", "actors": None, "cpus_per_actor": 1}
     assert check_config({"dataset": {"path": "d"}})["ray"]["address"] is None  # one process
     with pytest.raises(SkimError, match=r"\[ray\] actors must be an integer >= 1"):
         check_config({"dataset": {"path": "d"}, "ray": {"actors": 0}})
+    with pytest.raises(SkimError, match=r"\[ray\] cpus_per_actor must be a positive number"):
+        check_config({"dataset": {"path": "d"}, "ray": {"cpus_per_actor": 0}})

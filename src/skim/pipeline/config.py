@@ -94,7 +94,11 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     },
     "evaluate": {"k": ((list,), [1, 5, 10, 25, 100])},
     # generate (extractive, hf) and map on a Ray cluster: "local", "auto", "HOST:PORT"
-    "ray": {"address": (_ANY_STR, None), "actors": ((int, type(None)), None)},
+    "ray": {
+        "address": (_ANY_STR, None),
+        "actors": ((int, type(None)), None),
+        "cpus_per_actor": (_NUM, 1),
+    },
 }
 
 GENERATORS = ("extractive", "slm", "vllm", "openai", "udapdr")
@@ -150,7 +154,7 @@ BOUNDS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
         "agree_topk": _whole(1),
     },
     "train": {"epochs": (lambda v: isinstance(v, dict) or v >= 1, "an integer >= 1")},
-    "ray": {"actors": _whole(1)},
+    "ray": {"actors": _whole(1), "cpus_per_actor": _POSITIVE},
 }
 
 

@@ -233,7 +233,7 @@ def _generate_stages(
     if needs_slm and gen_conf["model_items"] is not None:
         sampled = _sample_items(ds_dir, direction, gen_conf["model_items"], seed)
     outputs: dict[str, Path] = {}
-    ray = ray_options(config["ray"]["address"], config["ray"]["actors"])
+    ray = ray_options(**config["ray"])
     for gen in gen_conf["generators"]:
         from skim.generate import generate
 
@@ -333,7 +333,7 @@ def _map_stages(
                     agree_with=agree,
                     agree_topk=conf["agree_topk"],
                     calibrated=conf["calibrated"],
-                    ray=ray_options(config["ray"]["address"], config["ray"]["actors"]),
+                    ray=ray_options(**config["ray"]),
                 )
             except TauUnreachable as exc:
                 # the calibration guard: pairs that cannot be trusted are not added at all

@@ -129,7 +129,7 @@ def quiet_data_context(ray) -> None:
     ctx.print_on_execution_start = False
     import logging
 
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # no banner per finished run
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # no banner per run, no notices
 
 
 def add_ray_argument(parser) -> None:
@@ -144,10 +144,16 @@ def add_ray_argument(parser) -> None:
     )
 
 
-def ray_options(address: str | None, actors: int | None = None) -> RayOptions | None:
-    """The options of ``--ray ADDRESS`` (or ``[ray] address``), with the cluster joined now so
-    that an unreachable one fails before any work; None (no address) runs in one process."""
+def ray_options(
+    address: str | None, actors: int | None = None, cpus_per_actor: float = 1
+) -> RayOptions | None:
+    """The options of ``--ray ADDRESS`` (or the config's ``[ray]``), with the cluster joined
+    now so that an unreachable one fails before any work; None (no address): one process.
+
+    ``cpus_per_actor`` above 1 gives each actor (and its copy of the index) a node's worth of
+    threads instead of one: fewer copies of a large index in memory.
+    """
     if address is None:
         return None
     connect(address)
-    return RayOptions(address=address, actors=actors)
+    return RayOptions(address=address, actors=actors, cpus_per_actor=cpus_per_actor)
