@@ -187,7 +187,7 @@ def extrapolate(measured: list[dict], reduces: list[dict], s_per_text: float) ->
         ones = [m for m in measured if m["index"] == index and m["mode"] == "one"]
         if not ones:
             continue
-        base = max(ones, key=lambda m: m["texts"])
+        base = max(reversed(ones), key=lambda m: m["texts"])  # the latest of the largest
         t, q, n_t = base["timings_s"], base["texts"], base["targets"]
         for n_targets in SIZES_TARGETS:
             for n_texts in SIZES_TEXTS:
