@@ -1,7 +1,8 @@
 """SKIM step 2 on Ray: encode and search in an actor pool, reduce on the driver as before.
 
-The driver reads SYNTHETIC.jsonl in the same chunks as :func:`skim.map.propose_pairs` and hands
-each chunk to Ray Data as one block. Actors load the encoder once and receive the target index
+The driver reads SYNTHETIC.jsonl in the same chunks as :func:`skim.map.propose_pairs` and puts
+each chunk in the object store as one block as it reads it, keeping only the sources and
+counts (16 bytes a text). Actors load the encoder once and receive the target index
 once through the object store (an hnswlib or exact index is shipped as built; a faiss index,
 which does not pickle, is rebuilt per actor from the shared vectors). Each actor encodes its
 chunk with :func:`skim.encode.encode_texts` (so the embedding cache works as before) and
@@ -84,33 +85,50 @@ def _receive_index(shared, threads: int):
     return index
 
 
-def _dataset(chunks: list[tuple[int, list[str]]]):
-    """A Ray dataset with one block per chunk: columns chunk, row, text."""
+def _put_chunk(number: int, texts: list[str]):
+    """One chunk as a block in the object store (columns chunk, row, text): off the driver's
+    heap, and spilled to disk by Ray when the store is full."""
     import pandas as pd
     import ray
 
-    frames = [
-        pd.DataFrame({"chunk": number, "row": np.arange(len(texts)), "text": texts})
-        for number, texts in chunks
-    ]
-    return ray.data.from_pandas(frames)
+    return ray.put(pd.DataFrame({"chunk": number, "row": np.arange(len(texts)), "text": texts}))
 
 
-def _run_pool(chunks, options: RayOptions, worker_kwargs: dict, progress: bool) -> Iterator:
-    """Map every chunk through the actor pool; yield ``(chunk number, columns)`` in order."""
+class _StoredTexts:
+    """A chunk's texts left in the object store, fetched only if the reduction reads one (the
+    manifest's examples come from the first sources only)."""
+
+    def __init__(self, ref, size: int) -> None:
+        self.ref, self.size, self._texts = ref, size, None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i):
+        if self._texts is None:
+            import ray
+
+            self._texts = ray.get(self.ref)["text"].tolist()
+        return self._texts[i]
+
+
+def _run_pool(blocks: list, sizes: list[int], options: RayOptions, worker_kwargs: dict,
+              progress: bool) -> Iterator:  # fmt: skip
+    """Map every block (chunk) through the actor pool; yield ``(chunk number, columns)`` in
+    the chunks' order."""
     ray = connect(options.address)
     quiet_data_context(ray)
     encoder = worker_kwargs["encoder"]
     if encoder is not None and not isinstance(encoder, (str, os.PathLike)):
         worker_kwargs = dict(worker_kwargs, encoder=ray.put(encoder))  # once, not per actor
-    sizes = {number: len(texts) for number, texts in chunks}
-    results = _dataset(chunks).map_batches(
+    results = ray.data.from_pandas_refs(blocks).map_batches(
         _Encoder,
         batch_size=None,  # a whole block (= one chunk) per call, as in one process
         batch_format="numpy",
         fn_constructor_kwargs=dict(worker_kwargs, threads=options.cpus_per_actor),
-        **options.pool(wants_gpu=True, blocks=len(chunks)),
+        **options.pool(wants_gpu=True, blocks=len(blocks)),
     )
+    sizes = dict(enumerate(sizes))
     parts: dict[int, list[dict]] = {}
     got = dict.fromkeys(sizes, 0)
     following = 0
@@ -155,10 +173,13 @@ def encode_on_ray(
     it has seen before are read, not encoded.
     """
     texts = list(texts)
+    connect(options.address)
     starts = range(0, len(texts), chunk_size)
-    chunks = [(n, texts[i : i + chunk_size]) for n, i in enumerate(starts)]
+    blocks = [_put_chunk(n, texts[i : i + chunk_size]) for n, i in enumerate(starts)]
+    sizes = [len(texts[i : i + chunk_size]) for i in starts]
     kwargs = dict(encoder=encoder, device=device, cache_dir=_fspath(cache_dir))
-    parts = [columns["vector"] for _, columns in _run_pool(chunks, options, kwargs, progress)]
+    pool = _run_pool(blocks, sizes, options, kwargs, progress)
+    parts = [columns["vector"] for _, columns in pool]
     return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 
@@ -182,13 +203,16 @@ def search_on_ray(
     the actors' seconds to ``timings["encode_synthetic"]`` and ``timings["search"]`` (summed
     over actors: CPU time of the pool, not wall time).
     """
-    kept = list(chunks)
     connect(options.address)
+    kept, blocks = [], []  # the driver keeps 16 bytes a text; the texts go to the store
+    for number, (sources, texts, times) in enumerate(chunks):
+        blocks.append(_put_chunk(number, texts))
+        kept.append((sources, _StoredTexts(blocks[-1], len(texts)), times))
     shared = _share_index(index, target_vectors, index_kind, index_params)
     kwargs = dict(encoder=encoder, device=device, cache_dir=_fspath(cache_dir), index=shared,
                   topk=int(topk))  # fmt: skip
-    numbered = [(number, texts) for number, (_, texts, _) in enumerate(kept)]
-    for number, columns in _run_pool(numbered, options, kwargs, progress):
+    sizes = [len(texts) for _, texts, _ in kept]
+    for number, columns in _run_pool(blocks, sizes, options, kwargs, progress):
         timings["encode_synthetic"] += float(columns["t_encode"].sum())
         timings["search"] += float(columns["t_search"].sum())
         sources, texts, times = kept[number]
