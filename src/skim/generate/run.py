@@ -144,7 +144,7 @@ def generate(
     overwrite
         Discard shards left by a run with other settings instead of refusing.
     ray
-        Generate the shards in a Ray actor pool (:mod:`skim.scale.ray_generate`): the same
+        Generate the shards in a Ray actor pool (:mod:`skim.generate.ray_run`): the same
         records, one shard per call, resumable as here; ``generate_seconds`` then sums the
         actors' seconds.
     options
@@ -209,7 +209,7 @@ def generate(
     if ray is None:
         results = _generate_here(gen, dataset, direction, todos, no_metadata, bar)
     else:
-        from skim.scale.ray_generate import generate_on_ray
+        from skim.generate.ray_run import generate_on_ray
 
         make = (generator, dataset, direction, model, adapter, no_metadata, num_return, seed)
         results = generate_on_ray(gen, make, options, todos, ray)

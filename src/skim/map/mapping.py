@@ -174,7 +174,7 @@ def propose_pairs(
     after a crash) does not encode again. ``taus`` lists thresholds at which to also count the
     raw hits (text, neighbour) before aggregation. ``count_votes`` also counts how many texts
     propose each pair (hits >= ``floor``; a text repeated for its source counts each time).
-    ``ray``: encode and search in a Ray actor pool (:mod:`skim.scale.ray_map`); same result.
+    ``ray``: encode and search in a Ray actor pool (:mod:`skim.map.ray_map`); same result.
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -196,7 +196,7 @@ def propose_pairs(
     if ray is None or len(targets) <= chunk_size:  # one chunk: no faster on one actor
         target_vectors = _normalise(encode_texts(enc, targets, cache_dir))
     else:
-        from skim.scale.ray_map import encode_on_ray
+        from skim.map.ray_map import encode_on_ray
 
         target_vectors = encode_on_ray(encoder, targets, ray, cache_dir, device, chunk_size)
     timings["encode_targets"] = time.perf_counter() - t0
@@ -221,7 +221,7 @@ def propose_pairs(
     if ray is None:
         searched_chunks = _search_chunks(chunks, enc, idx, topk, cache_dir, timings)
     else:
-        from skim.scale.ray_map import search_on_ray
+        from skim.map.ray_map import search_on_ray
 
         searched_chunks = search_on_ray(
             chunks, encoder, idx, target_vectors, index, params, topk, ray, timings,

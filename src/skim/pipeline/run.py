@@ -19,10 +19,10 @@ from skim._io import write_json_atomic
 from skim._redact import redact_values
 from skim.data import Dataset, load_dataset, load_matrix, resolve_matrix, save_matrix
 from skim.errors import SkimError
+from skim.generate.ray_run import RAY_GENERATORS
 from skim.map import manifest_path, matrix_fingerprint
 from skim.pipeline.stages import run_stage
 from skim.scale.cluster import ray_options
-from skim.scale.ray_generate import RAY_GENERATORS
 
 Log = Callable[[str], None]
 

@@ -1,7 +1,6 @@
-"""Scale-out on a Ray cluster: the same stages, distributed with Ray Data.
+"""Running on a Ray cluster: the address, the actor pool's size, one-sentence errors.
 
-Nothing here is imported unless a run asks for Ray (``--ray`` or ``[ray] address``), so a
-machine without the ``ray`` extra never loads it. Every module reuses the single-process
-pieces (the generators, the encoder and its cache, :func:`skim.index.build_index`, the map
-reduction) and only distributes them.
+The stages' Ray paths live beside their single-process code (:mod:`skim.map.ray_map`,
+:mod:`skim.generate.ray_run`) and use this package; nothing here imports Ray unless a run asks
+for it (``--ray`` or ``[ray] address``), so a machine without the ``ray`` extra never loads it.
 """

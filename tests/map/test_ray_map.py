@@ -10,7 +10,7 @@ from skim.map import map_synthetic
 from skim.scale.cluster import RayOptions
 
 from ..conftest import HashEncoder
-from ..map.conftest import FakeEncoder
+from .conftest import FakeEncoder
 
 RAY = RayOptions(actors=2)
 

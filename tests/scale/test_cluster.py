@@ -13,8 +13,8 @@ from skim.data import save_dataset
 from skim.errors import SkimError
 from skim.pipeline.config import check_config
 
+from ..conftest import ROOT
 from ..distill.helpers import toy_dataset
-from .conftest import ROOT
 
 
 def test_generate_and_map_without_the_switch_never_import_ray(tmp_path):
