@@ -62,7 +62,7 @@ def test_hnsw_graph_shared_with_actors_gives_the_same_votes(ray_cluster, tmp_pat
             handle.write(json.dumps({"source": source, "texts": texts}) + "\n")
     (one, m_one), (many, m_ray) = _both(
         data, path, tmp_path, lambda: HashEncoder(dim=16), index="hnsw", topk=5, tau=0.6,
-        min_votes=2, chunk_size=40,
+        min_votes=2, chunk_size=64,  # 50 targets: one chunk, encoded here; 150 texts: 3 chunks
     )  # fmt: skip
     assert _same(one, many) and many.nnz > 30
     assert m_ray["counts"] == m_one["counts"] and m_ray["index"]["kind"] == "hnsw"
