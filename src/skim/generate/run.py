@@ -239,7 +239,7 @@ def _run_shards(
 
         results = generate_on_ray(gen, make, p.options, todos, p.ray)
     for number, texts, seconds in results:
-        todo, done = pending[number]
+        todo, done = pending.pop(number)  # written below: its records need not stay in memory
         run.seconds += seconds
         run.generated += len(todo)
         for source, synth in zip(todo, texts, strict=True):
