@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from skim.data import Dataset
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class HashEncoder:
@@ -56,3 +60,22 @@ def tiny_dataset() -> Dataset:
         tst_filter=np.array([[1, 2]]),
         info={"name": "tiny", "propensity": {"A": 0.5, "B": 1.0}},
     )
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A 2-CPU Ray instance on this machine, started once for the whole run (the Ray tests of
+    every folder share it); skipped, with the reason, without the ray extra."""
+    ray = pytest.importorskip("ray", reason="the Ray tests need the ray extra (pip install ray)")
+    pytest.importorskip("ray.data", reason="the Ray tests need ray[data]")
+    if ray.is_initialized():
+        yield ray
+        return
+    # the workers import skim and the tests' fake encoders from this checkout
+    path = os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    ray.init(
+        num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": path, "TOKENIZERS_PARALLELISM": "false"}},
+    )  # fmt: skip
+    yield ray
+    ray.shutdown()

@@ -22,7 +22,18 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "skim"
 # The stages are one layer each, in the order they may use each other: data flows forward.
 LAYERS: list[set[str]] = [
     {"errors", "_floats", "_redact", "_io", "_params", "__init__", "argtypes", "registry"},
-    {"data", "direction", "records", "pairs", "modelfolder", "prompts", "encode", "index", "stage"},
+    {
+        "data",
+        "direction",
+        "records",
+        "pairs",
+        "modelfolder",
+        "prompts",
+        "encode",
+        "index",
+        "stage",
+        "scale",  # the Ray cluster helpers (see test_scale_imports_only_errors)
+    },
     {"simulate"},
     {"teach"},
     {"distill"},
@@ -202,3 +213,8 @@ def test_no_upward_import(edges):
 
 def test_no_import_of_another_units_private_names(edges):
     assert private_reaches(edges) == []
+
+
+def test_scale_imports_only_errors(edges):
+    """skim.scale, under both Ray paths (map.ray_map, generate.ray_run), needs no other unit."""
+    assert {b for a, b in unit_edges(edges) if a == "scale"} <= {"errors"}

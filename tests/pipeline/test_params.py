@@ -28,3 +28,20 @@ def test_a_default_of_the_config_is_the_stage_dataclass_default():
     config = check_config({"dataset": {"path": "d"}})
     assert config["distill"]["lora_r"] == DistillParams().lora_r
     assert config["distill"]["from_scratch"] is True  # the run's own default: offline
+
+
+def test_ray_reaches_the_mapping_and_the_generators_that_run_on_it_not_the_stamps():
+    from skim.pipeline.run import _generator_params
+    from skim.scale.cluster import RayOptions
+
+    raw = {"dataset": {"path": "d"}, "ray": {"address": "auto", "actors": 3}}
+    raw["teach"] = {"endpoint": "http://localhost:1/v1", "model": "m"}
+    config = check_config(raw)
+    run = run_params(config)  # builds the options only: no cluster is joined here
+    assert run.ray == RayOptions(address="auto", actors=3, cpus_per_actor=1)
+    assert run.map.ray is run.ray and "ray" not in run.map.to_dict()
+    extractive, _ = _generator_params(config, run, "extractive", None)
+    openai, _ = _generator_params(config, run, "openai", None)
+    assert (extractive.ray, openai.ray) == (run.ray, None)  # openai keeps its own concurrency
+    assert "ray" not in extractive.to_dict()
+    assert run_params(check_config({"dataset": {"path": "d"}})).map.ray is None

@@ -9,6 +9,7 @@ import sys
 from skim.argtypes import non_negative_float, non_negative_int, positive_int
 from skim.direction import DIRECTIONS
 from skim.generate.registry import GENERATORS
+from skim.scale.cluster import add_ray_argument, ray_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,6 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="discard shards of other settings")
     p.add_argument("--seed", type=non_negative_int, default=0)
+    add_ray_argument(p)
     p.set_defaults(func=_generate)
 
     e = sub.add_parser(
@@ -107,6 +109,7 @@ def _generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         options=options,
         overwrite=args.overwrite,
+        ray=ray_options(args.ray),
     )
     items = list(range(args.limit)) if args.limit is not None else None
     summary = generate(args.dataset, args.out, args.direction, params=params, items=items)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skim._params import StageParams, runtime
 from skim.argtypes import check_positive_int
+
+if TYPE_CHECKING:
+    from skim.scale.cluster import RayOptions
 
 
 @dataclass
@@ -36,6 +39,10 @@ class GenerateParams(StageParams):
         Discard shards left by a run with other settings instead of refusing.
     show_progress
         Show a progress bar.
+    ray
+        Generate the shards in a Ray actor pool (``extractive`` and ``hf``, see
+        :mod:`skim.generate.ray_run`); None: in this process. Where a run goes, not what it
+        writes (the same records), so it is a runtime field, out of :meth:`to_dict`.
     """
 
     generator: str = "extractive"
@@ -48,6 +55,7 @@ class GenerateParams(StageParams):
     options: dict[str, Any] = field(default_factory=dict)
     overwrite: bool = runtime(False)
     show_progress: bool = runtime(True)
+    ray: RayOptions | None = runtime()
 
     def __post_init__(self) -> None:
         check_positive_int("shard_size", self.shard_size)

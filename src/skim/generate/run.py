@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,8 +82,11 @@ def generate(
     params, **settings
         A :class:`~skim.generate.params.GenerateParams`, and any of its fields as keywords
         (``model``, ``adapter``, ``no_metadata``, ``num_return``, ``shard_size``, ``seed``,
-        ``overwrite``, ``show_progress``), which override it; any other keyword is a
+        ``overwrite``, ``show_progress``, ``ray``), which override it; any other keyword is a
         generator-specific option (``temperature``, ``max_new_tokens``, ``batch_size``, ...).
+        With ``ray`` the shards are generated in a Ray actor pool
+        (:mod:`skim.generate.ray_run`): the same records, one shard per call, resumable as
+        here; ``generate_seconds`` then sums the actors' seconds.
     items
         Source indices to generate for (default: all).
 
@@ -115,7 +119,9 @@ def generate(
     shard_dir = out_path.with_name(out_path.name + ".shards")
     _prepare_shards(shard_dir, key, p.overwrite)
     shards = [sources[i : i + p.shard_size] for i in range(0, len(sources), p.shard_size)]
-    run = _run_shards(gen, dataset, direction, no_metadata, shards, shard_dir, p.show_progress)
+    make = (generator if _ready(generator) else p.generator, dataset, direction, p.model,
+            p.adapter, no_metadata, p.num_return, p.seed)  # fmt: skip
+    run = _run_shards(gen, make, shards, shard_dir, p)
     failed_path = sibling(out_path, ".failed.jsonl")
     _join_shards(out_path, shard_dir, len(shards))
     if run.failures:
@@ -200,49 +206,57 @@ class _Run:
 
 
 def _run_shards(
-    gen: Generator,
-    dataset: Dataset,
-    direction: str,
-    no_metadata: bool,
-    shards: list[list[int]],
-    shard_dir: Path,
-    show_progress: bool,
+    gen: Generator, make: tuple, shards: list[list[int]], shard_dir: Path, p: GenerateParams
 ) -> _Run:
-    """Generate every shard not finished yet, each written atomically; each shard is read
-    (a finished one) or built (a new one) once, and counted as it goes."""
+    """Generate every shard not finished yet, here or on Ray (``p.ray``), each written
+    atomically as its texts arrive; each shard is read (a finished one) or built (a new one)
+    once, and counted as it goes. ``make`` holds :func:`make_generator`'s arguments."""
     from tqdm.auto import tqdm
 
+    _, dataset, direction, *_, no_metadata, _, _ = make
     bar = tqdm(
         total=sum(map(len, shards)), desc=f"generate ({gen.name})", unit="item",
-        disable=not show_progress,
+        disable=not p.show_progress,
     )  # fmt: skip
     progress = _ShardProgress(gen, bar)
     run = _Run()
+    pending: dict[int, tuple[list[int], dict[int, dict[str, Any]]]] = {}
     for number, shard in enumerate(shards):
-        path = shard_dir / f"shard-{number:06d}.jsonl"
-        done = _shard_records(path)
+        done = _shard_records(shard_dir / f"shard-{number:06d}.jsonl")
         todo = [source for source in shard if source not in done]
         if todo:
-            tick = time.time()
-            texts = gen.generate(make_items(dataset, direction, todo, no_metadata))
-            run.seconds += time.time() - tick
-            run.generated += len(todo)
-            for source, synth in zip(todo, texts, strict=True):
-                if isinstance(synth, ItemFailed):
-                    run.failures.append(_failure(source, direction, gen.name, synth))
-                    continue
-                done[source] = {
-                    "source": source,
-                    "texts": synth,
-                    "direction": direction,
-                    "generator": gen.name,
-                    "settings": gen.settings,
-                }
-        records = [done[source] for source in shard if source in done]
-        if todo:
-            write_records(path, records)
+            pending[number] = todo, done
+            if len(todo) < len(shard):  # a shard left part done: its finished items
+                bar.update(len(shard) - len(todo))
+        else:
+            run.count([done[source] for source in shard])
+            progress.shard_done(len(shard))
+    todos = {number: todo for number, (todo, _) in pending.items()}
+    if p.ray is None:
+        results = _generate_here(gen, dataset, direction, todos, no_metadata)
+    else:
+        from skim.generate.ray_run import generate_on_ray
+
+        results = generate_on_ray(gen, make, p.options, todos, p.ray)
+    for number, texts, seconds in results:
+        todo, done = pending.pop(number)  # written below: its records need not stay in memory
+        run.seconds += seconds
+        run.generated += len(todo)
+        for source, synth in zip(todo, texts, strict=True):
+            if isinstance(synth, ItemFailed):
+                run.failures.append(_failure(source, direction, gen.name, synth))
+                continue
+            done[source] = {
+                "source": source,
+                "texts": synth,
+                "direction": direction,
+                "generator": gen.name,
+                "settings": gen.settings,
+            }
+        records = [done[source] for source in shards[number] if source in done]
+        write_records(shard_dir / f"shard-{number:06d}.jsonl", records)
         run.count(records)
-        progress.shard_done(len(shard))
+        progress.shard_done(len(todo))
     bar.close()
     return run
 
@@ -253,6 +267,16 @@ def _join_shards(out_path: Path, shard_dir: Path, n_shards: int) -> None:
         for number in range(n_shards):
             with open(shard_dir / f"shard-{number:06d}.jsonl", "rb") as handle:
                 shutil.copyfileobj(handle, out)
+
+
+def _generate_here(
+    gen: Generator, dataset: Dataset, direction: str, todos: dict[int, list[int]], no_meta: bool
+) -> Iterator[tuple[int, list, float]]:
+    """Generate each shard's items in this process: ``(shard number, texts, seconds)``."""
+    for number, todo in todos.items():
+        tick = time.time()
+        texts = gen.generate(make_items(dataset, direction, todo, no_meta))
+        yield number, texts, time.time() - tick
 
 
 def _shard_records(path: Path) -> dict[int, dict[str, Any]]:

@@ -8,6 +8,7 @@ import json
 from skim.argtypes import fraction, matrix_path, positive_int
 from skim.direction import DIRECTIONS
 from skim.index.build import INDEX_KINDS
+from skim.scale.cluster import add_ray_argument, ray_options
 
 
 def _tau(text: str) -> float | str:
@@ -104,6 +105,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--cache-dir", help="embedding cache (default $SKIM_CACHE_DIR or ~/.cache/skim)")
     p.add_argument("--json", action="store_true", help="print the sweep or counts as JSON")
+    add_ray_argument(p)
     p.set_defaults(func=_map)
 
 
@@ -144,6 +146,7 @@ def _map(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         device=args.device,
         progress=True,
+        ray=ray_options(args.ray),
     )
     data = dict(
         observed=args.observed,

@@ -135,7 +135,9 @@ def propose_pairs(
     count the raw hits (text, neighbour) before aggregation. ``count_votes`` also counts how
     many texts propose each pair (hits >= ``floor``; a text repeated for its source counts
     each time). Of ``params`` (and ``settings``, its fields as keywords) the encoder, index,
-    topk, chunk_size, index_params, cache_dir, device and progress are used.
+    topk, chunk_size, index_params, cache_dir, device, progress and ray are used; with
+    ``ray`` the encoding and search run in a Ray actor pool (:mod:`skim.map.ray_map`), same
+    result.
     """
     p = MapParams.build(params, "propose_pairs", **settings)
     timings: dict[str, float] = {}
@@ -150,17 +152,24 @@ def propose_pairs(
     synth = SyntheticFile(synthetic, n_sources, sources_name)
     synth.check()  # fail fast on a bad line, before any encoding
     timings["check_synthetic"] = time.perf_counter() - start
-    enc, idx = _target_index(targets, p, timings)
+    enc, idx, target_vectors, index_params = _target_index(targets, p, timings)
     scan = _Scan((dataset.n_trn, dataset.n_labels), floor, taus, count_votes, direction)
-    for sources, texts, times in synth.counted_chunks(p.chunk_size, progress=p.progress):
-        scan.add(sources, texts, times, enc, idx, p)
+    timings.update(encode_synthetic=0.0, search=0.0)
+    chunks = synth.counted_chunks(p.chunk_size, progress=p.progress and p.ray is None)
+    if p.ray is None:
+        searched_chunks = _search_chunks(chunks, enc, idx, p, timings)
+    else:
+        from skim.map.ray_map import search_on_ray
+
+        searched_chunks = search_on_ray(
+            chunks, p.encoder, idx, target_vectors, p.index, index_params, p.topk, p.ray,
+            timings, p.cache_dir, p.device, p.progress,
+        )  # fmt: skip
+    for sources, texts, times, cosines, ids in searched_chunks:
+        scan.add(sources, texts, times, cosines, ids)
     t0 = time.perf_counter()
     scores_matrix, votes = scan.result()
-    timings.update(
-        encode_synthetic=scan.seconds[0],
-        search=scan.seconds[1],
-        aggregate=scan.seconds[2] + time.perf_counter() - t0,
-    )
+    timings["aggregate"] = scan.seconds + time.perf_counter() - t0
     counts = dict(synth.counts, neighbours_searched=scan.searched)
     hits = {round(float(t), 6): int(h) for t, h in zip(scan.marks, scan.hits_at, strict=True)}
     return Proposal(
@@ -170,12 +179,21 @@ def propose_pairs(
 
 
 def _target_index(targets: list[str], p: MapParams, timings: dict[str, float]):
-    """The encoder and the index of the normalised target embeddings (timed in ``timings``)."""
+    """The encoder, the index of the normalised target embeddings, those embeddings and the
+    index's settings (timed in ``timings``); on Ray (``p.ray``) the actors encode targets of
+    more than one chunk."""
     t0 = time.perf_counter()
     enc = resolve_encoder(p.encoder, **({"device": p.device} if p.device else {}))
     timings["load_encoder"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    target_vectors = _normalise(encode_texts(enc, targets, p.cache_dir))
+    if p.ray is None or len(targets) <= p.chunk_size:  # one chunk: no faster on one actor
+        target_vectors = _normalise(encode_texts(enc, targets, p.cache_dir))
+    else:
+        from skim.map.ray_map import encode_on_ray
+
+        target_vectors = encode_on_ray(
+            p.encoder, targets, p.ray, p.cache_dir, p.device, p.chunk_size
+        )
     timings["encode_targets"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     params = dict(p.index_params or {})
@@ -184,12 +202,25 @@ def _target_index(targets: list[str], p: MapParams, timings: dict[str, float]):
     index_cache = Path(p.cache_dir or default_cache_dir())
     idx = build_index(target_vectors, kind=p.index, cache_dir=index_cache, **params)
     timings["build_index"] = time.perf_counter() - t0
-    return enc, idx
+    return enc, idx, target_vectors, params
+
+
+def _search_chunks(chunks, enc, idx, p: MapParams, timings: dict[str, float]):
+    """Encode and search each chunk in this process: ``(sources, texts, times, cos, ids)``,
+    the seconds added to ``timings["encode_synthetic"]`` and ``timings["search"]``."""
+    for sources, texts, times in chunks:
+        t0 = time.perf_counter()
+        vectors = _normalise(encode_texts(enc, texts, p.cache_dir))
+        t1 = time.perf_counter()
+        cosines, ids = idx.search(vectors, p.topk)
+        timings["encode_synthetic"] += t1 - t0
+        timings["search"] += time.perf_counter() - t1
+        yield sources, texts, times, cosines, ids
 
 
 class _Scan:
-    """What the stream of synthetic chunks adds up to: the aggregated pairs (and their votes),
-    the raw hits at each mark, the first examples, and the time spent per step."""
+    """What the stream of searched chunks adds up to: the aggregated pairs (and their votes),
+    the raw hits at each mark, the first examples, and the seconds spent aggregating."""
 
     def __init__(
         self, shape: tuple[int, int], floor: float, taus: tuple[float, ...], votes: bool,
@@ -202,15 +233,11 @@ class _Scan:
         self.hits_at = np.zeros(len(self.marks), dtype=np.int64)
         self.examples: list[dict] = []
         self.searched = 0
-        self.seconds = [0.0, 0.0, 0.0]  # encode, search, aggregate
+        self.seconds = 0.0
 
-    def add(self, sources, texts, times, enc, idx, p: MapParams) -> None:
-        """Encode a chunk, search its top-k targets, and aggregate the hits."""
+    def add(self, sources, texts, times, cosines, ids) -> None:
+        """Aggregate a searched chunk's hits (its texts' top-k cosines and target ids)."""
         t0 = time.perf_counter()
-        vectors = _normalise(encode_texts(enc, texts, p.cache_dir))
-        t1 = time.perf_counter()
-        cosines, ids = idx.search(vectors, p.topk)
-        t2 = time.perf_counter()
         scores = cosine_to_score(cosines)
         scores[ids < 0] = 0
         self.searched += int(np.count_nonzero(ids >= 0))
@@ -222,9 +249,7 @@ class _Scan:
             hit = (scores >= np.float32(self.floor)) & (ids >= 0)
             self.counter.add(rows, cols, np.broadcast_to(times[:, None], ids.shape)[hit])
         self._keep_examples(sources, texts, scores, ids)
-        self.seconds[0] += t1 - t0
-        self.seconds[1] += t2 - t1
-        self.seconds[2] += time.perf_counter() - t2
+        self.seconds += time.perf_counter() - t0
 
     def _keep_examples(self, sources, texts, scores, ids) -> None:
         """The first text of each of the first :data:`N_EXAMPLES` sources, with neighbours."""

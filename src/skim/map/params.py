@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skim._params import StageParams, runtime
 from skim.errors import SkimError
 from skim.map.synthetic import DEFAULT_CHUNK_SIZE
 from skim.map.tau import DEFAULT_TAU_GRID, MIN_KNOWN_PAIRS
+
+if TYPE_CHECKING:
+    from skim.scale.cluster import RayOptions
 
 DEFAULT_AGREE_TOPK = 20
 """With ``agree_with``: a pair is kept if the learner ranks its label in this many per query."""
@@ -52,6 +55,10 @@ class MapParams(StageParams):
     cache_dir, device, progress
         Embedding cache (default ``$SKIM_CACHE_DIR`` or ``~/.cache/skim``), torch device, and
         a progress bar.
+    ray
+        Encode and search on a Ray cluster (:class:`skim.scale.cluster.RayOptions`, see
+        :mod:`skim.map.ray_map`); None: in this process. The result is the same, so it is a
+        runtime field, out of :meth:`to_dict`.
     """
 
     encoder: Any = None
@@ -70,6 +77,7 @@ class MapParams(StageParams):
     cache_dir: str | os.PathLike | None = runtime()
     device: str | None = runtime()
     progress: bool = runtime(False)
+    ray: RayOptions | None = runtime()
 
     def __post_init__(self) -> None:
         if self.binary and self.calibrated:

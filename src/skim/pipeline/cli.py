@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from skim.scale.cluster import add_ray_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -12,6 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("config", help="TOML file (see examples/wordnet.toml)")
     p.add_argument("--out", help="output folder (overrides [run] out)")
+    add_ray_argument(p)  # overrides [ray] address
     p.set_defaults(func=_run)
     register_compare(sub)
 
@@ -19,7 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from skim.pipeline import load_config, run_pipeline
 
-    report = run_pipeline(load_config(args.config, out=args.out))
+    config = load_config(args.config, out=args.out)
+    if args.ray is not None:
+        config["ray"]["address"] = args.ray
+    report = run_pipeline(config)
     print(report.read_text(encoding="utf-8").split("\n## ")[0])
     print(f"report: {report}")
     return 0

@@ -24,6 +24,7 @@ from skim.index.build import INDEX_KINDS
 from skim.learners.params import TrainParams
 from skim.learners.registry import LEARNERS, METHODS
 from skim.map.params import MapParams
+from skim.scale.cluster import RayOptions
 from skim.simulate.builders import BUILDERS
 from skim.simulate.params import CLICK_MODELS
 from skim.teach.params import TeachParams
@@ -120,6 +121,12 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "k": _of(EvaluateParams, (list,), "k"),
         "empty_rows": _of(EvaluateParams, (str,), "empty_rows"),
     },
+    # generate (extractive, hf) and map on a Ray cluster: "local", "auto", "HOST:PORT"
+    "ray": {
+        "address": (_ANY_STR, None),  # None: one process (RayOptions' own default is "local")
+        "actors": _of(RayOptions, (int, type(None)), "actors"),
+        "cpus_per_actor": _of(RayOptions, _NUM, "cpus_per_actor"),
+    },
 }
 
 RUN_CONTROLS = ("mar",)  # the pipeline's MAR control, a method name beside the learners' ones
@@ -173,6 +180,7 @@ BOUNDS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
         "agree_topk": _whole(1),
     },
     "train": {"epochs": (lambda v: isinstance(v, dict) or v >= 1, "an integer >= 1")},
+    "ray": {"actors": _whole(1), "cpus_per_actor": _POSITIVE},
 }
 
 

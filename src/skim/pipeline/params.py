@@ -15,6 +15,7 @@ from skim.evaluate.params import EvaluateParams
 from skim.generate.params import GenerateParams
 from skim.learners.params import TrainParams
 from skim.map.params import MapParams
+from skim.scale.cluster import RayOptions
 from skim.teach.params import TeachParams
 
 
@@ -24,7 +25,8 @@ class RunParams:
     the teacher kind and seed fraction, the generators, the learners and methods, ...).
 
     ``epochs`` is ``[train] epochs``: one number for every learner, one per learner, or None
-    (train's default).
+    (train's default). ``ray`` is ``[ray]`` (None without an address): the cluster the mapping
+    and the extractive and hf generator runs use, as their parameters' ``ray`` field.
     """
 
     seed: int
@@ -36,6 +38,7 @@ class RunParams:
     map: MapParams
     train: TrainParams
     evaluate: EvaluateParams
+    ray: RayOptions | None = None
 
 
 def run_params(config: dict[str, Any]) -> RunParams:
@@ -46,6 +49,7 @@ def run_params(config: dict[str, Any]) -> RunParams:
     set per model).
     """
     seed = config["run"]["seed"]
+    ray = RayOptions(**config["ray"]) if config["ray"]["address"] is not None else None
     teach, dist, gen, conf, train = (
         config[s] for s in ("teach", "distill", "generate", "map", "train")
     )
@@ -82,6 +86,7 @@ def run_params(config: dict[str, Any]) -> RunParams:
             min_votes=conf["min_votes"],
             agree_topk=conf["agree_topk"],
             calibrated=conf["calibrated"],
+            ray=ray,
         ),  # fmt: skip
         train=TrainParams(
             seed=seed, with_metadata=train["with_metadata"], encoder=train["encoder"]
@@ -89,4 +94,5 @@ def run_params(config: dict[str, Any]) -> RunParams:
         evaluate=EvaluateParams(
             k=list(config["evaluate"]["k"]), empty_rows=config["evaluate"]["empty_rows"]
         ),
+        ray=ray,
     )

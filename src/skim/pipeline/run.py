@@ -23,10 +23,12 @@ from skim.direction import source_count
 from skim.errors import SkimError
 from skim.evaluate.fit import score_model, train_model
 from skim.generate.params import GenerateParams
+from skim.generate.ray_run import RAY_GENERATORS
 from skim.generate.registry import RUNS
 from skim.learners.params import TrainParams
 from skim.map import manifest_path, matrix_fingerprint
 from skim.pipeline.params import RunParams, run_params
+from skim.scale.cluster import connect
 from skim.stage import run_stage
 
 Log = Callable[[str], None]
@@ -217,6 +219,8 @@ def _generator_params(
         p = dataclasses.replace(p, model=run.teach.model, options=options)
     elif entry.no_metadata or (entry.no_metadata is None and config["generate"]["no_metadata"]):
         p = dataclasses.replace(p, no_metadata=True)
+    if entry.generator in RAY_GENERATORS:  # the others stay in this process ([ray] says so)
+        p = dataclasses.replace(p, ray=run.ray)
     return p, inputs
 
 
@@ -397,6 +401,8 @@ def run_pipeline(config: dict[str, Any], log: Log = print) -> Path:
     from skim.evaluate.report import write_report
 
     run = run_params(config)
+    if run.ray is not None:  # an unreachable cluster fails now, before any stage
+        connect(run.ray.address)
     out = Path(config["run"]["out"])
     out.mkdir(parents=True, exist_ok=True)
     saved = {k: v for k, v in config.items() if not k.startswith("_")}
