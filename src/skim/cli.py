@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -57,15 +58,47 @@ def describe_os_error(exc: OSError) -> str:
     return f"{exc.filename}: {reason}" if exc.filename is not None else reason
 
 
+# The status of a process that wrote to a pipe its reader had closed (128 + SIGPIPE), what a
+# shell reports for ``yes | head -1``'s writer.
+CLOSED_PIPE_STATUS = 141
+
+
+def closed_pipe() -> int:
+    """The reader of stdout went away (``skim stats DATA | head -1``): stop quietly.
+
+    stdout is pointed at the null device so that the interpreter's final flush of what is
+    still buffered does not fail a second time, at exit, with "Exception ignored".
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor
+        pass
+    return CLOSED_PIPE_STATUS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``skim`` command; returns the exit status."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return closed_pipe()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # a bad value (2), --help or --version (0): a status, as below
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        raise
     except SkimError as exc:
         print(f"skim {args.command}: error: {exc}", file=sys.stderr)
         return 2
