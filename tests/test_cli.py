@@ -114,3 +114,78 @@ def test_quiet_and_verbose_exclude_each_other_and_leave_the_logger_as_found(caps
         assert LOGGER.level == logging.WARNING and not progress_enabled(True)
     assert (LOGGER.level, list(LOGGER.handlers)) == before
     assert progress_enabled(True) and not progress_enabled(False)
+
+
+def _commands(parser=None, prefix=()):
+    """Every command's parser as (name, parser), nested ones (``datasets import``) included."""
+    import argparse
+
+    from skim.cli import build_parser
+
+    parser = parser or build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield " ".join((*prefix, name)), child
+                yield from _commands(child, (*prefix, name))
+
+
+def _help_gaps(name, parser) -> list[str]:
+    import argparse
+
+    from skim.cli import has_default
+
+    gaps = []
+    formatter = parser._get_formatter()
+    for action in parser._actions:
+        if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+            continue
+        what = f"skim {name} {'/'.join(action.option_strings) or action.dest}"
+        if not action.help or action.help == argparse.SUPPRESS:
+            gaps.append(f"{what}: no help")
+            continue
+        shown = formatter._expand_help(action)
+        if has_default(action) and "(default" not in shown:
+            gaps.append(f"{what}: default {action.default!r} not shown")
+        if shown.count("(default") > 1 or shown.count("(default") > shown.count("(default: "):
+            gaps.append(f"{what}: a default not written once as '(default: X)'")
+    if "Example" not in (parser.epilog or ""):
+        gaps.append(f"skim {name}: no example in its epilog")
+    return gaps
+
+
+def test_every_option_of_every_command_has_help_a_shown_default_and_an_example():
+    commands = dict(_commands())
+    assert {"datasets wordnet", "datasets import", "run", "evaluate", "whatif"} <= set(commands)
+    gaps = [gap for name, parser in commands.items() for gap in _help_gaps(name, parser)]
+    assert gaps == []
+
+
+def test_the_help_checker_finds_a_missing_help_default_and_example():
+    import argparse
+
+    from skim.cli import HelpFormatter
+
+    p = argparse.ArgumentParser(formatter_class=HelpFormatter)
+    p.add_argument("--bare", type=int, default=3)
+    p.add_argument("--said", type=int, default=3, help="a count")
+    p.add_argument("--zero", type=int, default=0, help="a seed")
+    p.add_argument("--twice", type=int, default=3, help="a count (default 3)")
+    assert _help_gaps("toy", p) == [
+        "skim toy --bare: no help",
+        "skim toy --twice: a default not written once as '(default: X)'",
+        "skim toy: no example in its epilog",
+    ]
+    shown = " ".join(p.format_help().split())
+    assert "a count (default: 3)" in shown and "a seed (default: 0)" in shown
+
+
+def test_commands_are_listed_in_pipeline_order():
+    from skim.cli import COMMAND_ORDER, build_parser
+
+    listing = build_parser().format_help()
+    names = [line.split()[0] for line in listing.split("COMMAND\n")[1].split("\n\n")[0].splitlines()
+             if line.startswith("    ") and not line.startswith("     ")]  # fmt: skip
+    assert names == list(COMMAND_ORDER)
+    assert names.index("teach") < names.index("distill") < names.index("generate")
+    assert names.index("map") < names.index("train") < names.index("evaluate") < names.index("run")

@@ -39,8 +39,68 @@ COMMAND_MODULES = (
 )
 
 
+# ``skim --help`` lists the commands in the order data flows through them, then the
+# commands that chain or study them.
+COMMAND_ORDER = (
+    "datasets",
+    "stats",
+    "simulate",
+    "teach",
+    "distill",
+    "generate",
+    "evaluate-generation",
+    "map",
+    "train",
+    "predict",
+    "evaluate",
+    "run",
+    "compare",
+    "demo",
+    "whatif",
+)
+
+
+def has_default(action: argparse.Action) -> bool:
+    """Whether an option has a default worth showing: not None, not an off flag, not an empty
+    list (0 is one: ``0 == False``, so compared by identity)."""
+    default = action.default
+    return not (default is None or default is False or default is argparse.SUPPRESS) and not (
+        isinstance(default, list) and not default
+    )
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Help that shows every default: an option with a default value ends with
+    ``(default: VALUE)`` unless its help already says its default (one computed at run time,
+    such as ``(default: cuda if available)``); an epilog keeps its lines, so that an example
+    command indented under ``Example:`` stays one line."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        if "(default" in help_text or "%(default)" in help_text:
+            return help_text
+        if not has_default(action):
+            return help_text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return f"{help_text} (default: %(default)s)"
+        return help_text
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(
+            indent + line
+            if line.startswith(" ")
+            else super(HelpFormatter, self)._fill_text(line, width, indent)
+            for line in text.splitlines()
+        )
+
+
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (no usage block), with exit status 2."""
+    """An argument parser whose errors are one line (no usage block), with exit status 2, and
+    whose help shows defaults and keeps the example lines of its epilog."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -51,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="skim",
         description="SKIM: recover missing labels of extreme classification data from metadata.",
+        epilog="Example:\n  skim demo --quick    # the whole method on a WordNet subset, offline\n"
+        "Each command's help: skim COMMAND --help",
     )
     parser.add_argument("--version", action="version", version=f"skim {__version__}")
     talk = parser.add_mutually_exclusive_group()
@@ -75,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    # the listing of --help, in pipeline order (a command not in COMMAND_ORDER comes last)
+    rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+    sub._choices_actions.sort(key=lambda action: rank.get(action.dest, len(rank)))
     return parser
 
 

@@ -107,7 +107,12 @@ def add_student(raw: dict[str, Any]) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run SKIM end to end on the embedded WordNet dataset")
+    p = sub.add_parser(
+        "demo",
+        help="run SKIM end to end on the embedded WordNet dataset",
+        epilog="Examples:\n  skim demo --quick    # two lexicographer files, a few minutes\n"
+        "  skim demo --out skim-demo --no-student",
+    )
     p.add_argument(
         "--quick", action="store_true", help="a two-lexfile subset, extractive generator only"
     )
@@ -125,7 +130,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         f"{STUDENT_STEPS} steps and run on {STUDENT_ITEMS_CPU} sampled queries) (default: on "
         "when skim-xc[gemma] is installed, off with --quick)",
     )
-    p.add_argument("--out", default="skim-demo", help="output folder (default ./skim-demo)")
+    p.add_argument("--out", default="skim-demo", help="output folder")
     p.add_argument(
         "--whatif",
         action=argparse.BooleanOptionalAction,

@@ -11,22 +11,25 @@ from skim.evaluate.scoring import DEFAULT_K
 def register(sub: argparse._SubParsersAction) -> None:
     from skim.argtypes import parse_k
 
-    p = sub.add_parser("evaluate", help="P/R/nDCG/PSP/coverage@k on observed and unbiased labels")
+    p = sub.add_parser(
+        "evaluate",
+        help="P/R/nDCG/PSP/coverage@k on observed and unbiased labels",
+        epilog="Example:\n  skim evaluate skim-demo/dataset predictions.npz --k 1,5,10 --json",
+    )
     p.add_argument("dataset", help="dataset directory")
     p.add_argument(
         "predictions",
         help="N_tst x L score matrix (.npz or XC sparse text); any finite scores, e.g. logits",
     )
     p.add_argument(
-        "--k", type=parse_k, default=list(DEFAULT_K), help="cut-offs (default 1,5,10,25,100)"
+        "--k", type=parse_k, default=list(DEFAULT_K), help="cut-offs (default: 1,5,10,25,100)"
     )
     p.add_argument(
         "--empty-rows",
         choices=EMPTY_ROWS,
         default=DEFAULT_EMPTY_ROWS,
         help="test rows without a true label: skip = left out of P/R/nDCG (the SKIM authors' "
-        "recall, pyxclib's recall_at_k), keep = counted as 0 (pyxclib's recall) "
-        "(default %(default)s)",
+        "recall, pyxclib's recall_at_k), keep = counted as 0 (pyxclib's recall)",
     )
     p.add_argument("--json", metavar="OUT", help="also write the metrics to this JSON file")
     p.set_defaults(func=_evaluate)
@@ -58,6 +61,8 @@ def register_whatif(sub: argparse._SubParsersAction) -> None:
         "whatif",
         help="gain of SKIM-like pairs vs their precision and recovery (SIMULATED generator; "
         "needs complete labels)",
+        epilog="Example:\n  skim whatif skim-demo/dataset --out whatif --base "
+        "skim-demo/demos.seed.npz --precision 0.5,1 --recovery 0.1",
     )
     p.add_argument("dataset", help="dataset directory with trn/tst_X_Y_unbiased")
     p.add_argument("--out", required=True, help="output folder (whatif.md, .json, .png)")
@@ -67,14 +72,14 @@ def register_whatif(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--precision",
         default=",".join(f"{v:g}" for v in DEFAULT_PRECISIONS),
-        help="precisions of the simulated pairs (default %(default)s)",
+        help="precisions of the simulated pairs",
     )
     p.add_argument(
         "--recovery",
         default=",".join(f"{v:g}" for v in DEFAULT_RECOVERIES),
-        help="shares of the missing pairs recovered (default %(default)s)",
+        help="shares of the missing pairs recovered",
     )
-    p.add_argument("--learners", default="ova,dual", help="learners (default ova,dual)")
+    p.add_argument("--learners", default="ova,dual", help="comma-separated learners")
     p.add_argument("--epochs", help="epochs per learner, e.g. ova=2,dual=3 (default: skim train's)")
     p.add_argument(
         "--measure",
@@ -90,8 +95,11 @@ def register_whatif(sub: argparse._SubParsersAction) -> None:
         help="draw the simulated correct pairs with this real generator's per-label recovery "
         "rates (its training labels), not a uniform share of each query's missing labels",
     )
-    p.add_argument("--encoder", help="encoder of the label texts for plausible wrong labels")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--encoder",
+        help="encoder of the label texts for plausible wrong labels (default: all-MiniLM-L6-v2)",
+    )
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     p.set_defaults(func=_whatif)
 
 

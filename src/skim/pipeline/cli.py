@@ -9,9 +9,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
         help="chain simulate/teach/distill/generate/map/train/predict/evaluate from a TOML config",
+        epilog="Examples:\n  skim run examples/wordnet.toml --out runs/first\n"
+        "  skim run --example > config.toml    # a commented config to edit",
     )
     p.add_argument("config", help="TOML file (see examples/wordnet.toml)")
-    p.add_argument("--out", help="output folder (overrides [run] out)")
+    p.add_argument("--out", help="output folder (default: the config's [run] out)")
     p.set_defaults(func=_run)
     register_compare(sub)
 
@@ -30,13 +32,14 @@ def register_compare(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "compare",
         help="train every requested method with each learner and tabulate them (paper Table 1)",
+        epilog="Example:\n  skim compare examples/wordnet.toml --methods none,ips,lever --json",
     )
     p.add_argument("config", help="TOML file, as for skim run")
-    p.add_argument("--out", help="output folder (overrides [run] out)")
+    p.add_argument("--out", help="output folder (default: the config's [run] out)")
     p.add_argument(
         "--methods",
         help="comma-separated methods (none, ips, lever, lever+ips, gandalf, mar, oracle); "
-        "overrides [train] methods",
+        "(default: the config's [train] methods)",
     )
     p.set_defaults(func=_compare)
 
