@@ -12,15 +12,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Examples:\n  skim run examples/wordnet.toml --out runs/first\n"
         "  skim run --example > config.toml    # a commented config to edit",
     )
-    p.add_argument("config", help="TOML file (see examples/wordnet.toml)")
+    p.add_argument("config", nargs="?", help="TOML file (see examples/wordnet.toml)")
     p.add_argument("--out", help="output folder (default: the config's [run] out)")
+    p.add_argument(
+        "--example",
+        action="store_true",
+        help="print a commented config with every key and its default, and run nothing",
+    )
     p.set_defaults(func=_run)
     register_compare(sub)
 
 
 def _run(args: argparse.Namespace) -> int:
     from skim._log import LOGGER
+    from skim.errors import SkimError
     from skim.pipeline import load_config, run_pipeline
+
+    if args.example:
+        from skim.pipeline.skeleton import config_skeleton
+
+        print(config_skeleton(), end="")
+        return 0
+    if args.config is None:
+        raise SkimError("give a CONFIG file (skim run --example prints one to start from)")
 
     report = run_pipeline(load_config(args.config, out=args.out), log=LOGGER.info)
     print(report.read_text(encoding="utf-8").split("\n## ")[0])
