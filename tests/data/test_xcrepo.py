@@ -182,6 +182,9 @@ def test_quiet_top_level_flag_turns_the_progress_bar_off(lf, tmp_path, capsys):
     assert main(["-q", "datasets", "import", str(lf), str(tmp_path / "ds")]) == 0
     out, err = capsys.readouterr()
     assert "import trn.json.gz" not in err and "wrote" in out  # the result is still printed
+    assert main(["-q", "datasets", "import", str(lf), str(tmp_path / "ds2"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)  # the whole of stdout is one document
+    assert printed["path"] == str(tmp_path / "ds2") and printed["stats"]["test_points"] == 1
 
 
 def _import_error(src, tmp_path, capsys, *extra):

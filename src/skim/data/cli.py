@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from skim._print import add_json_flag, print_result
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Example:\n  skim stats skim-demo/dataset --json",
     )
     p.add_argument("dataset", help="dataset directory (DATASET.md layout)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_json_flag(p, "the statistics")
     p.set_defaults(func=_stats)
 
 
@@ -22,7 +23,7 @@ def _stats(args: argparse.Namespace) -> int:
     from skim.data.stats import dataset_stats, format_stats
 
     stats = dataset_stats(load_dataset(args.dataset))
-    print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
+    print_result(stats, args.json, format_stats)
     return 0
 
 
@@ -61,6 +62,7 @@ def register_import(kinds: argparse._SubParsersAction) -> None:
     p.add_argument("--propensity-a", type=positive_float, help="PSP propensity A (default: 0.55)")
     p.add_argument("--propensity-b", type=positive_float, help="PSP propensity B (default: 1.5)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_json_flag(p, "the written folder and its statistics")
     p.set_defaults(func=_import)
 
 
@@ -82,5 +84,7 @@ def _import(args: argparse.Namespace) -> int:
         propensity=propensity,
         progress=not args.quiet,
     )
-    print(f"wrote {dataset.path}\n{format_stats(dataset_stats(dataset))}")
+    stats = dataset_stats(dataset)
+    text = f"wrote {dataset.path}\n{format_stats(stats)}"
+    print_result({"path": str(dataset.path), "stats": stats}, args.json, text)
     return 0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from skim._print import add_json_flag, print_result
 from skim.argtypes import non_negative_int, positive_float, positive_int
 
 
@@ -66,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--checkpoint-every", type=positive_int, default=200, help="steps between checkpoints"
     )
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
+    add_json_flag(p, "the summary")
     p.set_defaults(func=_distill)
 
 
@@ -98,5 +99,5 @@ def _distill(args: argparse.Namespace) -> int:
     out = distill(args.demos, args.out_dir, params=params, extra_pairs=extra)
     manifest = read_manifest(out) or {}
     keys = ("kind", "base", "n_demonstrations", "n_extra_pairs", "steps", "final_loss")
-    print(json.dumps({"out": str(out), **{k: manifest.get(k) for k in keys}}, indent=2))
+    print_result({"out": str(out), **{k: manifest.get(k) for k in keys}}, args.json)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from skim._print import add_json_flag, print_result
 from skim.evaluate.metrics import DEFAULT_EMPTY_ROWS, EMPTY_ROWS
 from skim.evaluate.scoring import DEFAULT_K
 
@@ -31,7 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="test rows without a true label: skip = left out of P/R/nDCG (the SKIM authors' "
         "recall, pyxclib's recall_at_k), keep = counted as 0 (pyxclib's recall)",
     )
-    p.add_argument("--json", metavar="OUT", help="also write the metrics to this JSON file")
+    p.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="OUT",
+        help="without OUT: print the metrics as JSON on stdout, and nothing else; with OUT: "
+        "also write them to this JSON file",
+    )
     p.set_defaults(func=_evaluate)
     register_whatif(sub)
 
@@ -46,10 +54,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset)
     predictions = load_matrix(args.predictions, scores=True)
     results = evaluate_predictions(dataset, predictions, params.k, params.empty_rows)
-    print(format_results(results))
-    print(empty_rows_note(dataset, params.empty_rows))
-    if args.json:
-        write_json_atomic(args.json, {**results, "empty_rows": params.empty_rows})
+    document = {**results, "empty_rows": params.empty_rows}
+    text = f"{format_results(results)}\n{empty_rows_note(dataset, params.empty_rows)}"
+    print_result(document, args.json == "-", text)
+    if args.json not in (None, "-"):
+        write_json_atomic(args.json, document)
     return 0
 
 
@@ -100,6 +109,7 @@ def register_whatif(sub: argparse._SubParsersAction) -> None:
         help="encoder of the label texts for plausible wrong labels (default: all-MiniLM-L6-v2)",
     )
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
+    add_json_flag(p, "the curve's points and the paths of its table and plot")
     p.set_defaults(func=_whatif)
 
 
@@ -147,6 +157,21 @@ def _whatif(args: argparse.Namespace) -> int:
     )
     from pathlib import Path
 
-    print((Path(args.out) / "whatif.md").read_text(encoding="utf-8"))
-    print(f"what-if curve: {Path(args.out) / 'whatif.png'}")
+    out = Path(args.out)
+    text = f"{(out / 'whatif.md').read_text(encoding='utf-8')}\nwhat-if curve: {out / 'whatif.png'}"
+    print_result(whatif_result(out), args.json, text)
     return 0
+
+
+def whatif_result(out) -> dict:
+    """What ``--json`` prints for a what-if curve written to ``out``: its points (whatif.json)
+    and the paths of its table and plot."""
+    import json
+    from pathlib import Path
+
+    out = Path(out)
+    return {
+        "points": json.loads((out / "whatif.json").read_text(encoding="utf-8")),
+        "table": str(out / "whatif.md"),
+        "plot": str(out / "whatif.png"),
+    }

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from skim._print import add_json_flag, print_result
 from skim.argtypes import non_negative_float, non_negative_int, positive_int
 from skim.direction import DIRECTIONS
 from skim.generate.registry import GENERATORS
@@ -92,6 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="discard shards of other settings")
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
+    add_json_flag(p, "the summary")
     p.set_defaults(func=_generate)
 
     e = sub.add_parser(
@@ -110,6 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     e.add_argument("--encoder", help="encoder name/folder (default: all-MiniLM-L6-v2)")
     e.add_argument("-k", type=positive_int, default=100, help="neighbours per item")
+    add_json_flag(e, "the coverage")
     e.set_defaults(func=_evaluate)
 
 
@@ -144,7 +146,7 @@ def _generate(args: argparse.Namespace) -> int:
     )
     items = list(range(args.limit)) if args.limit is not None else None
     summary = generate(args.dataset, args.out, args.direction, params=params, items=items)
-    print(json.dumps(summary, indent=2))
+    print_result(summary, args.json)
     if summary.get("failed"):
         print(
             f"skim generate: {summary['failed']} items failed after the last retry (listed in "
@@ -161,5 +163,5 @@ def _evaluate(args: argparse.Namespace) -> int:
     result = evaluate_generation(
         args.dataset, args.synthetic, args.direction, encoder=args.encoder, k=args.k
     )
-    print(json.dumps(result, indent=2))
+    print_result(result, args.json)
     return 0

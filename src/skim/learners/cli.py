@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from skim._print import add_json_flag, print_result
 from skim.argtypes import (
     matrix_path,
     non_negative_float,
@@ -71,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="gandalf: P(j | i) below which a co-occurring label is dropped",
     )
     p.add_argument("--device", help="torch device (default: cuda if available)")
+    add_json_flag(p, "the model folder")
     p.set_defaults(func=_train)
 
     p = sub.add_parser(
@@ -89,6 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--cache-dir", help="embedding cache (default: $SKIM_CACHE_DIR or ~/.cache/skim)"
     )
     p.add_argument("--device", help="torch device (default: cuda if available)")
+    add_json_flag(p, "the written matrix's path and shape")
     p.set_defaults(func=_predict)
 
 
@@ -116,7 +119,7 @@ def _train(args: argparse.Namespace) -> int:
         gandalf_threshold=args.gandalf_threshold,
     )
     model_dir = train(args.dataset, args.model_dir, labels=args.labels, params=params)
-    print(f"model written to {model_dir}")
+    print_result({"model_dir": str(model_dir)}, args.json, f"model written to {model_dir}")
     return 0
 
 
@@ -135,5 +138,7 @@ def _predict(args: argparse.Namespace) -> int:
         device=args.device,
     )
     save_matrix(args.out, scores)
-    print(f"{scores.shape[0]} x {scores.shape[1]} predictions ({args.k} per row) -> {args.out}")
+    text = f"{scores.shape[0]} x {scores.shape[1]} predictions ({args.k} per row) -> {args.out}"
+    result = {"out": args.out, "rows": scores.shape[0], "labels": scores.shape[1], "k": args.k}
+    print_result(result, args.json, text)
     return 0

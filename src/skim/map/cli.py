@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from skim._print import add_json_flag, print_result
 from skim.argtypes import fraction, matrix_path, positive_int
 from skim.direction import DIRECTIONS
 from skim.index.build import INDEX_KINDS
@@ -133,7 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--cache-dir", help="embedding cache (default: $SKIM_CACHE_DIR or ~/.cache/skim)"
     )
-    p.add_argument("--json", action="store_true", help="print the sweep or counts as JSON")
+    add_json_flag(p, "the sweep, or the counts, tau estimate and written paths")
     p.set_defaults(func=_map)
 
 
@@ -184,13 +184,14 @@ def _map(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset)
     if args.sweep is not None:
         table = sweep_tau(dataset, args.synthetic, args.direction, args.sweep, params, **data)
-        print(json.dumps(table, indent=2) if args.json else format_table(table))
+        print_result(table, args.json, format_table)
         return 0
     matrix, manifest = map_synthetic(dataset, args.synthetic, args.direction, params, **data)
     path = write_mapping(args.out, matrix, manifest)
     counts, settings = manifest["counts"], manifest["settings"]
     if args.json:
-        print(json.dumps({"counts": counts, "tau_estimate": manifest["tau_estimate"]}, indent=2))
+        result = {"counts": counts, "tau_estimate": manifest["tau_estimate"]}
+        print_result({**result, "output": args.out, "manifest": str(path)}, True)
         return 0
     print(
         f"tau {settings['tau']:g}: {counts['new_pairs']} new pairs on {counts['rows_touched']} "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from skim._print import add_json_flag, print_result
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -19,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print a commented config with every key and its default, and run nothing",
     )
+    add_json_flag(p, "the metrics and the report's path")
     p.set_defaults(func=_run)
     register_compare(sub)
 
@@ -37,9 +40,17 @@ def _run(args: argparse.Namespace) -> int:
         raise SkimError("give a CONFIG file (skim run --example prints one to start from)")
 
     report = run_pipeline(load_config(args.config, out=args.out), log=LOGGER.info)
-    print(report.read_text(encoding="utf-8").split("\n## ")[0])
-    print(f"report: {report}")
+    summary = report.read_text(encoding="utf-8").split("\n## ")[0]
+    print_result(run_result(report), args.json, f"{summary}\nreport: {report}")
     return 0
+
+
+def run_result(report) -> dict:
+    """What ``--json`` prints after a run: the report's path and the run's metrics."""
+    import json
+
+    metrics = report.parent / "metrics.json"
+    return {"report": str(report), "metrics": json.loads(metrics.read_text(encoding="utf-8"))}
 
 
 def register_compare(sub: argparse._SubParsersAction) -> None:
@@ -55,6 +66,7 @@ def register_compare(sub: argparse._SubParsersAction) -> None:
         help="comma-separated methods (none, ips, lever, lever+ips, gandalf, mar, oracle); "
         "(default: the config's [train] methods)",
     )
+    add_json_flag(p, "every row's metrics and the comparison's path")
     p.set_defaults(func=_compare)
 
 
@@ -75,6 +87,6 @@ def _compare(args: argparse.Namespace) -> int:
     out = Path(config["run"]["out"])
     results = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     path = write_comparison(out, results)
-    print(comparison_table(results))
-    print(f"comparison: {path}")
+    text = f"{comparison_table(results)}\ncomparison: {path}"
+    print_result({"comparison": str(path), "metrics": results}, args.json, text)
     return 0

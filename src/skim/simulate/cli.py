@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from skim._print import add_json_flag, print_result
 from skim.argtypes import fraction, non_negative_int, positive_float
 from skim.data.cli import register_import
 
@@ -80,6 +81,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cache-dir", help="embedding cache (default: $SKIM_CACHE_DIR or ~/.cache/skim)"
     )
+    add_json_flag(p, "the written folder, its statistics and the observed shares")
 
 
 def _encoder(args: argparse.Namespace):
@@ -90,22 +92,25 @@ def _encoder(args: argparse.Namespace):
     return load_text_encoder(args.encoder, **({"device": args.device} if args.device else {}))
 
 
-def _summary(dataset) -> str:
+def _print_summary(dataset, as_json: bool) -> None:
+    """The written dataset: its sizes and how many true pairs the simulation observed."""
     from skim.data.stats import dataset_stats
 
     stats = dataset_stats(dataset)
+    simulated = dataset.info.get("simulation", {}).get("counts", {})
     lines = [
         f"wrote {dataset.path}: {stats['train_points']:,} train / {stats['test_points']:,} test "
         f"queries, {stats['labels']:,} labels",
     ]
     for split in ("train", "test"):
-        counts = dataset.info.get("simulation", {}).get("counts", {}).get(split)
+        counts = simulated.get(split)
         if counts:
             lines.append(
                 f"{split}: {counts['observed_pairs']:,} of {counts['true_pairs']:,} true pairs "
                 f"observed ({100 * counts.get('observed_share', 0):.1f}%)"
             )
-    return "\n".join(lines)
+    result = {"path": str(dataset.path), "stats": stats, "simulation": simulated}
+    print_result(result, as_json, "\n".join(lines))
 
 
 def _wordnet(args: argparse.Namespace) -> int:
@@ -121,7 +126,7 @@ def _wordnet(args: argparse.Namespace) -> int:
         seed=args.seed,
         cache_dir=args.cache_dir,
     )
-    print(_summary(dataset))
+    _print_summary(dataset, args.json)
     return 0
 
 
@@ -146,5 +151,5 @@ def _simulate(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
     )
     save_dataset_dir(dataset, args.out, extra_files=extra)
-    print(_summary(load_dataset(args.out)))
+    _print_summary(load_dataset(args.out), args.json)
     return 0

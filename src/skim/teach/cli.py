@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from skim._print import add_json_flag, print_result
 from skim.argtypes import (
     fraction,
     non_negative_float,
@@ -128,7 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=6,
         help="retries of a request after its first attempt (exponential backoff)",
     )
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_json_flag(p, "the summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_teach)
 
@@ -166,11 +166,7 @@ def _teach(args: argparse.Namespace) -> int:
         if not args.endpoint or not args.model:
             raise SkimError("the LLM teacher needs --endpoint and --model (or use --teacher gold)")
         summary = teach(args.dataset, args.out, args.direction, params=params)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        for key, value in summary.items():
-            print(f"{key:>24}: {value}")
+    print_result(summary, args.json)
     if summary.get("failed"):
         print(
             f"skim teach: {summary['failed']} items failed after the last retry (listed in "
