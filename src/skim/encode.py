@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-import sys
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from skim._io import atomic_path, file_fingerprint, texts_fingerprint
+from skim._log import progress_enabled
 from skim.errors import SkimError
 from skim.modelfolder import ENCODER_DIR, MODEL_CONFIG, WEIGHTS, load_model
+
+LOGGER = logging.getLogger(__name__)
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {
@@ -112,7 +115,7 @@ class SentenceEncoder:
         embeddings = self.model.encode(
             list(texts),
             batch_size=self.batch_size,
-            show_progress_bar=self.show_progress and len(texts) > self.batch_size,
+            show_progress_bar=progress_enabled(self.show_progress) and len(texts) > self.batch_size,
             convert_to_numpy=True,
             normalize_embeddings=True,
         )
@@ -209,6 +212,10 @@ def encode_texts(
             out[hit] = shard_vecs[rows[hit]]
             found |= hit
     missing = np.flatnonzero(~found)
+    LOGGER.debug(
+        "encoder %s: %d distinct texts, %d from the cache %s, %d to encode",
+        encoder.id, len(unique), len(unique) - len(missing), store, len(missing),
+    )  # fmt: skip
     if len(missing):
         new = np.asarray(encoder.encode([unique[i] for i in missing]), dtype=np.float32)
         if out is None:
@@ -236,10 +243,11 @@ def _cache_unwritable(store: Path, exc: OSError) -> None:
         return
     _UNWRITABLE.add(str(store))
     reason = exc.strerror or str(exc)
-    print(
-        f"skim: warning: the embedding cache {store} cannot be written ({reason}); "
-        "going on without it (set $SKIM_CACHE_DIR or --cache-dir to another folder)",
-        file=sys.stderr,
+    LOGGER.warning(
+        "the embedding cache %s cannot be written (%s); going on without it (set "
+        "$SKIM_CACHE_DIR or --cache-dir to another folder)",
+        store,
+        reason,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -14,6 +15,8 @@ from typing import Any
 
 from skim._io import file_fingerprint, write_json_atomic
 from skim._redact import redact_values
+
+LOGGER = logging.getLogger(__name__)
 
 STAMP_DIR = ".skim-stages"
 
@@ -64,6 +67,9 @@ def run_stage(
         if previous.get("key") == key:
             log(f"[{name}] up to date, skipped")
             return False
+        LOGGER.debug("[%s] inputs or settings changed since %s", name, stamp)
+    else:
+        LOGGER.debug("[%s] no stamp %s or an output missing", name, stamp)
     log(f"[{name}] running")
     start, cpu_start = time.perf_counter(), time.process_time()
     fn()

@@ -160,20 +160,31 @@ def test_imported_test_filter_is_applied_by_evaluate(bow, tmp_path, capsys):
     assert json.loads((tmp_path / "m.json").read_text())["observed"]["P@1"] == 1.0
 
 
-def test_xc_named_filter_in_a_dataset_folder_is_read_not_ignored(tmp_path, tiny_dataset, capsys):
+def test_xc_named_filter_in_a_dataset_folder_is_read_not_ignored(tmp_path, tiny_dataset, caplog):
     ds_dir = save_dataset(tiny_dataset, tmp_path / "ds")
     (ds_dir / "tst_filter_labels.txt").rename(ds_dir / "filter_labels_test.txt")
     assert load_dataset(ds_dir).tst_filter.tolist() == tiny_dataset.tst_filter.tolist()
-    assert capsys.readouterr().err == ""
+    assert caplog.records == []
     (ds_dir / "tst_filter_labels.txt").write_text("0 0\n")
     assert load_dataset(ds_dir).tst_filter.tolist() == [[0, 0]]
-    err = capsys.readouterr().err
-    assert "filter_labels_test.txt is ignored; tst_filter_labels.txt is read instead" in err
+    [warned] = caplog.records
+    assert warned.levelname == "WARNING" and warned.getMessage() == (
+        f"{ds_dir / 'filter_labels_test.txt'} is ignored; tst_filter_labels.txt is read instead"
+    )
 
 
 def test_progress_bar_names_the_file(lf, tmp_path, capsys):
     assert main(["datasets", "import", str(lf), str(tmp_path / "ds")]) == 0
     assert "import trn.json.gz" in capsys.readouterr().err
+
+
+def test_quiet_top_level_flag_turns_the_progress_bar_off(lf, tmp_path, capsys):
+    assert main(["-q", "datasets", "import", str(lf), str(tmp_path / "ds")]) == 0
+    out, err = capsys.readouterr()
+    assert "import trn.json.gz" not in err and "wrote" in out  # the result is still printed
+    assert main(["-q", "datasets", "import", str(lf), str(tmp_path / "ds2"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)  # the whole of stdout is one document
+    assert printed["path"] == str(tmp_path / "ds2") and printed["stats"]["test_points"] == 1
 
 
 def _import_error(src, tmp_path, capsys, *extra):

@@ -169,6 +169,7 @@ def test_cli_distill_adds_observed_pairs(tmp_path, capsys):
         str(data),
         "--max-observed",
         "5",
+        "--json",
     ]
     assert main(argv) == 0
     printed = json.loads(capsys.readouterr().out)

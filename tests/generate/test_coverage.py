@@ -49,6 +49,22 @@ def test_coverage_is_share_of_true_partners_in_top_k(tmp_path):
     assert result["items_with_missing"] == 2
 
 
+def test_cli_prints_the_coverage_as_text_or_json(tmp_path, capsys, monkeypatch):
+    from skim.cli import main
+    from skim.data import save_dataset
+
+    monkeypatch.setattr("skim.encode.load_text_encoder", lambda spec=None, **kw: ENCODER)
+    data = save_dataset(toy_dataset(), tmp_path / "data")
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps({"source": 4, "texts": ["dog"]}) + "\n")
+    args = ["evaluate-generation", str(data), str(path), "--direction", "labels-to-queries"]
+    monkeypatch.setenv("SKIM_CACHE_DIR", str(tmp_path / "cache"))
+    assert main([*args, "-k", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["coverage@1"] == pytest.approx(0.25)
+    assert main([*args, "-k", "1"]) == 0
+    assert "coverage@1: 0.25" in capsys.readouterr().out
+
+
 def test_labels_to_queries_reads_jsonl_and_checks_sources(tmp_path):
     path = tmp_path / "s.jsonl"
     path.write_text(json.dumps({"source": 4, "texts": ["dog"]}) + "\n")

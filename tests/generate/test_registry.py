@@ -41,12 +41,16 @@ def echo():
     RUNS.unregister("echo")
 
 
-def test_a_registered_generator_runs_through_skim_generate(echo, tmp_path):
+def test_a_registered_generator_runs_through_skim_generate(echo, tmp_path, capsys):
     dataset = toy_dataset()
     data = save_dataset(dataset, tmp_path / "data")
     out = tmp_path / "s.jsonl"
     args = ["generate", str(data), str(out), "--direction", "queries-to-labels"]
     assert main([*args, "--generator", "echo"]) == 0
+    assert f"out: {out}" in capsys.readouterr().out  # key: value lines for a person
+    assert main([*args, "--generator", "echo", "--json"]) == 0  # a rerun: nothing left to do
+    summary = json.loads(capsys.readouterr().out)  # the whole of stdout is one document
+    assert summary["out"] == str(out) and summary["failed"] == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
     first = source_texts(dataset, "queries-to-labels")[0][0]
     assert records[0]["source"] == 0

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 
 from skim.cli import main
@@ -19,13 +21,20 @@ def test_train_then_predict_from_the_command_line(tmp_path, dataset_dir, capsys)
         assert (
             main(["train", str(dataset_dir), str(model), "--learner", "dual", "--epochs", "2"]) == 0
         )
+        assert "model written to" in capsys.readouterr().out
         out = tmp_path / "pred.npz"
         assert main(["predict", str(dataset_dir), str(model), str(out), "--k", "5"]) == 0
+        assert capsys.readouterr().out == f"20 x 10 predictions (5 per row) -> {out}\n"
+        assert main(["predict", str(dataset_dir), str(model), str(out), "--k", "3", "--json"]) == 0
+        printed = json.loads(capsys.readouterr().out)  # the whole of stdout is one document
+        assert printed == {"out": str(out), "rows": 20, "labels": 10, "k": 3}
+        again = tmp_path / "again"
+        assert main(["train", str(dataset_dir), str(again), "--epochs", "1", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out) == {"model_dir": str(again)}
     finally:
         features.SentenceEncoder = original
     pred = load_matrix(out)
-    assert pred.shape == (20, 10) and (np.diff(pred.indptr) == 5).all()
-    assert "model written to" in capsys.readouterr().out
+    assert pred.shape == (20, 10) and (np.diff(pred.indptr) == 3).all()
 
 
 def test_user_errors_exit_2_with_one_sentence(tmp_path, dataset_dir, capsys):

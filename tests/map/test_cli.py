@@ -32,6 +32,21 @@ def test_map_end_to_end(dataset_dir, q2l_synthetic, tmp_path, capsys):
     assert manifest["inputs"]["dataset"] == dataset_dir
 
 
+def test_map_json_is_the_whole_stdout(dataset_dir, q2l_synthetic, tmp_path, capsys):
+    out = tmp_path / "trn_X_Y_skim.npz"
+    argv = ["map", dataset_dir, q2l_synthetic, str(out), "--direction", "queries-to-labels"]
+    argv += ["--topk", "2", "--cache-dir", str(tmp_path / "cache"), "--json"]
+    assert main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["counts"]["new_pairs"] == 4 and printed["counts"]["output_pairs"] == 7
+    assert printed["tau_estimate"]["precision"] == pytest.approx(0.5)
+    assert printed["output"] == str(out)
+    assert printed["manifest"] == str(tmp_path / "trn_X_Y_skim.manifest.json")
+    assert main([*argv[:3], *argv[4:], "--sweep", "0.6,0.95"]) == 0
+    sweep = json.loads(capsys.readouterr().out)
+    assert [row["tau"] for row in sweep] == [0.6, 0.95]
+
+
 def test_map_sweep_prints_and_writes_nothing(dataset_dir, q2l_synthetic, tmp_path, capsys):
     argv = ["map", dataset_dir, q2l_synthetic, "--direction", "queries-to-labels", "--topk", "2"]
     argv += ["--sweep", "0.6,0.95", "--cache-dir", str(tmp_path / "cache")]

@@ -44,8 +44,11 @@ def test_wordnet_then_simulate_end_to_end(tiny_wordnet, tmp_path, capsys, fake_d
     assert f"of {info['simulation']['counts']['train']['true_pairs']} true pairs" in printed
 
     mar = tmp_path / "mar"
-    assert main(["simulate", str(out), str(mar), "--mar-fraction", "0.5"] + cache) == 0
+    assert main(["simulate", str(out), str(mar), "--mar-fraction", "0.5", "--json"] + cache) == 0
     ds = load_dataset(mar)
+    printed = json.loads(capsys.readouterr().out)  # the whole of stdout is one document
+    assert printed["path"] == str(mar) and printed["stats"]["labels"] == 7
+    assert printed["simulation"]["train"]["observed_pairs"] == ds.trn_X_Y.nnz
     assert ds.trn_X_Y.nnz == round(0.5 * ds.trn_X_Y_unbiased.nnz)
     assert ds.info["simulation"]["method"] == "mar" and ds.info["wordnet"]["depth"] == 2
     assert (mar / "WORDNET_LICENSE.txt").is_file()

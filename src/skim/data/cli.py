@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from skim._print import add_json_flag, print_result
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("stats", help="print sizes, label distribution and missing-label share")
+    p = sub.add_parser(
+        "stats",
+        help="print sizes, label distribution and missing-label share",
+        epilog="Example:\n  skim stats skim-demo/dataset --json",
+    )
     p.add_argument("dataset", help="dataset directory (DATASET.md layout)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_json_flag(p, "the statistics")
     p.set_defaults(func=_stats)
 
 
@@ -18,7 +23,7 @@ def _stats(args: argparse.Namespace) -> int:
     from skim.data.stats import dataset_stats, format_stats
 
     stats = dataset_stats(load_dataset(args.dataset))
-    print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
+    print_result(stats, args.json, format_stats)
     return 0
 
 
@@ -30,7 +35,7 @@ def register_import(kinds: argparse._SubParsersAction) -> None:
         "import",
         help="an Extreme Classification Repository dataset (BoW train.txt/test.txt or LF-* "
         "trn/tst/lbl.json.gz) -> the DATASET.md layout",
-        epilog="example: skim datasets import LF-AmazonTitles-131K/ data/ "
+        epilog="Example:\n  skim datasets import LF-AmazonTitles-131K/ data/ "
         "--propensity-a 0.6 --propensity-b 2.6",
     )
     p.add_argument("source", help="folder of the unpacked XC repository dataset")
@@ -40,7 +45,7 @@ def register_import(kinds: argparse._SubParsersAction) -> None:
         choices=["auto", "bow", "json"],
         default="auto",
         help="bow: train.txt/test.txt with the 'N F L' header; json: trn/tst/lbl.json.gz; "
-        "auto: the one SOURCE holds (default auto)",
+        "auto: the one SOURCE holds",
     )
     p.add_argument(
         "--texts",
@@ -52,11 +57,12 @@ def register_import(kinds: argparse._SubParsersAction) -> None:
         choices=["meta", "text", "drop"],
         default="meta",
         help="json only: a record's content becomes its metadata (*.meta.txt, what SKIM "
-        "generates from), is appended to its title, or is dropped (default meta)",
+        "generates from), is appended to its title, or is dropped",
     )
-    p.add_argument("--propensity-a", type=positive_float, help="PSP propensity A (default 0.55)")
-    p.add_argument("--propensity-b", type=positive_float, help="PSP propensity B (default 1.5)")
+    p.add_argument("--propensity-a", type=positive_float, help="PSP propensity A (default: 0.55)")
+    p.add_argument("--propensity-b", type=positive_float, help="PSP propensity B (default: 1.5)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_json_flag(p, "the written folder and its statistics")
     p.set_defaults(func=_import)
 
 
@@ -78,5 +84,7 @@ def _import(args: argparse.Namespace) -> int:
         propensity=propensity,
         progress=not args.quiet,
     )
-    print(f"wrote {dataset.path}\n{format_stats(dataset_stats(dataset))}")
+    stats = dataset_stats(dataset)
+    text = f"wrote {dataset.path}\n{format_stats(stats)}"
+    print_result({"path": str(dataset.path), "stats": stats}, args.json, text)
     return 0

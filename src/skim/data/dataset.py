@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ from skim.data.readfile import parse_json, read_text
 from skim.data.sparse import load_matrix, resolve_matrix, save_matrix
 from skim.data.textio import read_texts, write_texts
 from skim.errors import DatasetError
+
+LOGGER = logging.getLogger(__name__)
 
 _EMPTY_PAIRS = np.zeros((0, 2), dtype=np.int64)
 
@@ -223,7 +225,7 @@ def _filter_file(path: Path, name: str, xc_name: str) -> Path | None:
         return own if os.path.lexists(own) else None
     if not os.path.lexists(own):
         return xc
-    print(f"skim: warning: {xc} is ignored; {name} is read instead", file=sys.stderr)
+    LOGGER.warning("%s is ignored; %s is read instead", xc, name)
     return own
 
 

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from skim._log import progress_enabled
 from skim.data.dataset import Dataset
 from skim.data.filters import read_filter
 from skim.data.readfile import open_input, parse_int, parse_json
@@ -76,7 +77,7 @@ def _lines(path: Path, progress: bool = False) -> Iterator[Iterator[tuple[int, s
     with open_input(path) as raw:
         stream = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
         bar = None
-        if progress:
+        if progress_enabled(progress):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=os.fstat(raw.fileno()).st_size, unit="B", unit_scale=True,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from skim._print import add_json_flag, print_result
 from skim.argtypes import non_negative_int, positive_float, positive_int
 
 
@@ -12,6 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "distill",
         help="teach a small LM the teacher's task (LoRA on a pretrained LM, or from scratch)",
+        epilog="Examples:\n  skim distill demos.jsonl student/ --base gemma3-270m --epochs 1\n"
+        "  skim distill demos.jsonl student/ --from-scratch --observed data/",
     )
     p.add_argument("demos", help="demonstrations JSONL written by skim teach")
     p.add_argument("out_dir", help="output folder: LoRA adapter or complete model + tokenizer")
@@ -24,16 +26,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     kind.add_argument(
         "--from-scratch", action="store_true", help="train a tiny Llama and its tokenizer"
     )
-    p.add_argument("--lora-r", type=positive_int, default=16, help="LoRA rank (default 16)")
+    p.add_argument("--lora-r", type=positive_int, default=16, help="LoRA rank")
+    p.add_argument("--epochs", type=positive_float, default=2, help="passes over the data")
     p.add_argument(
-        "--epochs", type=positive_float, default=2, help="passes over the data (default 2)"
+        "--max-steps",
+        type=positive_int,
+        help="stop after this many optimizer steps (default: the epochs' steps)",
     )
-    p.add_argument("--max-steps", type=positive_int, help="stop after this many optimizer steps")
-    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16, help="examples per step")
     p.add_argument(
-        "--lr", type=positive_float, help="peak learning rate (default 2e-4 LoRA, 1e-3 scratch)"
+        "--lr", type=positive_float, help="peak learning rate (default: 2e-4 LoRA, 1e-3 scratch)"
     )
-    p.add_argument("--max-length", type=positive_int, default=256, help="tokens per example")
+    p.add_argument(
+        "--max-length",
+        type=positive_int,
+        default=256,
+        help="tokens per example (longer ones are cut)",
+    )
     p.add_argument("--no-metadata", action="store_true", help="prompts without metadata")
     p.add_argument(
         "--observed",
@@ -51,12 +60,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--precision",
         choices=("auto", "bf16", "fp32"),
         default="auto",
-        help="matrix products in bfloat16 (auto: for LoRA on AMX CPUs and bf16 GPUs)",
+        help="bf16: matrix products in bfloat16; auto: bf16 for LoRA on AMX CPUs and bf16 GPUs",
     )
     p.add_argument(
         "--checkpoint-every", type=positive_int, default=200, help="steps between checkpoints"
     )
-    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
+    add_json_flag(p, "the summary")
     p.set_defaults(func=_distill)
 
 
@@ -89,5 +99,5 @@ def _distill(args: argparse.Namespace) -> int:
     out = distill(args.demos, args.out_dir, params=params, extra_pairs=extra)
     manifest = read_manifest(out) or {}
     keys = ("kind", "base", "n_demonstrations", "n_extra_pairs", "steps", "final_loss")
-    print(json.dumps({"out": str(out), **{k: manifest.get(k) for k in keys}}, indent=2))
+    print_result({"out": str(out), **{k: manifest.get(k) for k in keys}}, args.json)
     return 0

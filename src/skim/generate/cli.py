@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from skim._print import add_json_flag, print_result
 from skim.argtypes import non_negative_float, non_negative_int, positive_int
 from skim.direction import DIRECTIONS
 from skim.generate.registry import GENERATORS
@@ -13,10 +13,21 @@ from skim.scale.cluster import add_ray_argument, ray_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("generate", help="write synthetic texts for every item (SYNTHETIC.jsonl)")
+    p = sub.add_parser(
+        "generate",
+        help="write synthetic texts for every item (SYNTHETIC.jsonl)",
+        epilog="Examples:\n  skim generate data/ SYNTHETIC.jsonl --direction queries-to-labels\n"
+        "  skim generate data/ SYNTHETIC.jsonl --direction queries-to-labels --generator hf "
+        "--model student/ --json",
+    )
     p.add_argument("dataset", help="dataset directory (DATASET.md layout)")
     p.add_argument("out", help="output JSONL, one record per source item")
-    p.add_argument("--direction", required=True, choices=DIRECTIONS)
+    p.add_argument(
+        "--direction",
+        required=True,
+        choices=DIRECTIONS,
+        help="queries-to-labels: texts for train queries; labels-to-queries: texts for labels",
+    )
     p.add_argument(
         "--generator",
         default="extractive",
@@ -32,52 +43,77 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="prompts without metadata (default: as the model was distilled)",
     )
     p.add_argument(
-        "--num-return", type=positive_int, help="completions (hf, vllm) or texts per item"
+        "--num-return",
+        type=positive_int,
+        help="completions (hf, vllm) or texts per item (default: "
+        + ", ".join(f"{entry.num_return} for {name}" for name, entry in GENERATORS.items())
+        + ")",
     )
     p.add_argument(
-        "--temperature", type=non_negative_float, help="0 decodes greedily (default 0.8)"
+        "--temperature", type=non_negative_float, help="0 decodes greedily (default: 0.8)"
     )
-    p.add_argument("--top-k", type=positive_int, help="sampling top-k (default 200)")
+    p.add_argument("--top-k", type=positive_int, help="sampling top-k (default: 200)")
     p.add_argument(
-        "--max-new-tokens", type=positive_int, help="tokens generated per item (default 64)"
+        "--max-new-tokens", type=positive_int, help="tokens generated per item (default: 64)"
     )
-    p.add_argument("--batch-size", type=positive_int, help="prompts per forward pass (hf)")
+    p.add_argument(
+        "--batch-size", type=positive_int, help="prompts per forward pass (hf) (default: 32)"
+    )
     p.add_argument(
         "--precision",
         choices=("auto", "bf16", "fp32"),
-        help="hf: run the model in bfloat16 (auto: on AMX CPUs and bf16 GPUs)",
+        help="hf: run the model in bfloat16 (default: auto, on AMX CPUs and bf16 GPUs)",
     )
     p.add_argument(
         "--vocabulary",
         choices=("full", "dataset"),
         help="hf: 'dataset' lets the model write only tokens of the dataset's texts (faster, "
-        "but a constraint: outputs can differ from the full vocabulary's)",
+        "but a constraint: outputs can differ from the full vocabulary's) (default: full)",
     )
     p.add_argument(
         "--constrain",
         choices=("none", "labels"),
-        help="hf, queries-to-labels: write label names only (a prefix trie over their tokens)",
+        help="hf, queries-to-labels: write label names only (a prefix trie over their tokens) "
+        "(default: none)",
     )
-    p.add_argument("--endpoint", help="base URL of the OpenAI-compatible endpoint (openai)")
-    p.add_argument("--concurrency", type=positive_int, help="requests in flight (openai, 8)")
-    p.add_argument("--max-retries", type=non_negative_int, help="retries per item (openai, 5)")
-    p.add_argument("--limit", type=positive_int, help="generate for the first N items only")
+    p.add_argument(
+        "--endpoint", help="base URL of the OpenAI-compatible endpoint (openai; required there)"
+    )
+    p.add_argument(
+        "--concurrency", type=positive_int, help="requests in flight (openai) (default: 8)"
+    )
+    p.add_argument(
+        "--max-retries", type=non_negative_int, help="retries per item (openai) (default: 5)"
+    )
+    p.add_argument(
+        "--limit", type=positive_int, help="generate for the first N items only (default: all)"
+    )
     p.add_argument(
         "--shard-size", type=positive_int, default=1000, help="items per resumable shard"
     )
     p.add_argument("--overwrite", action="store_true", help="discard shards of other settings")
-    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
+    add_json_flag(p, "the summary")
     add_ray_argument(p)
     p.set_defaults(func=_generate)
 
     e = sub.add_parser(
-        "evaluate-generation", help="GT coverage@k of synthetic texts (paper Figure 6)"
+        "evaluate-generation",
+        help="GT coverage@k of synthetic texts (paper Figure 6)",
+        epilog="Example:\n  skim evaluate-generation data/ SYNTHETIC.jsonl --direction "
+        "queries-to-labels -k 10",
     )
     e.add_argument("dataset", help="dataset directory")
     e.add_argument("synthetic", help="SYNTHETIC.jsonl written by skim generate")
-    e.add_argument("--direction", required=True, choices=DIRECTIONS)
-    e.add_argument("--encoder", help="encoder name/folder (default all-MiniLM-L6-v2)")
-    e.add_argument("-k", type=positive_int, default=100, help="neighbours per item (default 100)")
+    e.add_argument(
+        "--direction",
+        required=True,
+        choices=DIRECTIONS,
+        help="the direction SYNTHETIC.jsonl was generated in",
+    )
+    e.add_argument("--encoder", help="encoder name/folder (default: all-MiniLM-L6-v2)")
+    e.add_argument("-k", type=positive_int, default=100, help="neighbours per item")
+    add_json_flag(e, "the coverage")
     e.set_defaults(func=_evaluate)
 
 
@@ -113,7 +149,7 @@ def _generate(args: argparse.Namespace) -> int:
     )
     items = list(range(args.limit)) if args.limit is not None else None
     summary = generate(args.dataset, args.out, args.direction, params=params, items=items)
-    print(json.dumps(summary, indent=2))
+    print_result(summary, args.json)
     if summary.get("failed"):
         print(
             f"skim generate: {summary['failed']} items failed after the last retry (listed in "
@@ -130,5 +166,5 @@ def _evaluate(args: argparse.Namespace) -> int:
     result = evaluate_generation(
         args.dataset, args.synthetic, args.direction, encoder=args.encoder, k=args.k
     )
-    print(json.dumps(result, indent=2))
+    print_result(result, args.json)
     return 0

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from skim._io import atomic_path, check_output, write_json_atomic
+from skim._log import progress_enabled
 from skim.data import Dataset, as_dataset
 from skim.direction import check_direction, source_count, source_texts
 from skim.errors import SkimError
@@ -216,7 +217,7 @@ def _run_shards(
     _, dataset, direction, *_, no_metadata, _, _ = make
     bar = tqdm(
         total=sum(map(len, shards)), desc=f"generate ({gen.name})", unit="item",
-        disable=not p.show_progress,
+        disable=not progress_enabled(p.show_progress),
     )  # fmt: skip
     progress = _ShardProgress(gen, bar)
     run = _Run()

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import torch
 
+from skim._log import progress_enabled
 from skim.learners.params import TrainParams
 
 
@@ -52,7 +53,7 @@ class Trainer:
             rows,
             desc=f"{self.desc} epoch {epoch + 1}/{self.params.epochs}",
             unit="batch",
-            disable=not self.show_progress,
+            disable=not progress_enabled(self.show_progress),
             leave=False,
         )
         yield from self._bar

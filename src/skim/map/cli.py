@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from skim._print import add_json_flag, print_result
 from skim.argtypes import fraction, matrix_path, positive_int
 from skim.direction import DIRECTIONS
 from skim.index.build import INDEX_KINDS
@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Encode each synthetic text, find its top-k nearest targets by cosine, keep "
         "those with (cos+1)/2 >= tau, max-aggregate per (query, label) pair and unite with the "
         "observed labels (clicks kept). Writes OUT and OUT.manifest.json.",
+        epilog="Examples:\n  skim map data/ SYNTHETIC.jsonl trn_X_Y_skim.npz --direction "
+        "queries-to-labels --tau 0.8\n"
+        "  skim map data/ SYNTHETIC.jsonl --direction queries-to-labels --sweep 0.6,0.7,0.8,0.9",
     )
     p.add_argument("dataset", help="dataset directory (DATASET.md layout)")
     p.add_argument("synthetic", help='SYNTHETIC.jsonl: {"source": int, "texts": [...]} per line')
@@ -45,17 +48,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=matrix_path,
         help="output label matrix (.npz or .txt); not with --sweep",
     )
-    p.add_argument("--direction", required=True, choices=DIRECTIONS)
-    p.add_argument("--observed", help="labels to unite with (default the dataset's trn_X_Y)")
     p.add_argument(
-        "--encoder", help="sentence-transformers name/path or skim dual model (default MiniLM)"
+        "--direction",
+        required=True,
+        choices=DIRECTIONS,
+        help="queries-to-labels: texts written for train queries map onto labels; "
+        "labels-to-queries: texts written for labels map onto train queries",
+    )
+    p.add_argument("--observed", help="labels to unite with (default: the dataset's trn_X_Y)")
+    p.add_argument(
+        "--encoder",
+        help="sentence-transformers name/path or skim dual model (default: all-MiniLM-L6-v2)",
     )
     p.add_argument("--index", default="auto", choices=INDEX_KINDS, help=INDEX_KINDS.help_text())
+    p.add_argument("--topk", type=positive_int, default=10, help="neighbours per synthetic text")
+    p.add_argument("--tau", type=_tau, default=0.8, help="min (cos+1)/2, or 'auto'")
     p.add_argument(
-        "--topk", type=positive_int, default=10, help="neighbours per synthetic text (10)"
+        "--target-precision",
+        type=fraction,
+        help="with --tau auto (and required there): the estimated precision to reach",
     )
-    p.add_argument("--tau", type=_tau, default=0.8, help="min (cos+1)/2, or 'auto' (0.8)")
-    p.add_argument("--target-precision", type=fraction, help="with --tau auto: precision to reach")
     p.add_argument("--binary", action="store_true", help="store 1 instead of mapping scores")
     p.add_argument(
         "--calibrated",
@@ -66,45 +78,63 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--min-votes",
         type=positive_int,
         default=1,
-        help="keep pairs proposed by >= this many texts (1)",
+        help="keep pairs proposed by >= this many texts",
     )
     p.add_argument(
         "--agree-with",
         metavar="MODEL",
-        help="skim learner folder (trained on observed + seed): keep only pairs it ranks high",
+        help="skim learner folder (trained on observed + seed): keep only pairs it ranks high "
+        "(default: no agreement filter)",
     )
     p.add_argument(
         "--agree-topk",
         type=positive_int,
         default=20,
-        help="with --agree-with: labels per query (20)",
+        help="with --agree-with: labels per query",
     )
-    p.add_argument("--sweep", type=_taus, metavar="TAUS", help="e.g. 0.6,0.7,0.8,0.9: print only")
+    p.add_argument(
+        "--sweep",
+        type=_taus,
+        metavar="TAUS",
+        help="print the counts and estimated precision at these taus, e.g. 0.6,0.7,0.8,0.9, "
+        "and write nothing",
+    )
     p.add_argument(
         "--known",
         help="train labels complete on some rows, e.g. the teacher's demos.seed.npz "
-        "(default the dataset's trn_X_Y_unbiased)",
+        "(default: the dataset's trn_X_Y_unbiased)",
     )
     p.add_argument(
         "--known-rows",
         help="file of the row indices of --known that are complete (.txt of "
-        'integers, or .json list / {"rows": [...]}); default rows where it differs from clicks',
+        'integers, or .json list / {"rows": [...]}) (default: the rows where it differs from the '
+        "observed labels)",
     )
     p.add_argument(
-        "--min-known-pairs", type=positive_int, default=10, help="support for --tau auto (10)"
+        "--min-known-pairs", type=positive_int, default=10, help="known pairs --tau auto needs"
     )
-    p.add_argument("--M", type=positive_int, help="hnsw/faiss graph degree (32)")
-    p.add_argument("--ef-construction", type=positive_int, help="hnsw/faiss build list size (200)")
+    p.add_argument("--M", type=positive_int, help="hnsw/faiss graph degree (default: 32)")
     p.add_argument(
-        "--ef", type=positive_int, help="hnsw/faiss search list size, raised to topk (64)"
+        "--ef-construction", type=positive_int, help="hnsw/faiss build list size (default: 200)"
     )
-    p.add_argument("--threads", type=positive_int, help="hnsw/faiss threads (all cores)")
-    p.add_argument("--device", help="encoder and exact index device (cpu, cuda, ...)")
     p.add_argument(
-        "--chunk-size", type=positive_int, default=32768, help="synthetic texts per chunk"
+        "--ef", type=positive_int, help="hnsw/faiss search list size, raised to topk (default: 64)"
     )
-    p.add_argument("--cache-dir", help="embedding cache (default $SKIM_CACHE_DIR or ~/.cache/skim)")
-    p.add_argument("--json", action="store_true", help="print the sweep or counts as JSON")
+    p.add_argument("--threads", type=positive_int, help="hnsw/faiss threads (default: all cores)")
+    p.add_argument(
+        "--device",
+        help="encoder and exact index device (cpu, cuda, ...) (default: cuda if available)",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=positive_int,
+        default=32768,
+        help="synthetic texts encoded and searched at a time",
+    )
+    p.add_argument(
+        "--cache-dir", help="embedding cache (default: $SKIM_CACHE_DIR or ~/.cache/skim)"
+    )
+    add_json_flag(p, "the sweep, or the counts, tau estimate and written paths")
     add_ray_argument(p)
     p.set_defaults(func=_map)
 
@@ -157,13 +187,14 @@ def _map(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset)
     if args.sweep is not None:
         table = sweep_tau(dataset, args.synthetic, args.direction, args.sweep, params, **data)
-        print(json.dumps(table, indent=2) if args.json else format_table(table))
+        print_result(table, args.json, format_table)
         return 0
     matrix, manifest = map_synthetic(dataset, args.synthetic, args.direction, params, **data)
     path = write_mapping(args.out, matrix, manifest)
     counts, settings = manifest["counts"], manifest["settings"]
     if args.json:
-        print(json.dumps({"counts": counts, "tau_estimate": manifest["tau_estimate"]}, indent=2))
+        result = {"counts": counts, "tau_estimate": manifest["tau_estimate"]}
+        print_result({**result, "output": args.out, "manifest": str(path)}, True)
         return 0
     print(
         f"tau {settings['tau']:g}: {counts['new_pairs']} new pairs on {counts['rows_touched']} "

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skim._log import progress_enabled
 from skim.data.readfile import open_input
 from skim.errors import SkimError
 
@@ -52,7 +53,7 @@ class SyntheticFile:
     def _records(self, progress: bool) -> Iterator[tuple[int, int, list]]:
         """Yield ``(line number, source, texts)`` for every record, validated."""
         bar = None
-        if progress:
+        if progress_enabled(progress):
             from tqdm.auto import tqdm
 
             size = self.path.stat().st_size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from skim._print import add_json_flag, print_result
 from skim.scale.cluster import add_ray_argument
 
 
@@ -11,38 +12,66 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
         help="chain simulate/teach/distill/generate/map/train/predict/evaluate from a TOML config",
+        epilog="Examples:\n  skim run examples/wordnet.toml --out runs/first\n"
+        "  skim run --example > config.toml    # a commented config to edit",
     )
-    p.add_argument("config", help="TOML file (see examples/wordnet.toml)")
-    p.add_argument("--out", help="output folder (overrides [run] out)")
+    p.add_argument("config", nargs="?", help="TOML file (see examples/wordnet.toml)")
+    p.add_argument("--out", help="output folder (default: the config's [run] out)")
+    p.add_argument(
+        "--example",
+        action="store_true",
+        help="print a commented config with every key and its default, and run nothing",
+    )
+    add_json_flag(p, "the metrics and the report's path")
     add_ray_argument(p)  # overrides [ray] address
     p.set_defaults(func=_run)
     register_compare(sub)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from skim._log import LOGGER
+    from skim.errors import SkimError
     from skim.pipeline import load_config, run_pipeline
+
+    if args.example:
+        from skim.pipeline.skeleton import config_skeleton
+
+        print(config_skeleton(), end="")
+        return 0
+    if args.config is None:
+        raise SkimError("give a CONFIG file (skim run --example prints one to start from)")
 
     config = load_config(args.config, out=args.out)
     if args.ray is not None:
         config["ray"]["address"] = args.ray
-    report = run_pipeline(config)
-    print(report.read_text(encoding="utf-8").split("\n## ")[0])
-    print(f"report: {report}")
+    report = run_pipeline(config, log=LOGGER.info)
+    summary = report.read_text(encoding="utf-8").split("\n## ")[0]
+    print_result(run_result(report), args.json, f"{summary}\nreport: {report}")
     return 0
+
+
+def run_result(report) -> dict:
+    """What ``--json`` prints after a run: the report's path and the run's metrics."""
+    import json
+
+    metrics = report.parent / "metrics.json"
+    return {"report": str(report), "metrics": json.loads(metrics.read_text(encoding="utf-8"))}
 
 
 def register_compare(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "compare",
         help="train every requested method with each learner and tabulate them (paper Table 1)",
+        epilog="Example:\n  skim compare examples/wordnet.toml --methods none,ips,lever --json",
     )
     p.add_argument("config", help="TOML file, as for skim run")
-    p.add_argument("--out", help="output folder (overrides [run] out)")
+    p.add_argument("--out", help="output folder (default: the config's [run] out)")
     p.add_argument(
         "--methods",
         help="comma-separated methods (none, ips, lever, lever+ips, gandalf, mar, oracle); "
-        "overrides [train] methods",
+        "(default: the config's [train] methods)",
     )
+    add_json_flag(p, "every row's metrics and the comparison's path")
     p.set_defaults(func=_compare)
 
 
@@ -50,6 +79,7 @@ def _compare(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from skim._log import LOGGER
     from skim.evaluate.compare import comparison_table, write_comparison
     from skim.pipeline import load_config, run_pipeline
     from skim.pipeline.config import check_methods
@@ -58,10 +88,10 @@ def _compare(args: argparse.Namespace) -> int:
     if args.methods:
         config["train"]["methods"] = [m.strip() for m in args.methods.split(",") if m.strip()]
         check_methods(config["train"]["methods"], "--methods")
-    run_pipeline(config)
+    run_pipeline(config, log=LOGGER.info)
     out = Path(config["run"]["out"])
     results = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     path = write_comparison(out, results)
-    print(comparison_table(results))
-    print(f"comparison: {path}")
+    text = f"{comparison_table(results)}\ncomparison: {path}"
+    print_result({"comparison": str(path), "metrics": results}, args.json, text)
     return 0

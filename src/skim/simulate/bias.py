@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from skim._log import progress_enabled
 from skim.data import Dataset, canonical
 from skim.encode import encode_texts, resolve_encoder
 from skim.errors import DatasetError
@@ -63,7 +64,10 @@ def exposed_pairs(
     n, n_labels = truth.shape
     exposed = np.zeros(truth.nnz, dtype=bool)
     starts = range(0, n, _QUERY_CHUNK)
-    for q0 in tqdm(starts, desc=f"exposure top-{k}", unit="chunk", disable=not show_progress):
+    bar = tqdm(
+        starts, desc=f"exposure top-{k}", unit="chunk", disable=not progress_enabled(show_progress)
+    )
+    for q0 in bar:
         q1 = min(n, q0 + _QUERY_CHUNK)
         lo, hi = truth.indptr[q0], truth.indptr[q1]
         if lo == hi:

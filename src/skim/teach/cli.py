@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from skim._print import add_json_flag, print_result
 from skim.argtypes import (
     fraction,
     non_negative_float,
@@ -53,50 +53,82 @@ def register(sub: argparse._SubParsersAction) -> None:
             "$OPENAI_API_KEY. With --teacher gold, writes the same records offline from the "
             "complete labels of a random seed and OUT.seed.npz (observed + seed labels)."
         ),
+        epilog="Examples:\n  skim teach data/ demos.jsonl --direction queries-to-labels "
+        "--endpoint http://localhost:8000/v1 --model Qwen/Qwen2.5-7B-Instruct --sample 500\n"
+        "  skim teach data/ demos.jsonl --direction queries-to-labels --teacher gold "
+        "--seed-fraction 0.02",
     )
     p.add_argument("dataset", help="dataset directory")
     p.add_argument("out", help="demonstrations file to write, e.g. demos.jsonl")
-    p.add_argument("--direction", required=True, choices=DIRECTIONS)
-    p.add_argument("--teacher", choices=("llm", "gold"), default="llm", help="default llm")
-    p.add_argument("--endpoint", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
-    p.add_argument("--model", help="model name at the endpoint")
     p.add_argument(
-        "--seed-fraction", type=fraction, help="gold teacher: fraction of items in the seed"
-    )
-    p.add_argument("--n", type=positive_int, help="texts to ask per item (default 10; gold: all)")
-    p.add_argument(
-        "--concurrency", type=positive_int, default=8, help="requests in flight (default 8)"
+        "--direction",
+        required=True,
+        choices=DIRECTIONS,
+        help="queries-to-labels: the teacher writes labels for train queries; "
+        "labels-to-queries: queries for labels",
     )
     p.add_argument(
-        "--max-rpm", type=positive_float, help="request starts per minute (default unlimited)"
+        "--teacher",
+        choices=("llm", "gold"),
+        default="llm",
+        help="llm: an OpenAI-compatible endpoint; gold: offline, from the complete labels",
     )
     p.add_argument(
-        "--sample", type=_sample, help="items to ask: a count or a fraction (default all)"
+        "--endpoint",
+        help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (required by llm)",
     )
-    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
-    p.add_argument("--template", help="Jinja2 prompt template file (default: built-in)")
+    p.add_argument("--model", help="model name at the endpoint (required by llm)")
+    p.add_argument(
+        "--seed-fraction",
+        type=fraction,
+        help="gold teacher (and required there): fraction of items in the seed",
+    )
+    p.add_argument("--n", type=positive_int, help="texts to ask per item (default: 10; gold: all)")
+    p.add_argument("--concurrency", type=positive_int, default=8, help="requests in flight")
+    p.add_argument(
+        "--max-rpm", type=positive_float, help="request starts per minute (default: unlimited)"
+    )
+    p.add_argument(
+        "--sample", type=_sample, help="items to ask: a count or a fraction (default: all)"
+    )
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
+    p.add_argument("--template", help="Jinja2 prompt template file (default: the built-in one)")
     p.add_argument(
         "--known",
         type=non_negative_int,
-        help="known partners shown (default 5 labels-to-queries, else 0)",
+        help="known partners shown (default: 5 labels-to-queries, else 0)",
     )
     p.add_argument(
         "--max-meta-tokens",
         type=_meta_tokens,
         default="auto",
-        help="metadata token budget or 'none' (default 750 labels-to-queries, 1000 otherwise)",
+        help="metadata token budget or 'none' (default: auto, 750 labels-to-queries, 1000 "
+        "otherwise)",
     )
-    p.add_argument("--tokenizer", help="Hugging Face tokenizer counting metadata tokens")
-    p.add_argument("--temperature", type=non_negative_float, default=0.7)
+    p.add_argument(
+        "--tokenizer",
+        help="Hugging Face tokenizer counting metadata tokens (default: 0.75 words per token)",
+    )
+    p.add_argument(
+        "--temperature",
+        type=non_negative_float,
+        default=0.7,
+        help="the teacher's sampling temperature",
+    )
     p.add_argument(
         "--max-tokens",
         type=non_negative_int,
         default=1000,
-        help="completion limit, 0: not sent (default 1000)",
+        help="completion limit, 0: not sent",
     )
     p.add_argument("--timeout", type=positive_float, default=120.0, help="seconds per request")
-    p.add_argument("--max-retries", type=non_negative_int, default=6)
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument(
+        "--max-retries",
+        type=non_negative_int,
+        default=6,
+        help="retries of a request after its first attempt (exponential backoff)",
+    )
+    add_json_flag(p, "the summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_teach)
 
@@ -134,11 +166,7 @@ def _teach(args: argparse.Namespace) -> int:
         if not args.endpoint or not args.model:
             raise SkimError("the LLM teacher needs --endpoint and --model (or use --teacher gold)")
         summary = teach(args.dataset, args.out, args.direction, params=params)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        for key, value in summary.items():
-            print(f"{key:>24}: {value}")
+    print_result(summary, args.json)
     if summary.get("failed"):
         print(
             f"skim teach: {summary['failed']} items failed after the last retry (listed in "

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from skim._io import check_output, texts_fingerprint, write_json_atomic
+from skim._log import progress_enabled
 from skim._redact import redact_url
 from skim.argtypes import check_positive_int
 from skim.data import Dataset, as_dataset
@@ -244,7 +245,12 @@ def _ask_all(job: _Job, direction: str, p: TeachParams) -> tuple[list[dict], lis
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(job.todo), desc=f"teach {direction}", unit="item", disable=not p.progress)
+    bar = tqdm(
+        total=len(job.todo),
+        desc=f"teach {direction}",
+        unit="item",
+        disable=not progress_enabled(p.progress),
+    )
     pool = cf.ThreadPoolExecutor(max_workers=p.concurrency, thread_name_prefix="skim-teach")
     try:
         with RecordLog(job.cache_path) as log:
