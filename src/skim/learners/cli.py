@@ -12,6 +12,7 @@ from skim.argtypes import (
     positive_int,
 )
 from skim.learners.registry import LEARNERS, METHODS
+from skim.scale.cluster import add_ray_argument, ray_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--gandalf-threshold", type=non_negative_float, default=0.1)
     p.add_argument("--device", help="torch device (default: cuda if available)")
+    add_ray_argument(p)
     p.set_defaults(func=_train)
 
     p = sub.add_parser("predict", help="top-k label scores of every test query")
@@ -64,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", choices=("tst", "trn"), default="tst")
     p.add_argument("--cache-dir", help="embedding cache (default: $SKIM_CACHE_DIR)")
     p.add_argument("--device", help="torch device (default: cuda if available)")
+    add_ray_argument(p)
     p.set_defaults(func=_predict)
 
 
@@ -89,6 +92,7 @@ def _train(args: argparse.Namespace) -> int:
         lever_lambda=args.lever_lambda,
         lever_topk=args.lever_topk,
         gandalf_threshold=args.gandalf_threshold,
+        ray=ray_options(args.ray),
     )
     model_dir = train(args.dataset, args.model_dir, labels=args.labels, params=params)
     print(f"model written to {model_dir}")
@@ -108,6 +112,7 @@ def _predict(args: argparse.Namespace) -> int:
         split=args.split,
         cache_dir=args.cache_dir,
         device=args.device,
+        ray=ray_options(args.ray),
     )
     save_matrix(args.out, scores)
     print(f"{scores.shape[0]} x {scores.shape[1]} predictions ({args.k} per row) -> {args.out}")

@@ -6,6 +6,7 @@ import argparse
 
 from skim.argtypes import fraction, non_negative_int, positive_float
 from skim.data.cli import register_import
+from skim.scale.cluster import add_ray_argument, ray_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,6 +65,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="encoder device, e.g. cpu or cuda (default: automatic)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument("--cache-dir", help="embedding cache (default $SKIM_CACHE_DIR or ~/.cache/skim)")
+    add_ray_argument(p)
 
 
 def _encoder(args: argparse.Namespace):
@@ -104,6 +106,7 @@ def _wordnet(args: argparse.Namespace) -> int:
         encoder=_encoder(args),
         seed=args.seed,
         cache_dir=args.cache_dir,
+        ray=ray_options(args.ray),
     )
     print(_summary(dataset))
     return 0
@@ -128,6 +131,7 @@ def _simulate(args: argparse.Namespace) -> int:
         mar_fraction=args.mar_fraction,
         seed=args.seed,
         cache_dir=args.cache_dir,
+        ray=ray_options(args.ray),
     )
     save_dataset_dir(dataset, args.out, extra_files=extra)
     print(_summary(load_dataset(args.out)))
