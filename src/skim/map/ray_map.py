@@ -7,7 +7,9 @@ once through the object store (an hnswlib or exact index is shipped as built; a 
 which does not pickle, is rebuilt per actor from the shared vectors). Each actor encodes its
 chunk with :func:`skim.encode.encode_texts` (so the embedding cache works as before) and
 searches it; the driver puts the chunks back in their order and runs the single-process
-reduction, so the mapping matrix and the manifest's counts and examples are the same.
+reduction, so the mapping matrix and the manifest's counts and examples are the same. The
+targets go through :func:`skim.encode.encode_texts` (``ray=``): the same pool
+(:mod:`skim.scale.pool`), with the cache on the driver.
 """
 
 from __future__ import annotations
