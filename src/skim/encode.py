@@ -249,6 +249,8 @@ class _PoolEncoder:
         self.encoder = ray.get(encoder) if isinstance(encoder, ray.ObjectRef) else encoder
         if hasattr(self.encoder, "show_progress"):
             self.encoder.show_progress = False
+        if ray.get_gpu_ids() and hasattr(getattr(self.encoder, "model", None), "to"):
+            self.encoder.model.to("cuda")  # loaded on the driver's device; this actor has a GPU
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vectors = np.asarray(self.encoder.encode(list(batch["text"])), dtype=np.float32)
