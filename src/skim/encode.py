@@ -268,7 +268,9 @@ def encode_on_ray(
 
     The encoder is shipped once through the object store; the texts go in blocks of at most
     ``chunk_size``, at least one per actor, and the rows come back in their order. No cache:
-    :func:`encode_texts` (``ray=``) reads and writes it around this call.
+    :func:`encode_texts` (``ray=``) reads and writes it around this call. An encoder whose
+    output depends only on each text gives the same rows; a sentence-transformers model gives
+    them within float rounding (~2e-7: other batches, one thread per actor).
     """
     from skim.scale.cluster import connect, pool_size
     from skim.scale.pool import map_blocks, put_block
