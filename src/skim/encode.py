@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -23,6 +23,8 @@ from skim.errors import SkimError
 from skim.modelfolder import ENCODER_DIR, MODEL_CONFIG, WEIGHTS, load_model
 
 LOGGER = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from skim.scale.cluster import RayOptions
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {
@@ -167,7 +169,10 @@ def _load_shards(store: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 def encode_texts(
-    encoder: TextEncoder, texts: list[str], cache_dir: str | os.PathLike | None = None
+    encoder: TextEncoder,
+    texts: list[str],
+    cache_dir: str | os.PathLike | None = None,
+    ray: RayOptions | None = None,
 ) -> np.ndarray:
     """Embed ``texts``, encoding only the distinct texts this encoder has never seen.
 
@@ -181,13 +186,17 @@ def encode_texts(
     An encoder that is a cheap fixed map over another one (it has ``base`` and
     ``project(vectors)``, like a trained dual model's projection) caches nothing of its own:
     the base's vectors are cached and projected, so every newly trained model reuses them.
+
+    With ``ray`` (:class:`skim.scale.cluster.RayOptions`) the texts the cache lacks are
+    encoded by the cluster's actor pool (:func:`encode_on_ray`) instead of this process; the
+    cache is read and written here as without it, so the vectors are the same.
     """
     texts = list(texts)
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     project = getattr(encoder, "project", None)
     if project is not None:  # a fixed map over a base encoder: cache the base's vectors only
-        return project(encode_texts(encoder.base, texts, cache_dir))
+        return project(encode_texts(encoder.base, texts, cache_dir, ray))
     unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
     unique = [str(t) for t in unique]
     keys = _text_keys(unique)
@@ -217,7 +226,9 @@ def encode_texts(
         encoder.id, len(unique), len(unique) - len(missing), store, len(missing),
     )  # fmt: skip
     if len(missing):
-        new = np.asarray(encoder.encode([unique[i] for i in missing]), dtype=np.float32)
+        wanted = [unique[i] for i in missing]
+        new = encoder.encode(wanted) if ray is None else encode_on_ray(encoder, wanted, ray)
+        new = np.asarray(new, dtype=np.float32)
         if out is None:
             out = np.empty((len(unique), new.shape[1]), dtype=np.float32)
         out[missing] = new
@@ -231,6 +242,56 @@ def encode_texts(
             except OSError as exc:
                 _cache_unwritable(store, exc)
     return out[inverse]
+
+
+class _PoolEncoder:
+    """An actor of the encoding pool: receives the encoder once, then encodes whole blocks."""
+
+    def __init__(self, encoder, threads: float = 1) -> None:
+        import ray
+        import torch
+
+        torch.set_num_threads(max(1, int(threads)))  # the actor's share of its machine
+        self.encoder = ray.get(encoder) if isinstance(encoder, ray.ObjectRef) else encoder
+        if hasattr(self.encoder, "show_progress"):
+            self.encoder.show_progress = False
+        if ray.get_gpu_ids() and hasattr(getattr(self.encoder, "model", None), "to"):
+            self.encoder.model.to("cuda")  # loaded on the driver's device; this actor has a GPU
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        vectors = np.asarray(self.encoder.encode(list(batch["text"])), dtype=np.float32)
+        return {"chunk": batch["chunk"], "row": batch["row"], "vector": vectors}
+
+
+def encode_on_ray(
+    encoder: TextEncoder,
+    texts: list[str],
+    options: RayOptions,
+    chunk_size: int = 32_768,
+    progress: bool = False,
+) -> np.ndarray:
+    """``encoder.encode(texts)``, by the actor pool of the Ray cluster ``options`` names.
+
+    The encoder is shipped once through the object store; the texts go in blocks of at most
+    ``chunk_size``, at least one per actor, and the rows come back in their order. No cache:
+    :func:`encode_texts` (``ray=``) reads and writes it around this call. An encoder whose
+    output depends only on each text gives the same rows; a sentence-transformers model gives
+    them within float rounding (~2e-7: other batches, one thread per actor).
+    """
+    from skim.scale.cluster import connect, pool_size
+    from skim.scale.pool import map_blocks, put_block
+
+    texts = list(texts)
+    ray = connect(options.address)
+    actors = options.actors or pool_size(options.cpus_per_actor, options.gpus_per_actor or 0)
+    size = max(1, min(chunk_size, -(-len(texts) // max(actors, 1))))
+    starts = range(0, len(texts), size)
+    blocks = [put_block(n, texts[i : i + size]) for n, i in enumerate(starts)]
+    sizes = [len(texts[i : i + size]) for i in starts]
+    kwargs = {"encoder": ray.put(encoder)}
+    parts = [c["vector"] for _, c in map_blocks(blocks, sizes, options, _PoolEncoder, kwargs,
+                                                  progress)]  # fmt: skip
+    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 
 # Cache folders that could not be written in this process: warned about once, then skipped.

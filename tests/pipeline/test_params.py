@@ -44,4 +44,38 @@ def test_ray_reaches_the_mapping_and_the_generators_that_run_on_it_not_the_stamp
     openai, _ = _generator_params(config, run, "openai", None)
     assert (extractive.ray, openai.ray) == (run.ray, None)  # openai keeps its own concurrency
     assert "ray" not in extractive.to_dict()
+    assert run.train.ray is run.ray and "ray" not in run.train.to_dict()
     assert run_params(check_config({"dataset": {"path": "d"}})).map.ray is None
+
+
+def test_ray_reaches_the_dataset_builder_and_the_simulation_not_their_stamps(tmp_path, monkeypatch):
+    import skim.simulate
+    from skim.data import save_dataset
+    from skim.pipeline.run import _dataset_stage
+    from skim.simulate.builders import BUILDERS, BuilderEntry
+    from skim.stage import STAMP_DIR
+
+    from ..distill.helpers import toy_dataset
+
+    seen = {}
+
+    def build(out_dir, settings, seed):
+        seen["builder"] = settings["ray"]
+        return save_dataset(toy_dataset().replace(info={"name": "toy"}), out_dir)
+
+    def simulate_bias(dataset, **settings):
+        seen["simulate"] = settings["ray"]
+        return dataset
+
+    monkeypatch.setattr(skim.simulate, "simulate_bias", simulate_bias)
+    BUILDERS.register("toy", BuilderEntry(build, "a toy"))
+    try:
+        raw = {"dataset": {"builder": "toy"}, "simulate": {}, "ray": {"address": "auto"}}
+        config = check_config(raw)
+        run = run_params(config)
+        _dataset_stage(config, run, tmp_path, lambda line: None)
+    finally:
+        BUILDERS.unregister("toy")
+    assert seen == {"builder": run.ray, "simulate": run.ray}
+    stamps = [p.read_text() for p in (tmp_path / STAMP_DIR).glob("*.json")]
+    assert len(stamps) == 2 and not any("auto" in text for text in stamps)

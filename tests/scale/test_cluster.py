@@ -17,7 +17,7 @@ from ..conftest import ROOT
 from ..distill.helpers import toy_dataset
 
 
-def test_generate_and_map_without_the_switch_never_import_ray(tmp_path):
+def test_generate_map_simulate_and_train_without_the_switch_never_import_ray(tmp_path):
     save_dataset(toy_dataset(), tmp_path / "ds")
     script = textwrap.dedent(f"""
         import sys
@@ -30,6 +30,16 @@ def test_generate_and_map_without_the_switch_never_import_ray(tmp_path):
         matrix, _ = map_synthetic(r"{tmp_path / "ds"}", out, "queries-to-labels",
                                   encoder=HashEncoder(), cache_dir=r"{tmp_path / "c"}")
         assert matrix.nnz > 0
+        from skim.data import load_dataset
+        from skim.learners import predict, train
+        from skim.simulate import simulate_bias
+        ds = load_dataset(r"{tmp_path / "ds"}")
+        simulate_bias(ds.replace(trn_X_Y_unbiased=ds.trn_X_Y, tst_X_Y_unbiased=ds.tst_X_Y),
+                      exposure_topk=2, encoder=HashEncoder(), cache_dir=r"{tmp_path / "c"}")
+        model = train(ds, r"{tmp_path / "m"}", encoder=HashEncoder(), epochs=1,
+                      cache_dir=r"{tmp_path / "c"}", show_progress=False, device="cpu")
+        assert predict(ds, model, k=1, encoder=HashEncoder(), cache_dir=r"{tmp_path / "c"}",
+                       device="cpu").nnz > 0
         print(sorted(m for m in sys.modules if m == "ray" or m.startswith("ray.")))
     """)
     env = {"PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "PATH": "/usr/bin:/bin"}
@@ -73,3 +83,21 @@ def test_ray_section_of_the_config():
         check_config({"dataset": {"path": "d"}, "ray": {"actors": 0}})
     with pytest.raises(SkimError, match=r"\[ray\] cpus_per_actor must be a positive number"):
         check_config({"dataset": {"path": "d"}, "ray": {"cpus_per_actor": 0}})
+
+
+@pytest.mark.parametrize("command", ["simulate", "train", "predict"])
+def test_the_encoding_commands_take_the_switch_and_fail_on_an_unreachable_cluster(
+    tmp_path, capsys, monkeypatch, command
+):
+    ray = pytest.importorskip("ray", reason="the Ray tests need the ray extra (pip install ray)")
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    save_dataset(toy_dataset(), tmp_path / "ds")
+    args = {
+        "simulate": ["simulate", str(tmp_path / "ds"), str(tmp_path / "out")],
+        "train": ["train", str(tmp_path / "ds"), str(tmp_path / "m")],
+        "predict": ["predict", str(tmp_path / "ds"), str(tmp_path / "m"), str(tmp_path / "p.npz")],
+    }[command]
+    assert main([*args, "--ray", "127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot reach the Ray cluster at 127.0.0.1:1" in err and len(err.splitlines()) == 1
+    assert not any((tmp_path / name).exists() for name in ("out", "m", "p.npz"))

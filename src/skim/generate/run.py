@@ -147,7 +147,13 @@ def _ready(generator: str | Generator | None) -> bool:
 
 
 def _make(p: GenerateParams, dataset: Dataset, direction: str, no_metadata: bool) -> Generator:
-    """The generator ``p`` names, configured (see :func:`make_generator`)."""
+    """The generator ``p`` names, configured (see :func:`make_generator`); vllm on Ray keeps
+    only its settings and tokenizer here (its engines run on the cluster)."""
+    if p.ray is not None and p.generator == "vllm":
+        from skim.generate.ray_llm import RayVLLMGenerator
+
+        return RayVLLMGenerator(p.model, p.adapter, direction=direction, no_metadata=no_metadata,
+                                num_return=p.num_return, seed=p.seed, **p.options)  # fmt: skip
     return make_generator(
         p.generator, dataset, direction, p.model, p.adapter, no_metadata, p.num_return, p.seed,
         **p.options,
@@ -235,6 +241,8 @@ def _run_shards(
     todos = {number: todo for number, (todo, _) in pending.items()}
     if p.ray is None:
         results = _generate_here(gen, dataset, direction, todos, no_metadata)
+    elif hasattr(gen, "generate_shards"):  # vllm: Ray Data's LLM processor
+        results = gen.generate_shards(dataset, todos, no_metadata, p.ray)
     else:
         from skim.generate.ray_run import generate_on_ray
 

@@ -48,6 +48,31 @@ def engine_max_len(base: str, requested: int | None = None) -> int:
     return DEFAULT_MAX_MODEL_LEN if limit is None else min(DEFAULT_MAX_MODEL_LEN, limit)
 
 
+def student_engine(
+    model: str | None,
+    adapter: str | None,
+    gpu_memory_utilization: float,
+    max_model_len: int | None,
+    seed: int,
+    engine_options: dict[str, Any],
+) -> tuple[str, str | None, dict | None, dict[str, Any]]:
+    """(base, adapter, manifest, the vLLM engine's arguments) for the student a user names:
+    LoRA enabled at a rank vLLM serves when there is an adapter (see :func:`vllm_lora_rank`)."""
+    from skim.distill.model import resolve_student
+
+    base, adapter, manifest = resolve_student(model, adapter)
+    lora_rank = (manifest or {}).get("settings", {}).get("lora_r") or 16
+    lora = {"enable_lora": True, "max_lora_rank": vllm_lora_rank(lora_rank)} if adapter else {}
+    engine = {
+        "gpu_memory_utilization": gpu_memory_utilization,
+        "max_model_len": engine_max_len(base, max_model_len),
+        "seed": seed,
+        **lora,
+        **engine_options,
+    }
+    return base, adapter, manifest, engine
+
+
 class VLLMGenerator:
     """Generate with ``vllm.LLM``; a LoRA adapter is applied per request (``LoRARequest``)."""
 
@@ -80,19 +105,10 @@ class VLLMGenerator:
             ) from None
         from transformers import AutoTokenizer
 
-        from skim.distill.model import resolve_student
-
-        base, adapter, manifest = resolve_student(model, adapter)
-        lora_rank = (manifest or {}).get("settings", {}).get("lora_r") or 16
-        lora = {"enable_lora": True, "max_lora_rank": vllm_lora_rank(lora_rank)} if adapter else {}
-        self.llm = LLM(
-            model=base,
-            gpu_memory_utilization=gpu_memory_utilization,
-            max_model_len=engine_max_len(base, max_model_len),
-            seed=seed,
-            **lora,
-            **engine_options,
+        base, adapter, manifest, engine = student_engine(
+            model, adapter, gpu_memory_utilization, max_model_len, seed, engine_options
         )
+        self.llm = LLM(model=base, **engine)
         self.tokenizer = AutoTokenizer.from_pretrained(adapter or base)
         self.lora = LoRARequest("skim-student", 1, adapter) if adapter else None
         sample = temperature > 0

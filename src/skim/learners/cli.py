@@ -13,6 +13,7 @@ from skim.argtypes import (
     positive_int,
 )
 from skim.learners.registry import LEARNERS, METHODS
+from skim.scale.cluster import add_ray_argument, ray_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", help="torch device (default: cuda if available)")
     add_json_flag(p, "the model folder")
+    add_ray_argument(p)
     p.set_defaults(func=_train)
 
     p = sub.add_parser(
@@ -92,6 +94,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", help="torch device (default: cuda if available)")
     add_json_flag(p, "the written matrix's path and shape")
+    add_ray_argument(p)
     p.set_defaults(func=_predict)
 
 
@@ -117,6 +120,7 @@ def _train(args: argparse.Namespace) -> int:
         lever_lambda=args.lever_lambda,
         lever_topk=args.lever_topk,
         gandalf_threshold=args.gandalf_threshold,
+        ray=ray_options(args.ray),
     )
     model_dir = train(args.dataset, args.model_dir, labels=args.labels, params=params)
     print_result({"model_dir": str(model_dir)}, args.json, f"model written to {model_dir}")
@@ -136,6 +140,7 @@ def _predict(args: argparse.Namespace) -> int:
         split=args.split,
         cache_dir=args.cache_dir,
         device=args.device,
+        ray=ray_options(args.ray),
     )
     save_matrix(args.out, scores)
     text = f"{scores.shape[0]} x {scores.shape[1]} predictions ({args.k} per row) -> {args.out}"

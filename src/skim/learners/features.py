@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from skim.data import Dataset
 from skim.encode import TextEncoder, encode_texts
 from skim.errors import SkimError
+
+if TYPE_CHECKING:
+    from skim.scale.cluster import RayOptions
 
 SPLITS = ("trn", "tst")
 META_SEPARATOR = " | "
@@ -38,10 +42,14 @@ def encoder_name(encoder: TextEncoder) -> str | None:
 
 
 def embed(
-    encoder: TextEncoder, texts: list[str], cache_dir: str | os.PathLike | None
+    encoder: TextEncoder,
+    texts: list[str],
+    cache_dir: str | os.PathLike | None,
+    ray: RayOptions | None = None,
 ) -> np.ndarray:
-    """L2-normalised float32 embeddings of ``texts``, cached on disk by content."""
-    vectors = np.asarray(encode_texts(encoder, texts, cache_dir=cache_dir), dtype=np.float32)
+    """L2-normalised float32 embeddings of ``texts``, cached on disk by content (those the
+    cache lacks encoded on the Ray cluster ``ray`` names, if any)."""
+    vectors = np.asarray(encode_texts(encoder, texts, cache_dir, ray), dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skim._params import StageParams, runtime
 from skim.errors import SkimError
 from skim.learners.registry import LEARNERS, METHODS
+
+if TYPE_CHECKING:
+    from skim.scale.cluster import RayOptions
 
 
 @dataclass
@@ -47,6 +50,10 @@ class TrainParams(StageParams):
     cache_dir, device, show_progress
         Embedding cache (default ``$SKIM_CACHE_DIR`` or ``~/.cache/skim``), torch device (None:
         CUDA when available) and progress bars.
+    ray
+        Encode the query and label texts the cache lacks on a Ray cluster's actor pool
+        (:class:`skim.scale.cluster.RayOptions`); None: in this process. Same vectors, so a
+        runtime field, out of :meth:`to_dict`.
     """
 
     learner: str = "ova"
@@ -68,6 +75,7 @@ class TrainParams(StageParams):
     cache_dir: str | os.PathLike | None = runtime()
     device: str | None = runtime()
     show_progress: bool = runtime(True)
+    ray: RayOptions | None = runtime()
 
     def __post_init__(self) -> None:
         learner = LEARNERS.lookup(self.learner)

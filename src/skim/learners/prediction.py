@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,6 +17,9 @@ from skim.learners.params import TrainParams
 from skim.learners.registry import LEARNERS
 from skim.modelfolder import load_model
 from skim.registry import load
+
+if TYPE_CHECKING:
+    from skim.scale.cluster import RayOptions
 
 
 def topk_matrix(scores: np.ndarray, ids: np.ndarray, n_labels: int) -> sp.csr_matrix:
@@ -37,6 +41,7 @@ def predict(
     cache_dir: str | os.PathLike | None = None,
     device: str | None = None,
     show_progress: bool = True,
+    ray: RayOptions | None = None,
 ) -> sp.csr_matrix:
     """Scores of the top-``k`` labels of every query of ``split``.
 
@@ -52,6 +57,9 @@ def predict(
         ``"tst"`` or ``"trn"``.
     encoder
         Only for a model trained with a custom :class:`~skim.encode.TextEncoder`: that encoder.
+    ray
+        Encode the texts the embedding cache lacks on this Ray cluster's actor pool
+        (:class:`skim.scale.cluster.RayOptions`); None: in this process. Same scores.
 
     Returns
     -------
@@ -74,12 +82,12 @@ def predict(
     params = TrainParams.from_dict(config["params"])
     enc = model_encoder(model_dir, config, encoder, show_progress=show_progress)
     cache = None if config.get("finetuned") else cache_dir
-    queries = embed(enc, query_texts(dataset, split, params.with_metadata), cache)
+    queries = embed(enc, query_texts(dataset, split, params.with_metadata), cache, ray)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     topk = load(LEARNERS.lookup(params.learner).topk)
 
     def label_vectors() -> np.ndarray:
-        return embed(enc, list(dataset.label_texts), cache)
+        return embed(enc, list(dataset.label_texts), cache, ray)
 
     scores, ids = topk(config, tensors, params, queries, label_vectors, k, device)
     return topk_matrix(scores, ids, dataset.n_labels)

@@ -105,7 +105,7 @@ def train(
         params=params,
         query_texts=query_texts(dataset, "trn", params.with_metadata),
         label_texts=list(dataset.label_texts),
-        embed=lambda texts: embed(enc, texts, params.cache_dir),
+        embed=lambda texts: embed(enc, texts, params.cache_dir, params.ray),
         device=device,
         show_progress=params.show_progress,
     )

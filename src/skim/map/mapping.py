@@ -180,20 +180,14 @@ def propose_pairs(
 
 def _target_index(targets: list[str], p: MapParams, timings: dict[str, float]):
     """The encoder, the index of the normalised target embeddings, those embeddings and the
-    index's settings (timed in ``timings``); on Ray (``p.ray``) the actors encode targets of
-    more than one chunk."""
+    index's settings (timed in ``timings``); on Ray (``p.ray``) the actor pool encodes the
+    targets the cache lacks when they are more than one chunk."""
     t0 = time.perf_counter()
     enc = resolve_encoder(p.encoder, **({"device": p.device} if p.device else {}))
     timings["load_encoder"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    if p.ray is None or len(targets) <= p.chunk_size:  # one chunk: no faster on one actor
-        target_vectors = _normalise(encode_texts(enc, targets, p.cache_dir))
-    else:
-        from skim.map.ray_map import encode_on_ray
-
-        target_vectors = encode_on_ray(
-            p.encoder, targets, p.ray, p.cache_dir, p.device, p.chunk_size
-        )
+    ray = p.ray if len(targets) > p.chunk_size else None  # one chunk: no faster on one actor
+    target_vectors = _normalise(encode_texts(enc, targets, p.cache_dir, ray))
     timings["encode_targets"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     params = dict(p.index_params or {})

@@ -7,7 +7,9 @@ once through the object store (an hnswlib or exact index is shipped as built; a 
 which does not pickle, is rebuilt per actor from the shared vectors). Each actor encodes its
 chunk with :func:`skim.encode.encode_texts` (so the embedding cache works as before) and
 searches it; the driver puts the chunks back in their order and runs the single-process
-reduction, so the mapping matrix and the manifest's counts and examples are the same.
+reduction, so the mapping matrix and the manifest's counts and examples are the same. The
+targets go through :func:`skim.encode.encode_texts` (``ray=``): the same pool
+(:mod:`skim.scale.pool`), with the cache on the driver.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import numpy as np
 
 from skim.encode import TextEncoder, encode_texts, resolve_encoder
 from skim.index import build_index
-from skim.scale.cluster import RayOptions, connect, quiet_data_context
+from skim.scale.cluster import RayOptions, connect
+from skim.scale.pool import map_blocks, put_block
 
 Chunk = tuple[np.ndarray, list[str], np.ndarray]
 """(source per text, texts, times each text occurred): what SyntheticFile.counted_chunks yields."""
@@ -83,15 +86,6 @@ def _receive_index(shared, threads: int):
     return index
 
 
-def _put_chunk(number: int, texts: list[str]):
-    """One chunk as a block in the object store (columns chunk, row, text): off the driver's
-    heap, and spilled to disk by Ray when the store is full."""
-    import pandas as pd
-    import ray
-
-    return ray.put(pd.DataFrame({"chunk": number, "row": np.arange(len(texts)), "text": texts}))
-
-
 class _StoredTexts:
     """A chunk's texts left in the object store, fetched only if the reduction reads one (the
     manifest's examples come from the first sources only)."""
@@ -108,77 +102,6 @@ class _StoredTexts:
 
             self._texts = ray.get(self.ref)["text"].tolist()
         return self._texts[i]
-
-
-def _run_pool(blocks: list, sizes: list[int], options: RayOptions, worker_kwargs: dict,
-              progress: bool) -> Iterator:  # fmt: skip
-    """Map every block (chunk) through the actor pool; yield ``(chunk number, columns)`` in
-    the chunks' order."""
-    ray = connect(options.address)
-    quiet_data_context(ray)
-    encoder = worker_kwargs["encoder"]
-    if encoder is not None and not isinstance(encoder, (str, os.PathLike)):
-        worker_kwargs = dict(worker_kwargs, encoder=ray.put(encoder))  # once, not per actor
-    results = ray.data.from_pandas_refs(blocks).map_batches(
-        _Encoder,
-        batch_size=None,  # a whole block (= one chunk) per call, as in one process
-        batch_format="numpy",
-        fn_constructor_kwargs=dict(worker_kwargs, threads=options.cpus_per_actor),
-        **options.pool(wants_gpu=True, blocks=len(blocks)),
-    )
-    sizes = dict(enumerate(sizes))
-    parts: dict[int, list[dict]] = {}
-    got = dict.fromkeys(sizes, 0)
-    following = 0
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=sum(sizes.values()), unit="text", desc="map on ray")
-    for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
-        for number in np.unique(batch["chunk"]):
-            mine = batch["chunk"] == number
-            parts.setdefault(int(number), []).append({k: v[mine] for k, v in batch.items()})
-            got[int(number)] += int(mine.sum())
-        if bar is not None:
-            bar.update(len(batch["chunk"]))
-        while following in sizes and got[following] == sizes[following]:
-            yield following, _joined(parts.pop(following))
-            following += 1
-    if bar is not None:
-        bar.close()
-
-
-def _joined(parts: list[dict]) -> dict[str, np.ndarray]:
-    """One chunk's columns from its pieces, in row order."""
-    columns = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    order = np.argsort(columns["row"], kind="stable")
-    return {key: value[order] for key, value in columns.items()}
-
-
-def encode_on_ray(
-    encoder: TextEncoder | str | None,
-    texts: list[str],
-    options: RayOptions,
-    cache_dir: str | os.PathLike | None = None,
-    device: str | None = None,
-    chunk_size: int = 32_768,
-    progress: bool = False,
-) -> np.ndarray:
-    """L2-normalised vectors of ``texts`` (in order), encoded by the cluster's actor pool.
-
-    Each actor encodes through the embedding cache of its machine (``cache_dir``), so texts
-    it has seen before are read, not encoded.
-    """
-    texts = list(texts)
-    connect(options.address)
-    starts = range(0, len(texts), chunk_size)
-    blocks = [_put_chunk(n, texts[i : i + chunk_size]) for n, i in enumerate(starts)]
-    sizes = [len(texts[i : i + chunk_size]) for i in starts]
-    kwargs = dict(encoder=encoder, device=device, cache_dir=_fspath(cache_dir))
-    pool = _run_pool(blocks, sizes, options, kwargs, progress)
-    parts = [columns["vector"] for _, columns in pool]
-    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 
 def search_on_ray(
@@ -201,16 +124,19 @@ def search_on_ray(
     the actors' seconds to ``timings["encode_synthetic"]`` and ``timings["search"]`` (summed
     over actors: CPU time of the pool, not wall time).
     """
-    connect(options.address)
+    ray = connect(options.address)
     kept, blocks = [], []  # the driver keeps 16 bytes a text; the texts go to the store
     for number, (sources, texts, times) in enumerate(chunks):
-        blocks.append(_put_chunk(number, texts))
+        blocks.append(put_block(number, texts))
         kept.append((sources, _StoredTexts(blocks[-1], len(texts)), times))
     shared = _share_index(index, target_vectors, index_kind, index_params)
     kwargs = dict(encoder=encoder, device=device, cache_dir=_fspath(cache_dir), index=shared,
                   topk=int(topk))  # fmt: skip
+    if encoder is not None and not isinstance(encoder, (str, os.PathLike)):
+        kwargs["encoder"] = ray.put(encoder)  # once, not per actor
     sizes = [len(texts) for _, texts, _ in kept]
-    for number, columns in _run_pool(blocks, sizes, options, kwargs, progress):
+    pool = map_blocks(blocks, sizes, options, _Encoder, kwargs, progress, "map on ray")
+    for number, columns in pool:
         timings["encode_synthetic"] += float(columns["t_encode"].sum())
         timings["search"] += float(columns["t_search"].sum())
         sources, texts, times = kept[number]

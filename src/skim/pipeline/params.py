@@ -25,8 +25,9 @@ class RunParams:
     the teacher kind and seed fraction, the generators, the learners and methods, ...).
 
     ``epochs`` is ``[train] epochs``: one number for every learner, one per learner, or None
-    (train's default). ``ray`` is ``[ray]`` (None without an address): the cluster the mapping
-    and the extractive and hf generator runs use, as their parameters' ``ray`` field.
+    (train's default). ``ray`` is ``[ray]`` (None without an address): the cluster the mapping,
+    the training and the extractive and hf generator runs use, as their parameters' ``ray``
+    field (and the dataset builder, the simulation and the prediction, as an argument).
     """
 
     seed: int
@@ -89,7 +90,7 @@ def run_params(config: dict[str, Any]) -> RunParams:
             ray=ray,
         ),  # fmt: skip
         train=TrainParams(
-            seed=seed, with_metadata=train["with_metadata"], encoder=train["encoder"]
+            seed=seed, with_metadata=train["with_metadata"], encoder=train["encoder"], ray=ray
         ),
         evaluate=EvaluateParams(
             k=list(config["evaluate"]["k"]), empty_rows=config["evaluate"]["empty_rows"]

@@ -88,7 +88,10 @@ def _mar_stage(run: RunParams, out: Path, ds_dir: Path, base: Path, log: Log) ->
     return target
 
 
-def _dataset_stage(config: dict[str, Any], seed: int, out: Path, log: Log) -> Path:
+def _dataset_stage(config: dict[str, Any], run: RunParams, out: Path, log: Log) -> Path:
+    """The dataset folder: the configured one, or the builder's; then the simulation, if any
+    (both encode on ``run.ray``'s cluster when there is one)."""
+    seed = run.seed
     ds_conf = config["dataset"]
     if ds_conf["path"] is not None:
         src = Path(ds_conf["path"])
@@ -102,7 +105,7 @@ def _dataset_stage(config: dict[str, Any], seed: int, out: Path, log: Log) -> Pa
         run_stage(
             out,
             "dataset",
-            lambda: build(src, ds_conf, seed),
+            lambda: build(src, {**ds_conf, "ray": run.ray}, seed),  # ray: not in the stamp
             outputs=[src / "dataset.json"],
             settings=settings,
             log=log,
@@ -116,7 +119,9 @@ def _dataset_stage(config: dict[str, Any], seed: int, out: Path, log: Log) -> Pa
     dst = out / "simulated"
 
     def simulate() -> None:
-        biased = simulate_bias(load_dataset(src), **{k: sim[k] for k in _SIMULATE}, seed=seed)
+        biased = simulate_bias(
+            load_dataset(src), **{k: sim[k] for k in _SIMULATE}, seed=seed, ray=run.ray
+        )
         save_dataset_dir(biased, dst)
 
     run_stage(out, "simulate", simulate, [dst / "dataset.json"], [src], sim, log)
@@ -382,7 +387,7 @@ def _train_and_score(
                 results.append({**trained[same], "method": row["name"]})
                 continue
             model_dir = _train_model(run, out, dataset, row, files[row["labels"]], learner, log)
-            metrics = score_model(out, dataset, model_dir, evaluate, log)
+            metrics = score_model(out, dataset, model_dir, evaluate, log, ray=run.ray)
             result = {"method": row["name"], "learner": learner, "metrics": metrics}
             results.append({**result, "empty_rows": evaluate.empty_rows})
             trained[same] = results[-1]
@@ -407,7 +412,7 @@ def run_pipeline(config: dict[str, Any], log: Log = print) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     saved = {k: v for k, v in config.items() if not k.startswith("_")}
     write_json_atomic(out / "config.json", redact_values(saved))  # no endpoint password
-    ds_dir = _dataset_stage(config, run.seed, out, log)
+    ds_dir = _dataset_stage(config, run, out, log)
     demos, base = _teach_stage(config, run, out, ds_dir, log)
     synthetic = _generate_stages(config, run, out, ds_dir, demos, base, log)
     dataset = load_dataset(ds_dir)

@@ -174,7 +174,7 @@ def _exposed_and_clicked(
     records the encoder and the model in ``settings``."""
     enc = resolve_encoder(p.encoder)
     texts = dataset.trn_texts + dataset.tst_texts + dataset.label_texts
-    vectors = encode_texts(enc, texts, cache_dir=p.cache_dir)
+    vectors = encode_texts(enc, texts, cache_dir=p.cache_dir, ray=p.ray)
     settings["encode_seconds"] = round(time.perf_counter() - start, 2)
     n_trn, n_tst = dataset.n_trn, dataset.n_tst
     query_vecs = {"train": vectors[:n_trn], "test": vectors[n_trn : n_trn + n_tst]}

@@ -30,7 +30,8 @@ class BuilderEntry:
 
 def build_wordnet(out_dir: str | os.PathLike, settings: dict[str, Any], seed: int) -> Dataset:
     """The WordNet nouns dataset from the ``[dataset]`` settings (see
-    :func:`skim.simulate.build_wordnet_dataset`)."""
+    :func:`skim.simulate.build_wordnet_dataset`); ``settings["ray"]``, if there, is the
+    cluster that encodes (``skim run``'s ``[ray]``)."""
     from skim.simulate.wordnet import build_wordnet_dataset
 
     return build_wordnet_dataset(
@@ -41,6 +42,7 @@ def build_wordnet(out_dir: str | os.PathLike, settings: dict[str, Any], seed: in
         lexfiles=settings["lexfiles"],
         encoder=settings["encoder"],
         seed=seed,
+        ray=settings.get("ray"),
     )
 
 

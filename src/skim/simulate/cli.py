@@ -7,6 +7,7 @@ import argparse
 from skim._print import add_json_flag, print_result
 from skim.argtypes import fraction, non_negative_int, positive_float
 from skim.data.cli import register_import
+from skim.scale.cluster import add_ray_argument, ray_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,6 +83,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         "--cache-dir", help="embedding cache (default: $SKIM_CACHE_DIR or ~/.cache/skim)"
     )
     add_json_flag(p, "the written folder, its statistics and the observed shares")
+    add_ray_argument(p)
 
 
 def _encoder(args: argparse.Namespace):
@@ -125,6 +127,7 @@ def _wordnet(args: argparse.Namespace) -> int:
         encoder=_encoder(args),
         seed=args.seed,
         cache_dir=args.cache_dir,
+        ray=ray_options(args.ray),
     )
     _print_summary(dataset, args.json)
     return 0
@@ -149,6 +152,7 @@ def _simulate(args: argparse.Namespace) -> int:
         mar_fraction=args.mar_fraction,
         seed=args.seed,
         cache_dir=args.cache_dir,
+        ray=ray_options(args.ray),
     )
     save_dataset_dir(dataset, args.out, extra_files=extra)
     _print_summary(load_dataset(args.out), args.json)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skim._params import StageParams, runtime
 from skim.errors import SkimError
+
+if TYPE_CHECKING:
+    from skim.scale.cluster import RayOptions
 
 CLICK_MODELS = ("sigmoid",)
 DEFAULT_TEMPERATURE = 1.0
@@ -38,6 +41,10 @@ class SimulateParams(StageParams):
         Embedding cache: a rerun with the same texts and encoder does not encode again.
     device, show_progress
         Where the exposure search runs, and its progress bar.
+    ray
+        Encode the texts the cache lacks on a Ray cluster's actor pool
+        (:class:`skim.scale.cluster.RayOptions`); None: in this process. The result is the
+        same, so it is a runtime field, out of :meth:`to_dict`.
     """
 
     exposure_topk: int | None = 200
@@ -49,6 +56,7 @@ class SimulateParams(StageParams):
     cache_dir: str | os.PathLike | None = runtime()
     device: str | None = runtime()
     show_progress: bool = runtime(True)
+    ray: RayOptions | None = runtime()
 
     def __post_init__(self) -> None:
         if self.mar_fraction is not None:

@@ -337,6 +337,7 @@ def build_wordnet_dataset(
     encoder: Any = None,
     seed: int = 0,
     cache_dir: str | os.PathLike | None = None,
+    ray: Any = None,
 ) -> Dataset:
     """Build the WordNet nouns dataset with simulated exposure bias and write it to ``out_dir``.
 
@@ -361,6 +362,9 @@ def build_wordnet_dataset(
         Seed of the 80/20 train/test split (and of the simulation).
     cache_dir
         Embedding cache (default ``$SKIM_CACHE_DIR`` or ``~/.cache/skim``).
+    ray
+        Encode on this Ray cluster's actor pool (:class:`skim.scale.cluster.RayOptions`);
+        None: in this process. The same dataset either way.
 
     Returns
     -------
@@ -381,8 +385,9 @@ def build_wordnet_dataset(
     }
     if exposure_topk:
         dataset = simulate_bias(
-            dataset, exposure_topk=exposure_topk, encoder=encoder, seed=seed, cache_dir=cache_dir
-        )
+            dataset, exposure_topk=exposure_topk, encoder=encoder, seed=seed, cache_dir=cache_dir,
+            ray=ray,
+        )  # fmt: skip
     dataset.info["build_seconds"] = round(time.perf_counter() - start, 2)  # before writing
     license_text = Path(__file__).with_name(LICENSE_FILE).read_text(encoding="utf-8")
     save_dataset_dir(dataset, out_dir, extra_files={LICENSE_FILE: license_text})
