@@ -161,10 +161,7 @@ def propose_pairs(
     else:
         from skim.map.ray_map import search_on_ray
 
-        searched_chunks = search_on_ray(
-            chunks, p.encoder, idx, target_vectors, p.index, index_params, p.topk, p.ray,
-            timings, p.cache_dir, p.device, p.progress,
-        )  # fmt: skip
+        searched_chunks = search_on_ray(chunks, idx, target_vectors, index_params, p, timings)
     for sources, texts, times, cosines, ids in searched_chunks:
         scan.add(sources, texts, times, cosines, ids)
     t0 = time.perf_counter()

@@ -20,9 +20,10 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from skim.encode import TextEncoder, encode_texts, resolve_encoder
+from skim.encode import encode_texts, resolve_encoder
 from skim.index import build_index
-from skim.scale.cluster import RayOptions, connect
+from skim.map.params import MapParams
+from skim.scale.cluster import connect
 from skim.scale.pool import map_blocks, put_block
 
 Chunk = tuple[np.ndarray, list[str], np.ndarray]
@@ -106,36 +107,32 @@ class _StoredTexts:
 
 def search_on_ray(
     chunks: Iterable[Chunk],
-    encoder: TextEncoder | str | None,
     index,
     target_vectors: np.ndarray,
-    index_kind: str,
     index_params: dict,
-    topk: int,
-    options: RayOptions,
+    params: MapParams,
     timings: dict[str, float],
-    cache_dir: str | os.PathLike | None = None,
-    device: str | None = None,
-    progress: bool = False,
 ) -> Iterator[tuple[np.ndarray, list[str], np.ndarray, np.ndarray, np.ndarray]]:
     """Encode and search every chunk in the actor pool; yield what one process would.
 
-    Yields ``(sources, texts, times, cosines, ids)`` per chunk in the chunks' order, and adds
-    the actors' seconds to ``timings["encode_synthetic"]`` and ``timings["search"]`` (summed
-    over actors: CPU time of the pool, not wall time).
+    ``params`` gives the encoder, index kind, top-k, cache, device, progress bar and the
+    cluster (``params.ray``). Yields ``(sources, texts, times, cosines, ids)`` per chunk in the
+    chunks' order, and adds the actors' seconds to ``timings["encode_synthetic"]`` and
+    ``timings["search"]`` (summed over actors: CPU time of the pool, not wall time).
     """
+    encoder, options = params.encoder, params.ray
     ray = connect(options.address)
     kept, blocks = [], []  # the driver keeps 16 bytes a text; the texts go to the store
     for number, (sources, texts, times) in enumerate(chunks):
         blocks.append(put_block(number, texts))
         kept.append((sources, _StoredTexts(blocks[-1], len(texts)), times))
-    shared = _share_index(index, target_vectors, index_kind, index_params)
-    kwargs = dict(encoder=encoder, device=device, cache_dir=_fspath(cache_dir), index=shared,
-                  topk=int(topk))  # fmt: skip
+    shared = _share_index(index, target_vectors, params.index, index_params)
+    kwargs = dict(encoder=encoder, device=params.device, cache_dir=_fspath(params.cache_dir),
+                  index=shared, topk=int(params.topk))  # fmt: skip
     if encoder is not None and not isinstance(encoder, (str, os.PathLike)):
         kwargs["encoder"] = ray.put(encoder)  # once, not per actor
     sizes = [len(texts) for _, texts, _ in kept]
-    pool = map_blocks(blocks, sizes, options, _Encoder, kwargs, progress, "map on ray")
+    pool = map_blocks(blocks, sizes, options, _Encoder, kwargs, params.progress, "map on ray")
     for number, columns in pool:
         timings["encode_synthetic"] += float(columns["t_encode"].sum())
         timings["search"] += float(columns["t_search"].sum())
