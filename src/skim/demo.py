@@ -14,11 +14,12 @@ QUICK_LEXFILES = ["noun.food", "noun.plant"]
 DEMO_LEXFILES = ["noun.artifact", "noun.animal", "noun.plant", "noun.food"]
 # The pretrained student (Gemma 3 270M + LoRA, extra skim-xc[gemma]) on a CPU: trained on the
 # gold demonstrations for STUDENT_STEPS steps of 16 and run on a fixed sample of
-# STUDENT_ITEMS_CPU train queries, what fits the budget (about 0.8 CPU s per demonstration and
-# per generated text); on a GPU it writes texts for every query.
+# STUDENT_ITEMS_CPU train queries, what fits the budget: measured 1.6 CPU s per demonstration
+# and 8.5 CPU s per query at five sampled texts (benchmarks/RESULTS.md, "The demo's budget"),
+# so these add about 10 CPU minutes; on a GPU it trains one epoch and writes for every query.
 STUDENT_BASE = "gemma3-270m"
-STUDENT_STEPS = 30
-STUDENT_ITEMS_CPU = 100
+STUDENT_STEPS = 10
+STUDENT_ITEMS_CPU = 40
 # The demo's bias regime, chosen by the regime sweep (benchmarks/RESULTS.md, "Bias regime
 # sweep"): every ancestor as a label and exposure top-20 give 1.05 observed labels per query of
 # 9.7 true ones (10.8% observed), the closest this subset gets to the paper's Table 6 (about 1.3
