@@ -21,7 +21,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "skim"
 # Low to high; a unit may import units of its own layer or earlier ones (never a cycle).
 # The stages are one layer each, in the order they may use each other: data flows forward.
 LAYERS: list[set[str]] = [
-    {"errors", "_floats", "_redact", "_io", "_params", "__init__", "argtypes", "registry"},
+    {"errors", "_floats", "_redact", "_io", "_params", "__init__", "argtypes", "registry"}
+    | {"devices"},
     {"data", "direction", "records", "pairs", "modelfolder", "prompts", "encode", "index", "stage"},
     {"simulate"},
     {"teach"},

@@ -31,6 +31,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=positive_int, help="stop after this many optimizer steps")
     p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument(
+        "--gradient-accumulation",
+        type=positive_int,
+        default=1,
+        help="batches summed into one optimizer step (default 1)",
+    )
+    p.add_argument(
+        "--gradient-checkpointing",
+        action="store_true",
+        help="recompute activations in the backward pass: less memory, more compute",
+    )
+    p.add_argument("--device", help="torch device: cpu, cuda, cuda:N (default: a GPU if any)")
+    p.add_argument(
         "--lr", type=positive_float, help="peak learning rate (default 2e-4 LoRA, 1e-3 scratch)"
     )
     p.add_argument("--max-length", type=positive_int, default=256, help="tokens per example")
@@ -79,6 +91,9 @@ def _distill(args: argparse.Namespace) -> int:
         seed=args.seed,
         no_metadata=args.no_metadata,
         batch_size=args.batch_size,
+        gradient_accumulation=args.gradient_accumulation,
+        gradient_checkpointing=args.gradient_checkpointing,
+        device=args.device,
         learning_rate=args.lr,
         max_length=args.max_length,
         checkpoint_every=args.checkpoint_every,

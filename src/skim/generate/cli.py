@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-new-tokens", type=positive_int, help="tokens generated per item (default 64)"
     )
     p.add_argument("--batch-size", type=positive_int, help="prompts per forward pass (hf)")
+    p.add_argument("--device", help="hf: torch device, cpu, cuda, cuda:N (default: a GPU if any)")
     p.add_argument(
         "--precision",
         choices=("auto", "bf16", "fp32"),
@@ -107,6 +108,7 @@ def _generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         options=options,
         overwrite=args.overwrite,
+        device=args.device,
     )
     items = list(range(args.limit)) if args.limit is not None else None
     summary = generate(args.dataset, args.out, args.direction, params=params, items=items)

@@ -51,12 +51,13 @@ class HFGenerator:
     ) -> None:
         import torch
 
-        from skim.distill.model import default_device, load_student
+        from skim.devices import resolve_device
+        from skim.distill.model import load_student
         from skim.distill.train import resolve_precision
 
         check_sampling(num_return, temperature)
         _check_output_options(direction, vocabulary, vocabulary_texts, constrain, constraint_texts)
-        device = device or default_device()
+        device = resolve_device(device)
         precision = resolve_precision(precision, device)
         dtype = torch.bfloat16 if precision == "bf16" else torch.float32
         self.model, self.tokenizer, manifest = load_student(model, adapter, device, dtype)

@@ -21,6 +21,7 @@ from typing import Any
 
 from skim._io import atomic_path, check_output, write_json_atomic
 from skim.data import Dataset, as_dataset
+from skim.devices import resolve_device
 from skim.direction import check_direction, source_count, source_texts
 from skim.errors import SkimError
 from skim.generate.base import Generator, ReportsBatches, make_items
@@ -140,10 +141,16 @@ def _ready(generator: str | Generator | None) -> bool:
 
 
 def _make(p: GenerateParams, dataset: Dataset, direction: str, no_metadata: bool) -> Generator:
-    """The generator ``p`` names, configured (see :func:`make_generator`)."""
+    """The generator ``p`` names, configured (see :func:`make_generator`); the device goes to
+    a generator that runs a torch model here (``GeneratorEntry.device``)."""
+    options = dict(p.options)
+    if p.device is not None:
+        device = resolve_device(p.device)
+        if GENERATORS.lookup(p.generator).device:
+            options["device"] = device
     return make_generator(
         p.generator, dataset, direction, p.model, p.adapter, no_metadata, p.num_return, p.seed,
-        **p.options,
+        **options,
     )  # fmt: skip
 
 

@@ -12,6 +12,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("config", help="TOML file (see examples/wordnet.toml)")
     p.add_argument("--out", help="output folder (overrides [run] out)")
+    p.add_argument(
+        "--device",
+        help="torch device: cpu, cuda, cuda:N (overrides [run] device; default: a GPU "
+        "if there is one)",
+    )
     p.set_defaults(func=_run)
     register_compare(sub)
 
@@ -19,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from skim.pipeline import load_config, run_pipeline
 
-    report = run_pipeline(load_config(args.config, out=args.out))
+    report = run_pipeline(load_config(args.config, out=args.out, device=args.device))
     print(report.read_text(encoding="utf-8").split("\n## ")[0])
     print(f"report: {report}")
     return 0
