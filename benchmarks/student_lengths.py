@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--base", default="gemma3-270m")
     parser.add_argument("--new-tokens", default="64,128,250")
     parser.add_argument("--meta-words", default="200")
+    parser.add_argument("--max-texts", type=int, default=10, help="texts the generator keeps")
     args = parser.parse_args()
     from transformers import AutoTokenizer
 
@@ -50,11 +51,26 @@ def main() -> None:
     per_row = [[labels[j] for j in full[i].indices] for i in rows]
     completions = [format_completion(t) for t in per_row]
     tokens = [len(ids) + 1 for ids in tokenizer(completions, add_special_tokens=False)["input_ids"]]
+    # what generation must write to give the generator its max_texts texts: up to the end of
+    # the max_texts-th line, or the whole completion with its end token if it has fewer
+    needed = [
+        n if len(t) <= args.max_texts else len(x)
+        for n, t, x in zip(
+            tokens,
+            per_row,
+            tokenizer(
+                [format_completion(t[: args.max_texts]) + "\n" for t in per_row],
+                add_special_tokens=False,
+            )["input_ids"],
+            strict=True,
+        )
+    ]
     result: dict = {
         "dataset": args.dataset,
         "items": len(rows),
         "texts_per_item": percentiles([len(t) for t in per_row]),
         "completion_tokens_with_eos": percentiles(tokens),
+        f"tokens_for_first_{args.max_texts}_texts": percentiles(needed),
     }
     for cap in (int(c) for c in args.new_tokens.split(",")):
         cut = [i for i, n in enumerate(tokens) if n > cap]
@@ -68,6 +84,10 @@ def main() -> None:
             kept.append(int((ends <= cap).sum()) / len(lines))
         result[f"cut_at_{cap}_new_tokens"] = {
             "share_of_completions": round(len(cut) / len(tokens), 4),
+            "mean_tokens_written": round(float(np.minimum(tokens, cap).mean()), 1),
+            f"share_short_of_{args.max_texts}_texts": round(
+                float(np.mean(np.array(needed) > cap)), 4
+            ),
             "texts_kept_whole_in_cut_ones": round(float(np.mean(kept)), 3) if kept else None,
             "texts_lost_overall": round(
                 sum((1 - k) * len(per_row[i]) for k, i in zip(kept, cut, strict=True))

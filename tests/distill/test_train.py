@@ -239,3 +239,23 @@ def test_lora_in_bf16_with_gradient_checkpointing(tmp_path, tiny_base):
     assert manifest["steps"] == 2 and manifest["settings"]["precision"] == "bf16"
     assert "gradient_checkpointing" not in manifest["settings"]
     assert (out / "adapter_model.safetensors").is_file()
+
+
+def test_default_length_keeps_the_item_of_a_prompt_with_full_metadata():
+    """200 metadata words (the default cut) and 10 texts of 6 words fit whole in the default
+    max_length (at 256 the prompt lost its task and item lines)."""
+    from skim.distill import DistillParams, format_prompt
+    from skim.distill.model import train_tokenizer
+    from skim.distill.train import _tokenize
+
+    words = ["canine", "feline", "tree", "vehicle", "animal", "plant"]
+    metadata = " ".join(words[i % 6] for i in range(250))
+    texts = [" ".join(words[(i + j) % 6] for j in range(6)) for i in range(10)]
+    prompt = format_prompt("wolf", metadata, "queries-to-labels")
+    completion = "\n".join(texts)
+    tokenizer = train_tokenizer([prompt + completion] * 4, vocab_size=300)
+    ((ids, labels),) = _tokenize(tokenizer, [prompt], [completion], DistillParams().max_length)
+    decoded = tokenizer.decode(ids, skip_special_tokens=True)
+    assert decoded.startswith("task: queries-to-labels\nitem: wolf\nmetadata: ")
+    assert decoded.endswith("output:\n" + completion)
+    assert len(decoded.split("metadata: ")[1].split("\n")[0].split()) == 200

@@ -45,7 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--lr", type=positive_float, help="peak learning rate (default 2e-4 LoRA, 1e-3 scratch)"
     )
-    p.add_argument("--max-length", type=positive_int, default=256, help="tokens per example")
+    p.add_argument(
+        "--max-length", type=positive_int, default=512, help="tokens per example (default 512)"
+    )
     p.add_argument("--no-metadata", action="store_true", help="prompts without metadata")
     p.add_argument(
         "--observed",

@@ -59,7 +59,10 @@ class DistillParams(StageParams):
     batch_size: int = 16
     gradient_accumulation: int = 1
     learning_rate: float | None = None
-    max_length: int = 256
+    # tokens per example: a prompt with the default 200 metadata words (about 245 Gemma tokens,
+    # 1.2 per word on WordNet) and a header, plus a 128-token completion; at 256 such a prompt
+    # lost its first lines (the task and the item: the prompt is cut from the left)
+    max_length: int = 512
     checkpoint_every: int = 200
     hidden_size: int = 256
     num_layers: int = 4

@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--top-k", type=positive_int, help="sampling top-k (default 200)")
     p.add_argument(
-        "--max-new-tokens", type=positive_int, help="tokens generated per item (default 64)"
+        "--max-new-tokens", type=positive_int, help="tokens generated per item (default 128)"
     )
     p.add_argument("--batch-size", type=positive_int, help="prompts per forward pass (hf)")
     p.add_argument("--device", help="hf: torch device, cpu, cuda, cuda:N (default: a GPU if any)")

@@ -17,7 +17,12 @@ from skim.errors import SkimError
 from skim.generate.base import Item
 from skim.generate.constrain import LabelTrie
 from skim.generate.decode import Head, Sampling, dataset_vocabulary, decode
-from skim.generate.student import check_sampling, student_prompts, student_settings
+from skim.generate.student import (
+    DEFAULT_MAX_NEW_TOKENS,
+    check_sampling,
+    student_prompts,
+    student_settings,
+)
 
 VOCABULARIES = ("full", "dataset")
 CONSTRAINTS = ("none", "labels")
@@ -36,7 +41,7 @@ class HFGenerator:
         no_metadata: bool = False,
         num_return: int = 1,
         max_texts: int = 10,
-        max_new_tokens: int = 64,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
         temperature: float = 0.8,
         top_k: int = 200,
         batch_size: int = 32,
