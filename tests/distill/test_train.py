@@ -259,3 +259,12 @@ def test_default_length_keeps_the_item_of_a_prompt_with_full_metadata():
     assert decoded.startswith("task: queries-to-labels\nitem: wolf\nmetadata: ")
     assert decoded.endswith("output:\n" + completion)
     assert len(decoded.split("metadata: ")[1].split("\n")[0].split()) == 200
+
+
+def test_the_default_adapter_is_the_authors_r8_on_every_linear_layer(tmp_path, tiny_base):
+    demos = write_demos(tmp_path / "demos.jsonl")
+    out = distill(demos, tmp_path / "a", base=str(tiny_base), max_steps=1, show_progress=False)
+    config = json.loads((out / "adapter_config.json").read_text())
+    assert config["r"] == 8 and config["lora_alpha"] == 16
+    layers = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    assert {name.rsplit(".", 1)[-1] for name in config["target_modules"]} == layers  # no head

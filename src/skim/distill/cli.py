@@ -24,7 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     kind.add_argument(
         "--from-scratch", action="store_true", help="train a tiny Llama and its tokenizer"
     )
-    p.add_argument("--lora-r", type=positive_int, default=16, help="LoRA rank (default 16)")
+    p.add_argument(
+        "--lora-r",
+        type=positive_int,
+        default=8,
+        help="LoRA rank, on every linear layer of attention and MLP (default 8)",
+    )
     p.add_argument(
         "--epochs", type=positive_float, default=2, help="passes over the data (default 2)"
     )

@@ -139,6 +139,7 @@ def _settings(p: DistillParams, device: str) -> dict[str, Any]:
         "max_metadata_words": p.max_metadata_words,
         "lora_r": None if scratch else p.lora_r,
         "lora_alpha": None if scratch else (p.lora_alpha or 2 * p.lora_r),
+        "target_modules": None if scratch else p.target_modules,
         "epochs": p.epochs,
         "max_steps": p.max_steps,
         "seed": p.seed,
