@@ -214,27 +214,27 @@ def test_cli_distill_adds_observed_pairs(tmp_path, capsys):
         str(data),
         "--max-observed",
         "5",
+        "--gradient-accumulation",
+        "2",
+        "--gradient-checkpointing",
+        "--device",
+        "cpu",
     ]
     assert main(argv) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["n_demonstrations"] == 4 and printed["n_extra_pairs"] == 5
     assert printed["steps"] == 2
+    assert read_manifest(tmp_path / "m")["settings"]["gradient_accumulation"] == 2
 
 
 def test_lora_in_bf16_with_gradient_checkpointing(tmp_path, tiny_base):
     """The settings a large student needs run on CPU too; checkpointing does not enter the stamp."""
     demos = write_demos(tmp_path / "demos.jsonl")
+    settings = {"lora_r": 4, "max_steps": 2, "batch_size": 2, "show_progress": False}
     out = distill(
-        demos,
-        tmp_path / "adapter",
-        base=str(tiny_base),
-        lora_r=4,
-        max_steps=2,
-        batch_size=2,
-        precision="bf16",
-        gradient_checkpointing=True,
-        show_progress=False,
-    )
+        demos, tmp_path / "a", base=str(tiny_base), precision="bf16", gradient_checkpointing=True,
+        **settings,
+    )  # fmt: skip
     manifest = read_manifest(out)
     assert manifest["steps"] == 2 and manifest["settings"]["precision"] == "bf16"
     assert "gradient_checkpointing" not in manifest["settings"]
