@@ -39,17 +39,10 @@ import torch
 from skim.data import load_dataset
 from skim.distill.demos import load_demonstrations
 from skim.distill.model import load_base
-from skim.distill.train import (
-    _add_lora,
-    _autocast,
-    _collate,
-    _tokenize,
-    completion_loss,
-    length_bucketed_batches,
-)
+from skim.distill.train import _add_lora, _collate, _tokenize, completion_loss
 from skim.generate.base import make_items
 from skim.generate.decode import Head, Sampling, dataset_vocabulary, decode
-from skim.generate.run import dataset_texts
+from skim.generate.registry import dataset_texts
 from skim.generate.student import student_prompts, student_settings
 
 
@@ -71,14 +64,17 @@ def train_variant(base, demos, precision: str, loss: str, batch_size: int, steps
     model, tok = load_base(base, device="cpu", dtype=dtype)
     model = _add_lora(model, 16, 32, None, 0)
     rows = _tokenize(tok, [d.prompt() for d in demos], [d.completion() for d in demos], 256)
-    batches = length_bucketed_batches([len(r[0]) for r in rows], batch_size, 0)[:steps]
+    order = np.random.default_rng(0).permutation(len(rows)).tolist()
+    order = sorted(order[: steps * batch_size], key=lambda i: len(rows[i][0]))  # little padding
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=2e-4)
     model.train()
     losses, start, cpu = [], time.perf_counter(), time.process_time()
     for batch in batches:
-        ids, mask, labels = _collate([rows[i] for i in batch], tok.pad_token_id, "cpu")
-        with _autocast(precision, "cpu"):
+        rows_in = [{"input_ids": rows[i][0], "labels": rows[i][1]} for i in batch]
+        ids, mask, labels = _collate(rows_in, tok.pad_token_id).values()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
             if loss == "full":
                 value = model(input_ids=ids, attention_mask=mask, labels=labels).loss
             else:

@@ -32,6 +32,7 @@ LAYERS: list[set[str]] = [
         "__init__",
         "argtypes",
         "registry",
+        "devices",
     },
     {
         "data",

@@ -29,16 +29,21 @@ PAPER_REGIME = {"depth": "all", "exposure_topk": 20}
 
 
 def demo_config(
-    out: str | Path, quick: bool = False, full: bool = False, student: bool | None = None
+    out: str | Path,
+    quick: bool = False,
+    full: bool = False,
+    student: bool | None = None,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """The demo as a ``skim run`` config (raw TOML-like dict, checked by ``check_config``).
 
     ``quick``: two lexicographer files and the extractive generator only; ``full``: every WordNet
     noun; otherwise :data:`DEMO_LEXFILES`. ``student``: add the pretrained student (None: when
-    it is installed and the demo is not quick).
+    it is installed and the demo is not quick). ``device``: ``[run] device`` (None: a GPU if
+    there is one).
     """
     raw: dict[str, Any] = {
-        "run": {"out": str(out), "seed": 0},
+        "run": {"out": str(out), "seed": 0, "device": device},
         "dataset": {"builder": "wordnet", **PAPER_REGIME},
         "teach": {"teacher": "gold", "seed_fraction": 0.02},
         "generate": {
@@ -98,11 +103,11 @@ def student_installed() -> bool:
 def add_student(raw: dict[str, Any]) -> None:
     """Add the pretrained student to a demo config: LoRA on the gold demonstrations, then its
     texts for a sample of the queries on a CPU, for every query on a GPU."""
-    import torch
+    from skim.devices import resolve_device
 
     raw["generate"]["generators"] = [*raw["generate"]["generators"], "slm"]
     raw["distill"] = {"base": STUDENT_BASE, "from_scratch": False, "epochs": 1}
-    if not torch.cuda.is_available():
+    if not resolve_device(raw["run"].get("device")).startswith("cuda"):
         raw["distill"]["max_steps"] = STUDENT_STEPS
         raw["generate"]["model_items"] = STUDENT_ITEMS_CPU
 
@@ -134,6 +139,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "when skim-xc[gemma] is installed, off with --quick)",
     )
     p.add_argument("--out", default="skim-demo", help="output folder")
+    p.add_argument("--device", help="torch device: cpu, cuda, cuda:N (default: a GPU if any)")
     p.add_argument(
         "--whatif",
         action=argparse.BooleanOptionalAction,
@@ -195,7 +201,8 @@ def _demo(args: argparse.Namespace) -> int:
 
     if args.quick and args.full:
         raise SkimError("skim demo: choose --quick or --full, not both")
-    config = check_config(demo_config(args.out, args.quick, args.full, args.student), "skim demo")
+    raw = demo_config(args.out, args.quick, args.full, args.student, args.device)
+    config = check_config(raw, "skim demo")
     if args.student is None and not args.quick and not student_installed():
         LOGGER.warning(
             "the pretrained student is not installed, so this demo's synthetic texts are "

@@ -100,21 +100,21 @@ def test_lora_adapter_loads_in_transformers_and_generates(tmp_path, tiny_base):
 
 def test_interrupted_training_resumes_from_checkpoint(tmp_path, monkeypatch):
     demos = write_demos(tmp_path / "demos.jsonl", range(8))
-    save = train_module._save_checkpoint
+    mark = train_module._mark_checkpoint
     calls = {"save": 0, "steps": 0}
 
-    def crash_after_second(out_dir, *args):
-        save(out_dir, *args)
+    def crash_after_second(folder, *args):
+        mark(folder, *args)
         calls["save"] += 1
         if calls["save"] == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_module, "_save_checkpoint", crash_after_second)
+    monkeypatch.setattr(train_module, "_mark_checkpoint", crash_after_second)
     with pytest.raises(KeyboardInterrupt):
         distill(
             demos, tmp_path / "student", from_scratch=True, max_steps=6, checkpoint_every=2, **SMALL
         )
-    assert (tmp_path / "student" / "checkpoint" / "state.json").is_file()
+    assert (tmp_path / "student" / "checkpoint" / "checkpoint-4" / "skim_checkpoint.json").is_file()
     assert read_manifest(tmp_path / "student") is None
 
     collate = train_module._collate
@@ -128,7 +128,52 @@ def test_interrupted_training_resumes_from_checkpoint(tmp_path, monkeypatch):
         demos, tmp_path / "student", from_scratch=True, max_steps=6, checkpoint_every=2, **SMALL
     )
     assert calls["steps"] == 2  # steps 5 and 6 only
-    assert read_manifest(out)["steps"] == 6
+    manifest = read_manifest(out)
+    assert manifest["steps"] == 6 and not (out / "checkpoint").exists()
+
+
+def test_a_checkpoint_cut_short_is_not_resumed(tmp_path, monkeypatch):
+    """Trainer wrote checkpoint-4 but crashed before skim marked it: resume from checkpoint-2."""
+    demos = write_demos(tmp_path / "demos.jsonl", range(8))
+    mark = train_module._mark_checkpoint
+
+    def crash_before_second_mark(folder, step, settings):
+        if step == 4:
+            raise KeyboardInterrupt
+        mark(folder, step, settings)
+
+    monkeypatch.setattr(train_module, "_mark_checkpoint", crash_before_second_mark)
+    settings = dict(from_scratch=True, max_steps=6, checkpoint_every=2, **SMALL)
+    with pytest.raises(KeyboardInterrupt):
+        distill(demos, tmp_path / "student", **settings)
+    assert (tmp_path / "student" / "checkpoint" / "checkpoint-4").is_dir()
+    monkeypatch.setattr(train_module, "_mark_checkpoint", mark)
+    calls = {"steps": 0}
+    collate = train_module._collate
+
+    def counting(*args):
+        calls["steps"] += 1
+        return collate(*args)
+
+    monkeypatch.setattr(train_module, "_collate", counting)
+    assert read_manifest(distill(demos, tmp_path / "student", **settings))["steps"] == 6
+    assert calls["steps"] == 4  # steps 3 to 6
+
+
+def test_gradient_accumulation_takes_the_mean_over_the_accumulated_step(tmp_path):
+    """4 examples in one batch of 4, or in 2 accumulated batches of 2: the same first step."""
+    demos = write_demos(tmp_path / "demos.jsonl", range(4))
+    small = {**SMALL, "batch_size": 4}
+    one = distill(demos, tmp_path / "a", from_scratch=True, max_steps=1, **small)
+    small["batch_size"] = 2
+    two = distill(
+        demos, tmp_path / "b", from_scratch=True, max_steps=1, gradient_accumulation=2, **small
+    )
+    first = [read_manifest(x)["first_loss"] for x in (one, two)]
+    assert first[0] == pytest.approx(first[1], rel=1e-4)
+    assert read_manifest(two)["settings"]["gradient_accumulation"] == 2
+    with pytest.raises(SkimError, match="gradient_accumulation must be a positive integer"):
+        distill(demos, tmp_path / "c", from_scratch=True, gradient_accumulation=0)
 
 
 def test_clear_errors_for_bad_model_settings(tmp_path):
@@ -170,8 +215,57 @@ def test_cli_distill_adds_observed_pairs(tmp_path, capsys):
         "--max-observed",
         "5",
         "--json",
+        "--gradient-accumulation",
+        "2",
+        "--gradient-checkpointing",
+        "--device",
+        "cpu",
     ]
     assert main(argv) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["n_demonstrations"] == 4 and printed["n_extra_pairs"] == 5
     assert printed["steps"] == 2
+    assert read_manifest(tmp_path / "m")["settings"]["gradient_accumulation"] == 2
+
+
+def test_lora_in_bf16_with_gradient_checkpointing(tmp_path, tiny_base):
+    """The settings a large student needs run on CPU too; checkpointing does not enter the stamp."""
+    demos = write_demos(tmp_path / "demos.jsonl")
+    settings = {"lora_r": 4, "max_steps": 2, "batch_size": 2, "show_progress": False}
+    out = distill(
+        demos, tmp_path / "a", base=str(tiny_base), precision="bf16", gradient_checkpointing=True,
+        **settings,
+    )  # fmt: skip
+    manifest = read_manifest(out)
+    assert manifest["steps"] == 2 and manifest["settings"]["precision"] == "bf16"
+    assert "gradient_checkpointing" not in manifest["settings"]
+    assert (out / "adapter_model.safetensors").is_file()
+
+
+def test_default_length_keeps_the_item_of_a_prompt_with_full_metadata():
+    """200 metadata words (the default cut) and 10 texts of 6 words fit whole in the default
+    max_length (at 256 the prompt lost its task and item lines)."""
+    from skim.distill import DistillParams, format_prompt
+    from skim.distill.model import train_tokenizer
+    from skim.distill.train import _tokenize
+
+    words = ["canine", "feline", "tree", "vehicle", "animal", "plant"]
+    metadata = " ".join(words[i % 6] for i in range(250))
+    texts = [" ".join(words[(i + j) % 6] for j in range(6)) for i in range(10)]
+    prompt = format_prompt("wolf", metadata, "queries-to-labels")
+    completion = "\n".join(texts)
+    tokenizer = train_tokenizer([prompt + completion] * 4, vocab_size=300)
+    ((ids, labels),) = _tokenize(tokenizer, [prompt], [completion], DistillParams().max_length)
+    decoded = tokenizer.decode(ids, skip_special_tokens=True)
+    assert decoded.startswith("task: queries-to-labels\nitem: wolf\nmetadata: ")
+    assert decoded.endswith("output:\n" + completion)
+    assert len(decoded.split("metadata: ")[1].split("\n")[0].split()) == 200
+
+
+def test_the_default_adapter_is_the_authors_r8_on_every_linear_layer(tmp_path, tiny_base):
+    demos = write_demos(tmp_path / "demos.jsonl")
+    out = distill(demos, tmp_path / "a", base=str(tiny_base), max_steps=1, show_progress=False)
+    config = json.loads((out / "adapter_config.json").read_text())
+    assert config["r"] == 8 and config["lora_alpha"] == 16
+    layers = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    assert {name.rsplit(".", 1)[-1] for name in config["target_modules"]} == layers  # no head

@@ -26,7 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     kind.add_argument(
         "--from-scratch", action="store_true", help="train a tiny Llama and its tokenizer"
     )
-    p.add_argument("--lora-r", type=positive_int, default=16, help="LoRA rank")
+    p.add_argument(
+        "--lora-r",
+        type=positive_int,
+        default=8,
+        help="LoRA rank, on every linear layer of attention and MLP",
+    )
     p.add_argument("--epochs", type=positive_float, default=2, help="passes over the data")
     p.add_argument(
         "--max-steps",
@@ -35,12 +40,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--batch-size", type=positive_int, default=16, help="examples per step")
     p.add_argument(
+        "--gradient-accumulation",
+        type=positive_int,
+        default=1,
+        help="batches summed into one optimizer step",
+    )
+    p.add_argument(
+        "--gradient-checkpointing",
+        action="store_true",
+        help="recompute activations in the backward pass: less memory, more compute",
+    )
+    p.add_argument("--device", help="torch device: cpu, cuda, cuda:N (default: a GPU if any)")
+    p.add_argument(
         "--lr", type=positive_float, help="peak learning rate (default: 2e-4 LoRA, 1e-3 scratch)"
     )
     p.add_argument(
         "--max-length",
         type=positive_int,
-        default=256,
+        default=512,
         help="tokens per example (longer ones are cut)",
     )
     p.add_argument("--no-metadata", action="store_true", help="prompts without metadata")
@@ -89,6 +106,9 @@ def _distill(args: argparse.Namespace) -> int:
         seed=args.seed,
         no_metadata=args.no_metadata,
         batch_size=args.batch_size,
+        gradient_accumulation=args.gradient_accumulation,
+        gradient_checkpointing=args.gradient_checkpointing,
+        device=args.device,
         learning_rate=args.lr,
         max_length=args.max_length,
         checkpoint_every=args.checkpoint_every,

@@ -31,6 +31,10 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+# Metadata words in a prompt (the authors: 750 tokens of ORCAS page content). WordNet glosses
+# never reach it (p99 32 words, max 82; benchmarks/RESULTS.md, "Distillation on transformers'
+# Trainer"); for long documents 200 words (about 240 Gemma tokens) keep the prompt, the CPU's
+# main cost, at a third of the authors' 750 tokens. Raise it with max_metadata_words.
 DEFAULT_MAX_METADATA_WORDS = 200
 
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]+|\(?\d{1,3}[.):]|[a-z][.)])\s+")

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from skim.devices import resolve_device
 from skim.errors import SkimError
 
 MANIFEST = "skim_distill.json"
@@ -86,13 +87,7 @@ def load_base(name_or_path: str, device: str | None = None, dtype: Any = None):
         raise SkimError(f"cannot load model {name_or_path!r}: {first}") from None
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return model.to(device or default_device()), tokenizer
-
-
-def default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return model.to(resolve_device(device)), tokenizer
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any] | None:

@@ -1,15 +1,24 @@
 """Supervised fine-tuning of the student on demonstrations, loss on the completion only.
 
-Two ways, one loop: LoRA (peft) on a pretrained causal LM, or a tiny Llama trained from scratch
-with its own tokenizer. Training checkpoints every ``checkpoint_every`` steps (trainable weights
-in safetensors, optimizer state read back with ``weights_only=True``) and a rerun resumes from
-the last one; the manifest ``skim_distill.json``, written last, marks a finished model.
+Both kinds of student go through transformers' ``Trainer``: LoRA (peft) on a pretrained causal
+LM, or a tiny Llama trained from scratch with its own tokenizer. Trainer brings bf16 mixed
+precision, gradient accumulation and checkpointing, checkpoints and resume, and several GPUs
+through accelerate (``accelerate launch -m skim distill ...``). skim adds the completion-only
+loss (the LM head runs only where a completion token is predicted), its progress bar, and a mark
+in each checkpoint that Trainer finished writing (``checkpoint/checkpoint-N``): a rerun resumes
+the newest marked one made with the same settings. The manifest ``skim_distill.json``, written
+last, marks a finished model.
+
+``Trainer`` rather than TRL's ``SFTTrainer``: SFTTrainer's completion-only loss, peft and
+packing sit on top of this same Trainer but need the ``datasets`` package (pyarrow) for the
+data, and its loss runs the LM head over every position; the examples here are already tokenized
+with their prompt masked, so Trainer with a ``compute_loss`` of ten lines does the job.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import math
 import os
 import shutil
 import time
@@ -21,11 +30,11 @@ import numpy as np
 
 from skim._io import apply_umask, file_fingerprint, write_json_atomic
 from skim._log import progress_enabled
+from skim.devices import resolve_device
 from skim.distill.demos import Demonstration, load_demonstrations, pairs_to_demonstrations
 from skim.distill.format import FORMAT_VERSION
 from skim.distill.model import (
     MANIFEST,
-    default_device,
     load_base,
     read_manifest,
     scratch_model,
@@ -35,6 +44,7 @@ from skim.distill.params import DistillParams
 from skim.errors import SkimError
 
 CHECKPOINT = "checkpoint"
+CHECKPOINT_MARK = "skim_checkpoint.json"
 
 
 def distill(
@@ -83,7 +93,7 @@ def distill(
     if not demo_list:
         raise SkimError("no demonstrations to distill from")
     extra = pairs_to_demonstrations(extra_pairs or [], demo_list[0].direction)
-    device = p.device or default_device()
+    device = resolve_device(p.device)
     stamp = _settings(p, device)
     fingerprint = _demos_fingerprint(demos, demo_list, extra)
     done = read_manifest(out_dir)
@@ -92,13 +102,13 @@ def distill(
     examples = demo_list + extra
     prompts = [d.prompt(p.no_metadata, p.max_metadata_words) for d in examples]
     completions = [d.completion() for d in examples]
-    ckpt = _latest_checkpoint(out_dir)
-    if ckpt is not None and _read_json(ckpt / "state.json").get("settings") != stamp:
-        ckpt = None  # a checkpoint of other settings cannot be resumed
+    ckpt = _latest_checkpoint(out_dir, stamp)  # None: start over (other settings, none yet)
     model, tokenizer = _student(p, stamp, device, ckpt, prompts, completions)
     rows = _tokenize(tokenizer, prompts, completions, p.max_length)
     started = time.time()
     trained = _fit(model, tokenizer, rows, p, stamp, device, ckpt, out_dir)
+    if not trained.pop("main_process"):
+        return out_dir  # under accelerate launch, one process writes the model
     model.eval()
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
@@ -114,7 +124,6 @@ def distill(
     }
     write_json_atomic(out_dir / MANIFEST, manifest)
     shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
-    shutil.rmtree(out_dir / f"{CHECKPOINT}.old", ignore_errors=True)
     apply_umask(out_dir)  # safetensors writes its weights 0600 whatever the umask
     return out_dir
 
@@ -131,10 +140,13 @@ def _settings(p: DistillParams, device: str) -> dict[str, Any]:
         "max_metadata_words": p.max_metadata_words,
         "lora_r": None if scratch else p.lora_r,
         "lora_alpha": None if scratch else (p.lora_alpha or 2 * p.lora_r),
+        "target_modules": None if scratch else p.target_modules,
         "epochs": p.epochs,
         "max_steps": p.max_steps,
         "seed": p.seed,
         "batch_size": p.batch_size,
+        "gradient_accumulation": p.gradient_accumulation,
+        "schedule": "cosine-warmup0.05-min0.1",
         "learning_rate": p.learning_rate or (1e-3 if scratch else 2e-4),
         "max_length": p.max_length,
         "precision": resolve_precision(p.precision, device, scratch),
@@ -156,7 +168,7 @@ def _student(p: DistillParams, stamp: dict, device: str, ckpt, prompts, completi
         if ckpt is not None:
             from transformers import AutoTokenizer
 
-            tokenizer = AutoTokenizer.from_pretrained(ckpt / "tokenizer")
+            tokenizer = AutoTokenizer.from_pretrained(ckpt)  # Trainer saved it there
         else:
             tokenizer = train_tokenizer(
                 [a + b for a, b in zip(prompts, completions, strict=True)], p.vocab_size
@@ -171,50 +183,145 @@ def _student(p: DistillParams, stamp: dict, device: str, ckpt, prompts, completi
 
 
 def _fit(model, tokenizer, rows, p: DistillParams, stamp, device, ckpt, out_dir) -> dict:
-    """The training loop, from the checkpoint ``ckpt`` when given; checkpoints as it goes.
+    """Train with transformers' ``Trainer``, from the checkpoint ``ckpt`` when given.
 
-    Returns the manifest's steps, losses and trainable parameter count.
+    Returns the manifest's steps, losses and trainable parameter count, and whether this is
+    the main process (the one that writes, when ``accelerate launch`` starts several).
     """
-    import torch
+    from transformers import TrainingArguments
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    steps_per_epoch = math.ceil(len(rows) / p.batch_size)
-    total = p.max_steps if p.max_steps is not None else math.ceil(p.epochs * steps_per_epoch)
-    params = [w for w in model.parameters() if w.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=stamp["learning_rate"], weight_decay=0.0)
-    step, losses = 0, []
-    if ckpt is not None:
-        step, losses = _load_checkpoint(ckpt, model, optimizer)
-    started_step = step
-    model.train()
-    bar = _progress(total, step, p.show_progress)
-    while step < total:
-        epoch, offset = divmod(step, steps_per_epoch)
-        if offset == 0 or step == started_step:
-            lengths = [len(r[0]) for r in rows]
-            batches = length_bucketed_batches(lengths, p.batch_size, p.seed + epoch)
-        batch = [rows[i] for i in batches[offset]]
-        ids, mask, labels = _collate(batch, tokenizer.pad_token_id, device)
-        for group in optimizer.param_groups:
-            group["lr"] = _lr(stamp["learning_rate"], step, total)
-        with _autocast(stamp["precision"], device):
-            loss = completion_loss(model, ids, mask, labels)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        losses.append(float(loss.detach()))
-        bar.update(1)
-        bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-        if step % p.checkpoint_every == 0 and step < total:
-            _save_checkpoint(out_dir, model, optimizer, tokenizer, step, losses, stamp)
-    bar.close()
+    if ckpt is None:
+        shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)  # other settings, or old format
+    _select_device(device)
+    args = TrainingArguments(
+        output_dir=str(out_dir / CHECKPOINT),
+        per_device_train_batch_size=p.batch_size,
+        gradient_accumulation_steps=p.gradient_accumulation,
+        num_train_epochs=p.epochs,
+        max_steps=p.max_steps if p.max_steps is not None else -1,
+        learning_rate=stamp["learning_rate"],
+        # 5% linear warm-up, then cosine (the authors' schedule) down to 10% of the peak
+        lr_scheduler_type="cosine_with_min_lr",
+        lr_scheduler_kwargs={"min_lr_rate": 0.1},
+        warmup_steps=0.05,
+        weight_decay=0.0,
+        max_grad_norm=1.0,
+        bf16=stamp["precision"] == "bf16",
+        activation_checkpointing=p.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False},
+        train_sampling_strategy="group_by_length",  # little compute spent on padding
+        seed=p.seed,
+        data_seed=p.seed,
+        use_cpu=str(device) == "cpu",
+        save_strategy="steps",
+        save_steps=p.checkpoint_every,
+        save_total_limit=2,  # the newest may be cut short by a crash; the one before is whole
+        logging_steps=1,
+        report_to="none",
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        dataloader_pin_memory=False,
+    )
+    trainer_class, callback = _trainer_classes()
+    trainer = trainer_class(
+        model=model,
+        args=args,
+        train_dataset=[{"input_ids": ids, "labels": labels} for ids, labels in rows],
+        data_collator=lambda batch: _collate(batch, tokenizer.pad_token_id),
+        processing_class=tokenizer,  # saved in each checkpoint: a from-scratch resume needs it
+    )
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(callback(stamp, p.show_progress))
+    trainer.train(resume_from_checkpoint=str(ckpt) if ckpt is not None else None)
+    losses = [float(h["loss"]) for h in trainer.state.log_history if "loss" in h]
     return {
-        "steps": step,
+        "steps": trainer.state.global_step,
         "final_loss": float(np.mean(losses[-20:])) if losses else None,
         "first_loss": losses[0] if losses else None,
-        "trainable_parameters": sum(w.numel() for w in params),
+        "trainable_parameters": sum(w.numel() for w in model.parameters() if w.requires_grad),
+        "main_process": trainer.is_world_process_zero(),
     }
+
+
+@functools.cache
+def _trainer_classes():
+    """``Trainer`` with the completion-only loss, and skim's callback (classes made on first
+    use: transformers is imported lazily)."""
+    from transformers import Trainer, TrainerCallback
+
+    class CompletionTrainer(Trainer):
+        # the loss below is already divided by the completion tokens of the whole
+        # (accumulated) step, so Trainer must not divide it again
+        loss_is_scaled_for_ga = True
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.model_accepts_loss_kwargs = True  # Trainer counts the completion tokens
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            ids, mask, labels = inputs["input_ids"], inputs["attention_mask"], inputs["labels"]
+            if self.accelerator.num_processes > 1 or self.args.n_gpu > 1:
+                # a wrapped (DDP) model must run its own forward to sync its gradients
+                out = model(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    labels=labels,
+                    num_items_in_batch=num_items_in_batch,
+                )
+                return (out.loss, out) if return_outputs else out.loss
+            with self.accelerator.autocast():  # the fast path skips the autocast forward
+                total = completion_loss(model, ids, mask, labels, reduction="sum")
+            count = num_items_in_batch
+            if count is None:
+                count = (labels[:, 1:] != -100).sum()
+            loss = total / count
+            return (loss, None) if return_outputs else loss
+
+    class SkimCallback(TrainerCallback):
+        """skim's progress bar (steps, recent loss), no checkpoint at the last step (the model
+        is saved), and a mark in each whole checkpoint: a rerun resumes only a marked one."""
+
+        def __init__(self, stamp: dict[str, Any], show_progress: bool) -> None:
+            self.stamp = stamp
+            self.show_progress = show_progress
+            self.bar = None
+            self.losses: list[float] = []
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            show = self.show_progress and state.is_world_process_zero
+            self.bar = _progress(state.max_steps, state.global_step, show)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.bar.update(state.global_step - self.bar.n)
+            if state.global_step >= state.max_steps:
+                control.should_save = False
+            return control
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                self.losses.append(float(logs["loss"]))
+                self.bar.set_postfix(loss=f"{np.mean(self.losses[-20:]):.3f}")
+
+        def on_save(self, args, state, control, **kwargs):
+            if not state.is_world_process_zero:
+                return
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            _mark_checkpoint(folder, state.global_step, self.stamp)
+
+        def on_train_end(self, args, state, control, **kwargs):
+            self.bar.close()
+
+    return CompletionTrainer, SkimCallback
+
+
+def _select_device(device: str) -> None:
+    """Make ``cuda:N`` the current GPU, where Trainer (through accelerate) puts the model."""
+    if str(device).startswith("cuda:"):
+        import torch
+
+        torch.cuda.set_device(int(str(device).split(":")[1]))
 
 
 def resolve_precision(precision: str, device: str, from_scratch: bool = False) -> str:
@@ -236,18 +343,8 @@ def fast_bf16(device: str) -> bool:
     return str(device) == "cpu" and amx is not None and bool(amx())
 
 
-def _autocast(precision: str, device: str):
-    import contextlib
-
-    import torch
-
-    if precision != "bf16":
-        return contextlib.nullcontext()
-    return torch.autocast(str(device).split(":")[0], dtype=torch.bfloat16)
-
-
-def completion_loss(model, ids, mask, labels):
-    """Mean next-token cross-entropy over the completion tokens (labels not -100).
+def completion_loss(model, ids, mask, labels, reduction: str = "mean"):
+    """Next-token cross-entropy over the completion tokens (labels not -100), mean or sum.
 
     The same value as ``model(..., labels=labels).loss``, but the LM head (for Gemma a
     262K x 640 matrix, most of a small model's cost) runs only at the positions that predict a
@@ -263,23 +360,7 @@ def completion_loss(model, ids, mask, labels):
     cap = getattr(lm.config, "final_logit_softcapping", None)
     if cap:
         logits = torch.tanh(logits / cap) * cap
-    return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
-
-
-def length_bucketed_batches(lengths: list[int], batch_size: int, seed: int) -> list[list[int]]:
-    """One epoch's batches: shuffled, then sorted by length within pools of 32 batches.
-
-    Rows of a batch have similar lengths, so little compute goes to padding; the batches are
-    shuffled again so an epoch does not run from short to long.
-    """
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(lengths))
-    pool = batch_size * 32
-    batches: list[list[int]] = []
-    for start in range(0, len(order), pool):
-        chunk = sorted(order[start : start + pool].tolist(), key=lambda i: lengths[i])
-        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
-    return [batches[i] for i in rng.permutation(len(batches))]
+    return torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction=reduction)
 
 
 def _demos_fingerprint(source, demos: list[Demonstration], extra: list[Demonstration]) -> str:
@@ -329,26 +410,20 @@ def _tokenize(tokenizer, prompts: list[str], completions: list[str], max_length:
     return rows
 
 
-def _collate(batch, pad_id: int, device: str):
+def _collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
+    """Right-padded ``input_ids``, ``attention_mask`` and ``labels`` (-100 on padding)."""
     import torch
 
-    width = max(len(ids) for ids, _ in batch)
+    width = max(len(row["input_ids"]) for row in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), -100, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, (x, y) in enumerate(batch):
-        ids[row, : len(x)] = torch.tensor(x)
-        labels[row, : len(y)] = torch.tensor(y)
-        mask[row, : len(x)] = 1
-    return ids.to(device), mask.to(device), labels.to(device)
-
-
-def _lr(peak: float, step: int, total: int) -> float:
-    """Linear warm-up over the first 5% of steps, then linear decay to 10% of the peak."""
-    warm = max(1, total // 20)
-    if step < warm:
-        return peak * (step + 1) / warm
-    return peak * max(0.1, 1 - (step - warm) / max(1, total - warm))
+    for i, row in enumerate(batch):
+        n = len(row["input_ids"])
+        ids[i, :n] = torch.tensor(row["input_ids"])
+        labels[i, :n] = torch.tensor(row["labels"])
+        mask[i, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
 def _progress(total: int, done: int, enabled: bool):
@@ -365,46 +440,22 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _latest_checkpoint(out_dir: Path) -> Path | None:
-    for name in (CHECKPOINT, f"{CHECKPOINT}.old"):
-        if (out_dir / name / "state.json").is_file():
-            return out_dir / name
-    return None
+def _latest_checkpoint(out_dir: Path, stamp: dict[str, Any]) -> Path | None:
+    """The newest checkpoint skim marked whole, if it was made with the settings ``stamp``."""
+    folder = out_dir / CHECKPOINT
+    found = []
+    for path in folder.glob("checkpoint-*") if folder.is_dir() else []:
+        state = _read_json(path / CHECKPOINT_MARK)
+        if state.get("settings") == stamp and state.get("step") == _step_of(path):
+            found.append(path)
+    return max(found, key=_step_of, default=None)
 
 
-def _save_checkpoint(out_dir: Path, model, optimizer, tokenizer, step, losses, settings) -> None:
-    """Write the checkpoint beside the old one, then swap: a crash leaves one intact."""
-    import torch
-    from safetensors.torch import save_file
-
-    tmp = out_dir / f"{CHECKPOINT}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    trainable = {
-        n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad
-    }
-    save_file(trainable, str(tmp / "trainable.safetensors"))
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    tokenizer.save_pretrained(tmp / "tokenizer")
-    state = {"step": step, "losses": losses, "settings": settings}
-    (tmp / "state.json").write_text(json.dumps(state), encoding="utf-8")
-    current, old = out_dir / CHECKPOINT, out_dir / f"{CHECKPOINT}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if current.exists():
-        current.rename(old)
-    tmp.rename(current)
-    shutil.rmtree(old, ignore_errors=True)
+def _step_of(path: Path) -> int | None:
+    suffix = path.name.rpartition("-")[2]
+    return int(suffix) if suffix.isdigit() else None
 
 
-def _load_checkpoint(ckpt: Path, model, optimizer) -> tuple[int, list[float]]:
-    import torch
-    from safetensors.torch import load_file
-
-    weights = load_file(str(ckpt / "trainable.safetensors"))
-    own = dict(model.named_parameters())
-    with torch.no_grad():
-        for name, value in weights.items():
-            own[name].copy_(value.to(own[name].device))
-    optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
-    state = _read_json(ckpt / "state.json")
-    return int(state["step"]), list(state.get("losses", []))
+def _mark_checkpoint(folder: Path, step: int, settings: dict[str, Any]) -> None:
+    """Mark the checkpoint Trainer just wrote in ``folder`` as whole, with its settings."""
+    write_json_atomic(folder / CHECKPOINT_MARK, {"step": step, "settings": settings})

@@ -54,11 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--top-k", type=positive_int, help="sampling top-k (default: 200)")
     p.add_argument(
-        "--max-new-tokens", type=positive_int, help="tokens generated per item (default: 64)"
+        "--max-new-tokens", type=positive_int, help="tokens generated per item (default: 128)"
     )
     p.add_argument(
         "--batch-size", type=positive_int, help="prompts per forward pass (hf) (default: 32)"
     )
+    p.add_argument("--device", help="hf: torch device, cpu, cuda, cuda:N (default: a GPU if any)")
     p.add_argument(
         "--precision",
         choices=("auto", "bf16", "fp32"),
@@ -146,6 +147,7 @@ def _generate(args: argparse.Namespace) -> int:
         options=options,
         overwrite=args.overwrite,
         ray=ray_options(args.ray),
+        device=args.device,
     )
     items = list(range(args.limit)) if args.limit is not None else None
     summary = generate(args.dataset, args.out, args.direction, params=params, items=items)

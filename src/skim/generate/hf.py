@@ -17,7 +17,12 @@ from skim.errors import SkimError
 from skim.generate.base import Item
 from skim.generate.constrain import LabelTrie
 from skim.generate.decode import Head, Sampling, dataset_vocabulary, decode
-from skim.generate.student import check_sampling, student_prompts, student_settings
+from skim.generate.student import (
+    DEFAULT_MAX_NEW_TOKENS,
+    check_sampling,
+    student_prompts,
+    student_settings,
+)
 
 VOCABULARIES = ("full", "dataset")
 CONSTRAINTS = ("none", "labels")
@@ -36,7 +41,7 @@ class HFGenerator:
         no_metadata: bool = False,
         num_return: int = 1,
         max_texts: int = 10,
-        max_new_tokens: int = 64,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
         temperature: float = 0.8,
         top_k: int = 200,
         batch_size: int = 32,
@@ -51,12 +56,13 @@ class HFGenerator:
     ) -> None:
         import torch
 
-        from skim.distill.model import default_device, load_student
+        from skim.devices import resolve_device
+        from skim.distill.model import load_student
         from skim.distill.train import resolve_precision
 
         check_sampling(num_return, temperature)
         _check_output_options(direction, vocabulary, vocabulary_texts, constrain, constraint_texts)
-        device = device or default_device()
+        device = resolve_device(device)
         precision = resolve_precision(precision, device)
         dtype = torch.bfloat16 if precision == "bf16" else torch.float32
         self.model, self.tokenizer, manifest = load_student(model, adapter, device, dtype)

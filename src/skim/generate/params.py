@@ -35,6 +35,9 @@ class GenerateParams(StageParams):
         Sampling seed.
     options
         Generator-specific settings (``temperature``, ``max_new_tokens``, ``batch_size``, ...).
+    device
+        Torch device of a generator that runs a model here (``hf``; None: a GPU if there is
+        one); checked whatever the generator, so a missing GPU is one sentence.
     overwrite
         Discard shards left by a run with other settings instead of refusing.
     show_progress
@@ -53,6 +56,7 @@ class GenerateParams(StageParams):
     shard_size: int = 1000
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)
+    device: str | None = runtime()
     overwrite: bool = runtime(False)
     show_progress: bool = runtime(True)
     ray: RayOptions | None = runtime()

@@ -33,11 +33,13 @@ Builder = Callable[..., Generator]
 
 @dataclass(frozen=True)
 class GeneratorEntry:
-    """A registered generator: its builder (or ``"module:function"``), defaults and help."""
+    """A registered generator: its builder (or ``"module:function"``), defaults and help;
+    ``device``: the builder takes ``device=`` (a torch model run here)."""
 
     build: Builder | str
     help: str
     num_return: int = 10
+    device: bool = False
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,7 @@ register_generator(
         _student("hf", "skim.generate.hf:HFGenerator"),
         "the distilled student with transformers (--model, --adapter)",
         num_return=1,
+        device=True,
     ),
     run=False,
 )

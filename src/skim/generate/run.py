@@ -23,6 +23,7 @@ from typing import Any
 from skim._io import atomic_path, check_output, write_json_atomic
 from skim._log import progress_enabled
 from skim.data import Dataset, as_dataset
+from skim.devices import resolve_device
 from skim.direction import check_direction, source_count, source_texts
 from skim.errors import SkimError
 from skim.generate.base import Generator, ReportsBatches, make_items
@@ -147,16 +148,22 @@ def _ready(generator: str | Generator | None) -> bool:
 
 
 def _make(p: GenerateParams, dataset: Dataset, direction: str, no_metadata: bool) -> Generator:
-    """The generator ``p`` names, configured (see :func:`make_generator`); vllm on Ray keeps
-    only its settings and tokenizer here (its engines run on the cluster)."""
+    """The generator ``p`` names, configured (see :func:`make_generator`): the device goes to
+    a generator that runs a torch model here (``GeneratorEntry.device``); vllm on Ray keeps only
+    its settings and tokenizer here (its engines run on the cluster)."""
+    options = dict(p.options)
+    if p.device is not None:
+        device = resolve_device(p.device)
+        if GENERATORS.lookup(p.generator).device:
+            options["device"] = device
     if p.ray is not None and p.generator == "vllm":
         from skim.generate.ray_llm import RayVLLMGenerator
 
         return RayVLLMGenerator(p.model, p.adapter, direction=direction, no_metadata=no_metadata,
-                                num_return=p.num_return, seed=p.seed, **p.options)  # fmt: skip
+                                num_return=p.num_return, seed=p.seed, **options)  # fmt: skip
     return make_generator(
         p.generator, dataset, direction, p.model, p.adapter, no_metadata, p.num_return, p.seed,
-        **p.options,
+        **options,
     )  # fmt: skip
 
 

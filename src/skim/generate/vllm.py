@@ -12,7 +12,12 @@ from typing import Any
 from skim.distill.format import parse_completion
 from skim.errors import SkimError
 from skim.generate.base import Item
-from skim.generate.student import check_sampling, student_prompts, student_settings
+from skim.generate.student import (
+    DEFAULT_MAX_NEW_TOKENS,
+    check_sampling,
+    student_prompts,
+    student_settings,
+)
 
 # vLLM sizes its LoRA kernels for these ranks only (``max_lora_rank`` must be one of them)
 VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
@@ -86,7 +91,7 @@ class VLLMGenerator:
         no_metadata: bool = False,
         num_return: int = 1,
         max_texts: int = 10,
-        max_new_tokens: int = 64,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
         temperature: float = 0.8,
         top_k: int = 200,
         max_metadata_words: int | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from skim.devices import resolve_device
 from skim.errors import SkimError
 
 _BLOCK_ELEMENTS = 1 << 25  # scores held at once per block (128 MB of float32)
@@ -41,7 +42,7 @@ def exact_topk(
     n = len(queries)
     if k <= 0 or n == 0:
         return np.zeros((n, max(k, 0)), np.float32), np.zeros((n, max(k, 0)), np.int64)
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = torch.device(resolve_device(device))
     tgt = torch.from_numpy(targets).to(dev)
     t_chunk = max(k, min(len(targets), _BLOCK_ELEMENTS // 1024))
     q_chunk = max(1, _BLOCK_ELEMENTS // t_chunk)

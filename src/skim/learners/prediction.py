@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skim.data import Dataset, as_dataset
+from skim.devices import resolve_device
 from skim.encode import TextEncoder, model_encoder
 from skim.errors import SkimError
 from skim.learners.features import embed, query_texts
@@ -67,7 +68,6 @@ def predict(
         ``N x L`` float32; each row stores its ``k`` best labels. ova stores the sigmoid of
         the label's logit, dual ``(cos + 1) / 2``.
     """
-    import torch
 
     if k < 1:
         raise SkimError(f"k must be at least 1, got {k}")
@@ -83,7 +83,7 @@ def predict(
     enc = model_encoder(model_dir, config, encoder, show_progress=show_progress)
     cache = None if config.get("finetuned") else cache_dir
     queries = embed(enc, query_texts(dataset, split, params.with_metadata), cache, ray)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device(device)
     topk = load(LEARNERS.lookup(params.learner).topk)
 
     def label_vectors() -> np.ndarray:

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from skim._floats import flush_denormals
 from skim._io import check_output
 from skim.data import Dataset, as_dataset, canonical, load_matrix
+from skim.devices import resolve_device
 from skim.encode import TextEncoder, resolve_encoder
 from skim.errors import SkimError
 from skim.learners.features import (
@@ -93,7 +94,7 @@ def train(
     check_output(model_dir, folder=True, keep=MODEL_FILES)  # before training, not after it
     dataset = as_dataset(dataset)
     matrix, source = resolve_labels(dataset, labels)
-    device = params.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device(params.device)
     torch.manual_seed(params.seed)
     started = time.perf_counter()
     enc = resolve_encoder(params.encoder, show_progress=params.show_progress)

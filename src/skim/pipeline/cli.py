@@ -24,6 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_json_flag(p, "the metrics and the report's path")
     add_ray_argument(p)  # overrides [ray] address
+    p.add_argument(
+        "--device",
+        help="torch device: cpu, cuda, cuda:N (overrides [run] device) (default: a GPU if any)",
+    )
     p.set_defaults(func=_run)
     register_compare(sub)
 
@@ -41,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.config is None:
         raise SkimError("give a CONFIG file (skim run --example prints one to start from)")
 
-    config = load_config(args.config, out=args.out)
+    config = load_config(args.config, out=args.out, device=args.device)
     if args.ray is not None:
         config["ray"]["address"] = args.ray
     report = run_pipeline(config, log=LOGGER.info)

@@ -53,7 +53,9 @@ def _of(params: type, types: tuple[type, ...], name: str) -> tuple[tuple[type, .
 # section -> key -> (accepted types, default). A default of None means "unset". A key that is
 # a setting of a stage takes its default from the stage's parameters dataclass.
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
-    "run": {"out": (_ANY_STR, None), "seed": ((int,), 0)},
+    # device: the torch device of distill, the hf generator and the learners (None: a GPU if
+    # there is one); it changes where the stages run, not what they write, so no stamp has it
+    "run": {"out": (_ANY_STR, None), "seed": ((int,), 0), "device": (_ANY_STR, None)},
     "dataset": {
         "path": (_ANY_STR, None),
         "builder": (_ANY_STR, None),
@@ -222,6 +224,7 @@ def _check_values(config: dict[str, Any], where: str) -> None:
             value = config[section][key]
             if value is not None and not ok(value):
                 raise _fail(where, f"[{section}] {key} must be {what}, got {value!r}")
+    _check_device(config, where)
     ds = config["dataset"]
     if (ds["path"] is None) == (ds["builder"] is None):
         raise _fail(where, '[dataset] needs exactly one of path = "DIR" or builder = "wordnet"')
@@ -296,9 +299,22 @@ def _check_names(
         raise _fail(where, f"[{section}] {key} names {twice!r} twice")
 
 
-def load_config(path: str | os.PathLike, out: str | None = None) -> dict[str, dict[str, Any]]:
-    """Read and check a TOML config, all of it, before anything runs; ``out`` overrides
-    ``[run] out``. Every error names the file and the key."""
+def _check_device(config: dict[str, Any], where: str) -> None:
+    """``[run] device`` is one this machine has (no GPU: one sentence, before any stage)."""
+    if config["run"]["device"] is not None:
+        from skim.devices import resolve_device
+
+        try:
+            resolve_device(config["run"]["device"])
+        except SkimError as exc:
+            raise _fail(where, f"[run] {exc}") from None
+
+
+def load_config(
+    path: str | os.PathLike, out: str | None = None, device: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Read and check a TOML config, all of it, before anything runs; ``out`` and ``device``
+    override ``[run] out`` and ``[run] device``. Every error names the file and the key."""
     path = Path(path)
     try:
         raw = tomllib.loads(read_text(path))  # a directory, link loop, bad UTF-8: one sentence
@@ -307,6 +323,9 @@ def load_config(path: str | os.PathLike, out: str | None = None) -> dict[str, di
     config = check_config(raw, str(path))
     if out is not None:
         config["run"]["out"] = out
+    if device is not None:
+        config["run"]["device"] = device
+        _check_device(config, "--device")
     if not config["run"]["out"]:
         raise SkimError(f"{path}: [run] out (the output folder) is required, or pass --out")
     check_output(config["run"]["out"], folder=True)

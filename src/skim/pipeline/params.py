@@ -49,7 +49,7 @@ def run_params(config: dict[str, Any]) -> RunParams:
     run); ``train`` holds the settings shared by every model (learner, method and epochs are
     set per model).
     """
-    seed = config["run"]["seed"]
+    seed, device = config["run"]["seed"], config["run"]["device"]
     ray = RayOptions(**config["ray"]) if config["ray"]["address"] is not None else None
     teach, dist, gen, conf, train = (
         config[s] for s in ("teach", "distill", "generate", "map", "train")
@@ -76,8 +76,9 @@ def run_params(config: dict[str, Any]) -> RunParams:
             seed=seed,
             hidden_size=dist["hidden_size"],
             num_layers=dist["num_layers"],
+            device=device,
         ),  # fmt: skip
-        generate=GenerateParams(num_return=gen["num_return"], seed=seed),
+        generate=GenerateParams(num_return=gen["num_return"], seed=seed, device=device),
         map=MapParams(
             encoder=conf["encoder"],
             index=conf["index"],
@@ -90,7 +91,11 @@ def run_params(config: dict[str, Any]) -> RunParams:
             ray=ray,
         ),  # fmt: skip
         train=TrainParams(
-            seed=seed, with_metadata=train["with_metadata"], encoder=train["encoder"], ray=ray
+            seed=seed,
+            with_metadata=train["with_metadata"],
+            encoder=train["encoder"],
+            ray=ray,
+            device=device,
         ),
         evaluate=EvaluateParams(
             k=list(config["evaluate"]["k"]), empty_rows=config["evaluate"]["empty_rows"]

@@ -51,6 +51,11 @@ KEY_NOTES: dict[str, dict[str, tuple[str, Any]]] = {
     "run": {
         "out": ("output folder (skim run --out overrides it)", None),
         "seed": ("random seed of every stage", None),
+        "device": (
+            "torch device of every stage: cpu, cuda, cuda:N (default: a GPU if any; not part "
+            "of any stage's settings, so moving a run does not redo it)",
+            "cpu",
+        ),
     },
     "dataset": {
         "path": ("a dataset folder (DATASET.md layout), instead of builder", "my-dataset"),
