@@ -15,7 +15,7 @@ DEMO_LEXFILES = ["noun.artifact", "noun.animal", "noun.plant", "noun.food"]
 # The pretrained student (Gemma 3 270M + LoRA, extra skim-xc[gemma]) on a CPU: trained on the
 # gold demonstrations for STUDENT_STEPS steps of 16 and run on a fixed sample of
 # STUDENT_ITEMS_CPU train queries, what fits the budget: measured 1.6 CPU s per demonstration
-# and 8.5 CPU s per query at five sampled texts (benchmarks/RESULTS.md, "The demo's budget"),
+# and 6.1 CPU s per query at five sampled texts (benchmarks/RESULTS.md, "The demo's budget"),
 # so these add about 10 CPU minutes; on a GPU it trains one epoch and writes for every query.
 STUDENT_BASE = "gemma3-270m"
 STUDENT_STEPS = 10
