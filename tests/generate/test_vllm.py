@@ -27,3 +27,42 @@ def test_engine_length_follows_the_models_own_limit(tmp_path):
     assert engine_max_len(str(long), 8192) == 8192
     with pytest.raises(SkimError, match="above the model's 256 positions"):
         engine_max_len(str(short), 512)
+
+
+def test_cli_engine_flags_reach_vllm_with_the_engine_mocked(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from skim.cli import main
+    from skim.data import save_dataset
+
+    from ..distill.helpers import save_tiny_base, toy_dataset
+
+    engines = []
+
+    class LLM:
+        def __init__(self, model, **engine):
+            engines.append(engine)
+
+        def generate(self, prompts, params, lora_request=None, use_tqdm=False):
+            done = types.SimpleNamespace(text="canine\nanimal", token_ids=[1, 2, 3])
+            return [types.SimpleNamespace(outputs=[done]) for _ in prompts]
+
+    vllm = types.ModuleType("vllm")
+    vllm.LLM, vllm.SamplingParams = LLM, lambda **kw: kw
+    lora = types.ModuleType("vllm.lora.request")
+    lora.LoRARequest = lambda *a: a
+    monkeypatch.setitem(sys.modules, "vllm", vllm)
+    monkeypatch.setitem(sys.modules, "vllm.lora", types.ModuleType("vllm.lora"))
+    monkeypatch.setitem(sys.modules, "vllm.lora.request", lora)
+    data = save_dataset(toy_dataset(), tmp_path / "data")
+    base = save_tiny_base(tmp_path / "base")
+    argv = ["generate", str(data), str(tmp_path / "s.jsonl"), "--direction", "queries-to-labels",
+            "--generator", "vllm", "--model", str(base), "--limit", "2",
+            "--tensor-parallel-size", "2", "--gpu-memory-utilization", "0.5",
+            "--max-model-len", "64"]  # fmt: skip
+    assert main(argv) == 0
+    (engine,) = engines
+    assert engine["tensor_parallel_size"] == 2 and engine["gpu_memory_utilization"] == 0.5
+    assert engine["max_model_len"] == 64
+    assert (tmp_path / "s.jsonl").read_text().count("canine") == 2

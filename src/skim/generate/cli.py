@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from skim._print import add_json_flag, print_result
-from skim.argtypes import non_negative_float, non_negative_int, positive_int
+from skim.argtypes import fraction, non_negative_float, non_negative_int, positive_int
 from skim.direction import DIRECTIONS
 from skim.generate.registry import GENERATORS
 from skim.scale.cluster import add_ray_argument, ray_options
@@ -78,6 +78,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default: none)",
     )
     p.add_argument(
+        "--tensor-parallel-size",
+        type=positive_int,
+        help="vllm: GPUs one engine splits the model over (default: 1)",
+    )
+    p.add_argument(
+        "--gpu-memory-utilization",
+        type=fraction,
+        help="vllm: share of each GPU's memory the engine may take (default: 0.9)",
+    )
+    p.add_argument(
+        "--max-model-len",
+        type=positive_int,
+        help="vllm: the engine's context length (default: 2048, or the model's own limit if lower)",
+    )
+    p.add_argument(
         "--endpoint", help="base URL of the OpenAI-compatible endpoint (openai; required there)"
     )
     p.add_argument(
@@ -132,6 +147,9 @@ def _generate(args: argparse.Namespace) -> int:
         "precision": "precision",
         "vocabulary": "vocabulary",
         "constrain": "constrain",
+        "tensor_parallel_size": "tensor_parallel_size",
+        "gpu_memory_utilization": "gpu_memory_utilization",
+        "max_model_len": "max_model_len",
     }
     options = {
         key: getattr(args, attr) for attr, key in names.items() if getattr(args, attr) is not None
