@@ -42,6 +42,7 @@ LAYERS: list[set[str]] = [
         "modelfolder",
         "prompts",
         "encode",
+        "cache",  # the embedding cache on disk: info, clear, compact
         "index",
         "stage",
         "scale",  # the Ray cluster helpers (see test_scale_imports_only_errors)

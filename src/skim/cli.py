@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "skim.generate.cli",
     "skim.learners.cli",
     "skim.demo",
+    "skim.cache.cli",
 )
 
 
@@ -57,6 +58,7 @@ COMMAND_ORDER = (
     "compare",
     "demo",
     "whatif",
+    "cache",
 )
 
 

@@ -129,6 +129,17 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("SKIM_CACHE_DIR") or Path.home() / ".cache" / "skim")
 
 
+# Inside an encoder's folder of the cache: its id, written with the first shard.
+ENCODER_ID_FILE = "encoder.txt"
+
+
+def encoder_store(encoder_id: str, cache_dir: str | os.PathLike | None = None) -> Path:
+    """The folder of the embedding cache that holds ``encoder_id``'s vectors: a
+    ``KEY.keys.npy`` (text hashes) and ``KEY.vecs.npy`` (rows) pair per shard."""
+    root = Path(cache_dir or default_cache_dir()) / "embeddings"
+    return root / hashlib.sha256(encoder_id.encode()).hexdigest()[:24]
+
+
 def _text_keys(texts: list[str]) -> np.ndarray:
     """64-bit content hash of each text (collisions are negligible below billions of texts)."""
     return np.fromiter(
@@ -200,8 +211,7 @@ def encode_texts(
     unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
     unique = [str(t) for t in unique]
     keys = _text_keys(unique)
-    store = Path(cache_dir or default_cache_dir()) / "embeddings"
-    store = store / hashlib.sha256(encoder.id.encode()).hexdigest()[:24]
+    store = encoder_store(encoder.id, cache_dir)
     try:
         store.mkdir(parents=True, exist_ok=True)
         shards = _load_shards(store)
@@ -239,6 +249,8 @@ def encode_texts(
                     np.save(tmp, new, allow_pickle=False)
                 with atomic_path(store / f"{name}.keys.npy", suffix=".npy") as tmp:  # last
                     np.save(tmp, keys[missing], allow_pickle=False)
+                if not (store / ENCODER_ID_FILE).is_file():  # ``skim cache info`` names it
+                    (store / ENCODER_ID_FILE).write_text(encoder.id, encoding="utf-8")
             except OSError as exc:
                 _cache_unwritable(store, exc)
     return out[inverse]
