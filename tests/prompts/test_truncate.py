@@ -4,7 +4,7 @@ from tokenizers.models import WordLevel
 from tokenizers.pre_tokenizers import Whitespace
 
 from skim.errors import SkimError
-from skim.prompts import truncate_metadata
+from skim.prompts import count_tokens, truncate_metadata
 
 TEXT = "The exon is  a coding\tpart of a gene, kept in mRNA."
 
@@ -43,6 +43,17 @@ def test_transformers_fast_tokenizer_gives_the_same_cut():
 
     fast = PreTrainedTokenizerFast(tokenizer_object=_tokenizer(), unk_token="[UNK]")
     assert truncate_metadata(TEXT, 10, fast) == "The exon is  a coding\tpart of a gene,"
+
+
+def test_count_tokens_by_the_tokenizer_or_by_words_at_the_truncation_rate():
+    from transformers import PreTrainedTokenizerFast
+
+    # The exon is a coding part of a gene , kept in mRNA . -> 14 tokens, 12 words
+    assert count_tokens(TEXT, _tokenizer()) == 14
+    assert count_tokens(TEXT, PreTrainedTokenizerFast(tokenizer_object=_tokenizer())) == 14
+    assert count_tokens(TEXT) == 16  # 12 / 0.75
+    assert count_tokens("one two three four five") == 7  # ceil(6.67)
+    assert count_tokens("") == 0
 
 
 def test_unknown_tokenizer_name_is_a_user_error(tmp_path):

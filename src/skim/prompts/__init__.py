@@ -9,7 +9,12 @@
 from skim.direction import DIRECTIONS, check_direction  # the prompts' {{ direction }}
 from skim.prompts.parse import dedupe, format_completion, parse_response
 from skim.prompts.templates import ROLES, PromptTemplate, load_template, render_prompt
-from skim.prompts.truncate import WORDS_PER_TOKEN, load_tokenizer, truncate_metadata
+from skim.prompts.truncate import (
+    WORDS_PER_TOKEN,
+    count_tokens,
+    load_tokenizer,
+    truncate_metadata,
+)
 
 __all__ = [
     "DIRECTIONS",
@@ -17,6 +22,7 @@ __all__ = [
     "WORDS_PER_TOKEN",
     "PromptTemplate",
     "check_direction",
+    "count_tokens",
     "dedupe",
     "format_completion",
     "load_template",

@@ -86,3 +86,21 @@ def truncate_metadata(text: str, max_tokens: int | None, tokenizer: Any = None) 
         tokenizer = load_tokenizer(tokenizer)
     end = _token_end(text, max_tokens, tokenizer)
     return text if end is None else text[:end]
+
+
+def count_tokens(text: str, tokenizer: Any = None) -> int:
+    """Tokens of ``text``: counted by ``tokenizer`` (as in :func:`truncate_metadata`), or without
+    one estimated as ``ceil(words / 0.75)``, the same rate the truncation assumes.
+
+    Examples
+    --------
+    >>> count_tokens("one two three four")
+    6
+    """
+    if tokenizer is None:
+        return math.ceil(len(_WORD.findall(text)) / WORDS_PER_TOKEN)
+    if isinstance(tokenizer, str):
+        tokenizer = load_tokenizer(tokenizer)
+    if hasattr(tokenizer, "encode") and hasattr(tokenizer, "token_to_id"):  # tokenizers.Tokenizer
+        return len(tokenizer.encode(text, add_special_tokens=False).ids)
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -21,7 +21,7 @@ from skim.teach.gold import gold_teacher, seed_matrix
 from skim.teach.items import sample_indices
 from skim.teach.params import TeachParams
 from skim.teach.store import DEMONSTRATION_KEYS, read_demonstrations
-from skim.teach.teacher import api_key_from_env, teach
+from skim.teach.teacher import api_key_from_env, teach, teach_cost
 
 __all__ = [
     "DEMONSTRATION_KEYS",
@@ -39,4 +39,5 @@ __all__ = [
     "seed_matrix",
     "sibling",
     "teach",
+    "teach_cost",
 ]

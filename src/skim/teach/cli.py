@@ -56,7 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Examples:\n  skim teach data/ demos.jsonl --direction queries-to-labels "
         "--endpoint http://localhost:8000/v1 --model Qwen/Qwen2.5-7B-Instruct --sample 500\n"
         "  skim teach data/ demos.jsonl --direction queries-to-labels --teacher gold "
-        "--seed-fraction 0.02",
+        "--seed-fraction 0.02\n"
+        "  skim teach data/ demos.jsonl --direction queries-to-labels --model gpt-4o "
+        "--sample 500 --dry-run --price-in 2.5 --price-out 10",
     )
     p.add_argument("dataset", help="dataset directory")
     p.add_argument("out", help="demonstrations file to write, e.g. demos.jsonl")
@@ -128,6 +130,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=6,
         help="retries of a request after its first attempt (exponential backoff)",
     )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="ask nothing: print the requests, prompt tokens, completion token bound and, "
+        "with prices, the cost the run would have (no endpoint needed)",
+    )
+    p.add_argument(
+        "--price-in", type=non_negative_float, help="USD per million prompt tokens (--dry-run)"
+    )
+    p.add_argument(
+        "--price-out",
+        type=non_negative_float,
+        help="USD per million completion tokens (--dry-run)",
+    )
     add_json_flag(p, "the summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_teach)
@@ -135,7 +151,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _teach(args: argparse.Namespace) -> int:
     from skim.errors import SkimError
-    from skim.teach import TeachParams, gold_teacher, teach
+    from skim.teach import TeachParams, gold_teacher, teach, teach_cost
 
     params = TeachParams(
         endpoint=args.endpoint,
@@ -155,6 +171,17 @@ def _teach(args: argparse.Namespace) -> int:
         max_retries=args.max_retries,
         progress=not args.quiet,
     )
+    if args.dry_run:
+        if args.teacher == "gold":
+            raise SkimError("--dry-run estimates an LLM teacher's cost; the gold teacher is free")
+        cost = teach_cost(
+            args.dataset, args.out, args.direction, params=params,
+            price_in=args.price_in, price_out=args.price_out,
+        )  # fmt: skip
+        print_result(cost, args.json)
+        return 0
+    if args.price_in is not None or args.price_out is not None:
+        raise SkimError("--price-in and --price-out go with --dry-run")
     if args.teacher == "gold":
         if args.seed_fraction is None:
             raise SkimError("--teacher gold needs --seed-fraction (e.g. 0.02)")

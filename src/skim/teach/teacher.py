@@ -23,7 +23,7 @@ from skim.argtypes import check_positive_int
 from skim.data import Dataset, as_dataset
 from skim.direction import check_direction, source_count
 from skim.errors import SkimError
-from skim.prompts import load_template, parse_response
+from skim.prompts import count_tokens, load_template, parse_response
 from skim.records import RecordLog, manifest_path, read_records, sibling, write_records
 from skim.teach.client import ChatClient, ItemFailed, Reply
 from skim.teach.items import (
@@ -125,6 +125,80 @@ def teach(
     )
     write_json_atomic(manifest_path(out_path), summary)
     return summary
+
+
+def teach_cost(
+    dataset: Dataset | str | os.PathLike,
+    out_path: str | os.PathLike,
+    direction: str,
+    model: str | None = None,
+    params: TeachParams | None = None,
+    price_in: float | None = None,
+    price_out: float | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
+    """What :func:`teach` would ask, before anything is paid: no request, no file written.
+
+    The items are planned as :func:`teach` plans them (the same sample, metadata budget and
+    cache, so items already answered in ``OUT.cache.jsonl`` are not counted; the cache key
+    includes the model, so give the one the run will use). Each item is one request.
+
+    Parameters
+    ----------
+    price_in, price_out
+        USD per million prompt and completion tokens; the cost is estimated when given.
+
+    Returns
+    -------
+    dict
+        ``requests``; ``prompt_tokens`` (the rendered prompts, counted by the teach tokenizer if
+        one is set, else estimated as words / 0.75; the chat format adds a few tokens per
+        request); ``completion_tokens_max`` (``max_tokens`` x requests, None without a
+        ``max_tokens``); and with prices ``prompt_cost_usd``, ``completion_cost_usd_max`` and
+        ``cost_usd_max``.
+    """
+    given = {"model": model} if model is not None else {}
+    p = TeachParams.build(params, "teach", **given, **settings)
+    check_direction(direction)
+    check_positive_int("n", p.n)
+    for name, price in (("price_in", price_in), ("price_out", price_out)):
+        if price is not None and not price >= 0:
+            raise SkimError(f"{name} must be a price >= 0 (USD per million tokens), got {price}")
+    dataset = as_dataset(dataset)
+    cache_path = Path(p.cache_path) if p.cache_path else sibling(Path(out_path), ".cache.jsonl")
+    job = _plan(dataset, direction, p, cache_path)
+    prompt_tokens = sum(
+        count_tokens(job.template.render(direction, it.text, it.metadata, it.known, p.n),
+                     p.tokenizer)
+        for it, _ in job.todo
+    )  # fmt: skip
+    requests = len(job.todo)
+    bound = None if p.max_tokens is None else p.max_tokens * requests
+    counted_by = "words / 0.75 (estimate)" if p.tokenizer is None else (
+        p.tokenizer if isinstance(p.tokenizer, str) else "custom")  # fmt: skip
+    cost: dict[str, Any] = {
+        "teacher": p.model,
+        "direction": direction,
+        "items": len(job.items),
+        "cached": len(job.items) - requests,
+        "requests": requests,
+        "prompt_tokens": prompt_tokens,
+        "tokens_counted_by": counted_by,
+        "max_tokens": p.max_tokens,
+        "completion_tokens_max": bound,
+    }
+    if price_in is not None or price_out is not None:
+        prompt_cost = None if price_in is None else prompt_tokens * price_in / 1e6
+        completion_cost = None if price_out is None or bound is None else bound * price_out / 1e6
+        total = None if None in (prompt_cost, completion_cost) else prompt_cost + completion_cost
+        cost.update(
+            price_in=price_in,
+            price_out=price_out,
+            prompt_cost_usd=prompt_cost,
+            completion_cost_usd_max=completion_cost,
+            cost_usd_max=total,
+        )
+    return cost
 
 
 @dataclass
