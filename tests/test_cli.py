@@ -211,6 +211,11 @@ RESULTS = [
 ]
 
 
+PAIRS_ADDED = (
+    "Pairs added:\n\n- **extractive**: 3 pairs added at tau 0.9, estimated precision 0.500."
+)
+
+
 @pytest.fixture
 def fake_pipeline(monkeypatch, tmp_path):
     """run_pipeline replaced by one that logs stage lines and writes a report and metrics."""
@@ -220,7 +225,9 @@ def fake_pipeline(monkeypatch, tmp_path):
         out.mkdir(parents=True, exist_ok=True)
         log("[dataset] running")
         (out / "metrics.json").write_text(json.dumps(RESULTS))
-        (out / "report.md").write_text("# SKIM run\n\nthe summary\n\n## Details\n\nmore\n")
+        (out / "report.md").write_text(
+            f"# SKIM run\n\nthe summary\n\n{PAIRS_ADDED}\n\n## Details\n\nmore\n"
+        )
         return out / "report.md"
 
     monkeypatch.setattr("skim.pipeline.run_pipeline", run_pipeline)
@@ -233,7 +240,9 @@ def fake_pipeline(monkeypatch, tmp_path):
 def test_run_and_compare_print_only_json_and_stage_lines_go_to_stderr(fake_pipeline, capsys):
     assert main(["run", str(fake_pipeline)]) == 0
     out, err = capsys.readouterr()
-    assert "the summary" in out and "Details" not in out and "report: " in out
+    assert "the summary" in out and "Details" not in out
+    report = fake_pipeline.parent / "run" / "report.md"
+    assert out.endswith(f"{PAIRS_ADDED}\n\nreport: {report}\n")  # what SKIM added, last
     assert err == "skim: [dataset] running\n"
     assert main(["-q", "run", str(fake_pipeline), "--json"]) == 0
     out, err = capsys.readouterr()
@@ -266,7 +275,7 @@ def test_demo_and_whatif_print_only_json(monkeypatch, tmp_path, capsys):
         out = Path(config["run"]["out"])
         (out / "dataset").mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(RESULTS))
-        (out / "report.md").write_text("# SKIM demo\n\nthe summary\n")
+        (out / "report.md").write_text(f"# SKIM demo\n\nthe summary\n\n{PAIRS_ADDED}\n")
         for name in ("demos.seed.npz", "trn_X_Y_skim-extractive.npz"):
             save_matrix(out / name, sp.csr_matrix((2, 2), dtype="float32"))
         return out / "report.md"
@@ -278,6 +287,10 @@ def test_demo_and_whatif_print_only_json(monkeypatch, tmp_path, capsys):
     assert printed["metrics"] == RESULTS and printed["whatif"]["plot"].endswith("whatif.png")
     assert main(["demo", "--quick", "--out", str(out), "--no-whatif", "--json"]) == 0
     assert _json_stdout(capsys)["whatif"] is None
+    assert main(["demo", "--quick", "--out", str(out), "--no-whatif"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.endswith(f"{PAIRS_ADDED}\n\nFull report: {out / 'report.md'}\n")
+    assert printed.count("Pairs added:") == 1 and "the summary" in printed
 
 
 def test_every_example_in_the_help_parses():

@@ -196,6 +196,7 @@ def _demo(args: argparse.Namespace) -> int:
     from skim._print import print_result
     from skim.errors import SkimError
     from skim.evaluate.cli import whatif_result
+    from skim.evaluate.report import summary_block
     from skim.pipeline import check_config, run_pipeline
     from skim.pipeline.cli import run_result
 
@@ -210,8 +211,8 @@ def _demo(args: argparse.Namespace) -> int:
         )
     report = run_pipeline(config, log=LOGGER.info)
     show = (lambda text: None) if args.json else print  # --json: one document, at the end
-    summary = report.read_text(encoding="utf-8").split("\n## ")[0]
-    show(f"\n{summary}\n\nFull report: {report}")
+    text = report.read_text(encoding="utf-8")
+    show("\n" + text.split("\n## ")[0].replace(summary_block(text), "").rstrip())
     result = {**run_result(report), "whatif": None}
     whatif = args.quick if args.whatif is None else args.whatif
     if whatif:
@@ -228,6 +229,8 @@ def _demo(args: argparse.Namespace) -> int:
             f"--base {Path(args.out) / 'demos.seed.npz'} "
             f"--measure 'SKIM (extractive)={Path(args.out) / 'trn_X_Y_skim-extractive.npz'}'"
         )
+    block = summary_block(text)  # last: what SKIM added and gained, then where the report is
+    show("\n" + (f"{block}\n\n" if block else "") + f"Full report: {report}")
     if args.json:
         print_result(result, True)
     return 0

@@ -4,7 +4,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from skim.evaluate.compare import comparison_table, write_comparison
-from skim.evaluate.report import results_table, verdict, write_report
+from skim.evaluate.report import (
+    recall_figure,
+    results_table,
+    summary_block,
+    verdict,
+    write_report,
+)
 
 
 def _results():
@@ -68,6 +74,10 @@ def test_report_lists_new_pairs_with_truth_marks(tmp_path, tiny_dataset):
             {"tau": 0.81, "new_pairs": 1100, "precision": 0.06, "recovered": 0.29},
             {"tau": 0.85, "new_pairs": 900, "precision": None, "recovered": None},
         ],
+        "tau_estimate": {"tau": 0.8, "precision": 0.05, "recovered": 0.3},
+        "examples": [
+            {"source": 0, "text": "nucleic acid", "pairs": [[0, 1, 0.9]], "rejected": [[0, 2, 0.7]]}
+        ],
     }
     results = [row | {"empty_rows": "skip"} for row in _results()]
     report = write_report(
@@ -93,6 +103,83 @@ def test_report_lists_new_pairs_with_truth_marks(tmp_path, tiny_dataset):
     )
     assert (tmp_path / "recall.png").exists()
     assert np.isclose(base[0, 0], 1.0)
+    # the first texts' scores from the manifest, kept and best rejected
+    assert (
+        "- **exon**: generated *nucleic acid* -> at tau: nucleic acid (0.900, true); "
+        "best below tau: unit (0.700, not true)" in text
+    )
+    # the tau sweep is drawn beside recall.png and linked
+    assert (tmp_path / "tau-extractive.png").read_bytes()[:4] == b"\x89PNG"
+    assert "![tau sweep: extractive](tau-extractive.png)" in text
+    # what the run prints last: pairs added, estimated precision, the gain over the base row
+    assert summary_block(text) == (
+        "Pairs added:\n\n- **extractive**: 2 pairs added at tau 0.8, estimated precision 0.050, "
+        "unbiased R@100 over observed + seed: ova +5.00."
+    )
+    assert text.index("Pairs added:") < text.index("## Mapping")
+
+
+def test_report_says_why_no_pair_was_kept_with_the_best_rejected(tmp_path, tiny_dataset):
+    synthetic = tmp_path / "syn.jsonl"
+    synthetic.write_text(json.dumps({"source": 0, "texts": ["nucleic acid"]}) + "\n")
+    from skim.data import save_matrix
+
+    save_matrix(tmp_path / "skim.npz", tiny_dataset.trn_X_Y)  # nothing new
+    manifest = {
+        "counts": {"texts_used": 1, "pairs_proposed": 0, "pairs_kept": 0, "new_pairs": 0,
+                   "removed_by_votes": 3},
+        "settings": {"tau": 0.95},
+        "examples": [{"source": 0, "text": "nucleic acid", "pairs": [],
+                      "rejected": [[0, 3, 0.91], [0, 1, 0.8]]}],
+    }  # fmt: skip
+    report = write_report(
+        tmp_path,
+        tiny_dataset,
+        _results(),
+        {"extractive": manifest},
+        {"extractive": synthetic},
+        {"extractive": tmp_path / "skim.npz"},
+        tiny_dataset.trn_X_Y,
+    )
+    text = report.read_text()
+    section = text.split("## Examples: extractive")[1]
+    assert "No pair was added: no neighbour scored at least tau = 0.95 (3 removed by votes)." in (
+        section
+    )
+    assert (
+        "- **exon**: generated *nucleic acid* -> at tau: none; best below tau: "
+        "part (0.910, not true), nucleic acid (0.800, true)" in section
+    )
+    assert not (tmp_path / "tau-extractive.png").exists()  # no tau table, no sweep
+    assert "estimated precision unknown (no seed rows)" in summary_block(text)
+
+
+def test_report_explains_kept_pairs_that_were_all_observed(tmp_path, tiny_dataset):
+    manifest = {"counts": {"pairs_proposed": 5, "pairs_kept": 2, "new_pairs": 0}}
+    report = write_report(
+        tmp_path, tiny_dataset, _results(), {"extractive": manifest}, {}, {}, tiny_dataset.trn_X_Y
+    )
+    text = report.read_text()
+    assert "No pair was added: all 2 kept pairs were already observed." in text
+    assert "(the mapping's manifest holds no example texts)" in text
+
+
+def test_recall_curves_that_coincide_keep_distinct_styles():
+    same = {"unbiased": {"R@1": 0.1, "R@10": 0.4, "R@100": 0.8}}
+    rows = [
+        {"method": m, "learner": le, "metrics": same}
+        for m in ("observed + seed", "SKIM (extractive)", "oracle (complete labels)")
+        for le in ("ova", "dual")
+    ]
+    fig = recall_figure(rows)
+    lines = fig.axes[0].get_lines()
+    styles = [(line.get_linestyle(), line.get_marker(), line.get_color()) for line in lines]
+    assert len(lines) == 6 and len(set(styles)) == 6
+    assert len({line.get_linestyle() for line in lines}) == 3  # one per method
+    assert len({line.get_marker() for line in lines}) == 2  # one per learner
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
 
 
 def _row(method, learner, r100):

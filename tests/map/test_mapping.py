@@ -69,6 +69,12 @@ def test_tau_threshold_drops_lower_scores(dataset, q2l_synthetic, encoder, tmp_p
     assert pairs == [(0, CAT), (0, BIRD), (1, CAT), (1, DOG), (2, FISH)]
     assert matrix[2, FISH] == pytest.approx(FISH_FROM_FISHY)  # 0.9975 >= 0.95 raises the 0.5
     assert manifest["counts"]["new_pairs"] == 2  # (2, fish) only raises a soft observed value
+    # each example keeps its best neighbours below tau, best first: why a text added nothing
+    for ex in manifest["examples"]:
+        below = [score for *_, score in ex["rejected"]]
+        assert below == sorted(below, reverse=True) and all(s < 0.95 for s in below)
+        assert 0 < len(below) <= 3 and all(score >= 0.95 for *_, score in ex["pairs"])
+        assert all(row == ex["source"] for row, *_ in ex["pairs"] + ex["rejected"])
 
 
 def test_labels_to_queries(dataset, encoder, tmp_path):

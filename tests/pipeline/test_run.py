@@ -106,3 +106,23 @@ def test_demo_whatif_puts_simulated_points_and_the_measured_skim_point_on_one_cu
     )
     assert "| real: SKIM (extractive) |" in table.read_text()
     assert table.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_examples_are_never_empty_even_when_the_filters_keep_nothing(tiny_demo):
+    # no pair has 1,000 votes: every proposed pair is removed, so the report says so
+    tiny_demo["map"].update(tau=0.5, target_precision=None, min_votes=1000)
+    tiny_demo["train"]["learners"] = ["ova"]
+    tiny_demo["train"]["methods"] = ["none"]
+    report = run_pipeline(tiny_demo, log=lambda m: None)
+    text = report.read_text()
+    counts = json.loads((report.parent / "trn_X_Y_skim-extractive.manifest.json").read_text())[
+        "counts"
+    ]
+    assert counts["pairs_kept"] == 0 and counts["removed_by_votes"] > 0
+    section = text.split("## Examples: extractive")[1]
+    assert (
+        f"No pair was added: {counts['pairs_proposed']:,} neighbours scored at least tau = 0.5, "
+        f"but the filters left none ({counts['removed_by_votes']:,} removed by votes)." in section
+    )
+    assert "-> at tau: " in section and "generated *" in section
+    assert "- **extractive**: 0 pairs added at tau 0.5" in text.split("## ")[0]

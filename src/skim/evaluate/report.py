@@ -45,48 +45,105 @@ def results_table(results: list[dict[str, Any]]) -> str:
 TARGET_GAIN = 3.0  # points of unbiased R@100 (issue 11's bar for "SKIM pays off")
 
 
-def verdict(results: list[dict[str, Any]], target: float = TARGET_GAIN) -> list[str]:
-    """One line per SKIM row: its unbiased R@100 gain over the base labels for each learner,
-    and whether it reaches ``target`` points for every learner without making any worse.
+def gains(results: list[dict[str, Any]]) -> tuple[str, dict[str, dict[str, float]]]:
+    """The base row's name and, per SKIM row, its unbiased R@100 gain in points per learner.
 
     The base row is the first one (observed, or observed + seed); rows named ``SKIM (...)`` are
-    judged. Returns no line when there is no SKIM row or no unbiased metric.
+    judged, those without an unbiased metric left out.
     """
     if not results:
-        return []
+        return "", {}
     base_name = results[0]["method"]
     base = {
         r["learner"]: r["metrics"].get("unbiased", {}).get("R@100")
         for r in results
         if r["method"] == base_name
     }
-    lines = []
+    out: dict[str, dict[str, float]] = {}
     for name in dict.fromkeys(r["method"] for r in results if r["method"].startswith("SKIM")):
-        gains = {}
+        row = {}
         for r in results:
             value = r["metrics"].get("unbiased", {}).get("R@100")
             if r["method"] == name and value is not None and base.get(r["learner"]) is not None:
-                gains[r["learner"]] = 100 * (value - base[r["learner"]])
-        if not gains:
-            continue
-        shown = ", ".join(f"{learner} {gain:+.2f}" for learner, gain in gains.items())
-        if all(g >= target for g in gains.values()):
+                row[r["learner"]] = 100 * (value - base[r["learner"]])
+        if row:
+            out[name] = row
+    return base_name, out
+
+
+def _shown(row: dict[str, float]) -> str:
+    return ", ".join(f"{learner} {gain:+.2f}" for learner, gain in row.items())
+
+
+def verdict(results: list[dict[str, Any]], target: float = TARGET_GAIN) -> list[str]:
+    """One line per SKIM row: its unbiased R@100 gain over the base labels for each learner
+    (:func:`gains`), and whether it reaches ``target`` points for every learner without making
+    any worse. Returns no line when there is no SKIM row or no unbiased metric.
+    """
+    base_name, judged = gains(results)
+    lines = []
+    for name, row in judged.items():
+        if all(g >= target for g in row.values()):
             word = f"pays off: at least +{target:g} points for every learner"
-        elif all(g >= 0 for g in gains.values()):
+        elif all(g >= 0 for g in row.values()):
             word = f"helps, but not by +{target:g} points for every learner"
         else:
             word = "makes a learner worse: do not use these pairs as they are"
-        lines.append(f"- **{name}** {word} (unbiased R@100 over {base_name}: {shown}).")
+        lines.append(f"- **{name}** {word} (unbiased R@100 over {base_name}: {_shown(row)}).")
     return lines
 
 
-def plot_recall_curves(results: list[dict[str, Any]], path: Path) -> Path | None:
-    """PNG of unbiased (else observed) recall@K against K for every (method, learner)."""
+SUMMARY_HEAD = "Pairs added:"
+
+
+def summary_lines(results: list[dict[str, Any]], manifests: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per mapping: the pairs it added, their estimated precision at the chosen tau
+    (the manifest's estimate on the seed rows) and the ``SKIM (gen)`` rows' gain (:func:`gains`)."""
+    base_name, judged = gains(results)
+    lines = []
+    for gen, manifest in manifests.items():
+        added = manifest.get("counts", {}).get("new_pairs")
+        estimate = manifest.get("tau_estimate") or {}
+        tau = manifest.get("settings", {}).get("tau")
+        precision = estimate.get("precision")
+        text = f"- **{gen}**: {'?' if added is None else f'{added:,}'} pairs added"
+        text += "" if tau is None else f" at tau {tau:g}"
+        text += (
+            ", estimated precision unknown (no seed rows)"
+            if precision is None
+            else f", estimated precision {precision:.3f}"
+        )
+        row = judged.get(f"SKIM ({gen})")
+        if row:
+            text += f", unbiased R@100 over {base_name}: {_shown(row)}"
+        lines.append(text + ".")
+    return lines
+
+
+def summary_block(report_text: str) -> str:
+    """The :data:`SUMMARY_HEAD` block of a report's text (what ``skim run`` and ``skim demo``
+    print last, before the report's path); empty when the report has none."""
+    head, found, rest = report_text.partition(SUMMARY_HEAD + "\n\n")
+    return (found + rest.split("\n\n")[0]).strip() if found else ""
+
+
+LINE_STYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "x", "P", "*")
+
+
+def recall_figure(results: list[dict[str, Any]]):
+    """Figure of unbiased (else observed) recall@K against K for every (method, learner).
+
+    Each method has its own line style and each learner its own marker, so curves that
+    coincide (e.g. SKIM adding no pair) stay visible instead of hiding one another.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    methods = list(dict.fromkeys(r["method"] for r in results))
+    learners = list(dict.fromkeys(r["learner"] for r in results))
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for r in results:
         split = "unbiased" if "unbiased" in r["metrics"] else "observed"
@@ -95,16 +152,65 @@ def plot_recall_curves(results: list[dict[str, Any]], path: Path) -> Path | None
         )
         if pts:
             ks, vs = zip(*pts, strict=True)
-            ax.plot(ks, vs, marker="o", label=f"{r['method']} / {r['learner']}")
+            m, le = methods.index(r["method"]), learners.index(r["learner"])
+            ax.plot(
+                ks,
+                vs,
+                color=f"C{m % 10}",
+                linestyle=LINE_STYLES[m % len(LINE_STYLES)],
+                marker=MARKERS[le % len(MARKERS)],
+                markerfacecolor="none" if m % 2 else None,
+                alpha=0.85,
+                label=f"{r['method']} / {r['learner']}",
+            )
     ax.set_xscale("log")
     ax.set_xlabel("K")
     ax.set_ylabel("recall@K (unbiased test labels)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
+    return fig
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def plot_recall_curves(results: list[dict[str, Any]], path: Path) -> Path | None:
+    """PNG of :func:`recall_figure` at ``path``."""
+    return _save(recall_figure(results), path)
+
+
+def tau_figure(table: list[dict[str, Any]], name: str, chosen: float | None = None):
+    """Figure of a mapping's estimated precision and recovery (on the seed rows) against tau,
+    from its manifest's tau table, the ``chosen`` tau marked; ``None`` when the table has no
+    estimate."""
+    rows = [r for r in table if r.get("precision") is not None]
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    taus = [r["tau"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(taus, [r["precision"] for r in rows], "-o", ms=3, label="est. precision")
+    ax.plot(taus, [r.get("recovered") or 0 for r in rows], "--s", ms=3, label="est. recovery")
+    if chosen is not None:
+        ax.axvline(chosen, color="grey", linestyle=":", label=f"chosen tau {chosen:g}")
+    ax.set_xlabel("tau")
+    ax.set_ylabel("fraction (seed rows)")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"tau sweep: {name}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def _examples(
@@ -148,6 +254,93 @@ def _examples(
     return lines
 
 
+def why_nothing(manifest: dict[str, Any]) -> str:
+    """Why a mapping added no pair, from its manifest's counts: no usable text, nothing at
+    tau, the vote or agreement filters, or only pairs already observed."""
+    if manifest.get("added_nothing"):
+        return str(manifest["added_nothing"])
+    counts = manifest.get("counts", {})
+    tau = manifest.get("settings", {}).get("tau")
+    at_tau = "" if tau is None else f" tau = {tau:g}"
+    removed = {k: counts.get(f"removed_by_{k}", 0) for k in ("votes", "agreement")}
+    if counts.get("texts_used", 1) == 0:
+        return (
+            f"no generated text was usable ({counts.get('empty_skipped', 0)} empty, "
+            f"{counts.get('duplicate_skipped', 0)} duplicate)"
+        )
+    if counts.get("pairs_kept", 0) == 0:
+        filtered = ", ".join(f"{n:,} removed by {k}" for k, n in removed.items() if n)
+        if counts.get("pairs_proposed", 0) == 0:
+            return f"no neighbour scored at least{at_tau}" + (f" ({filtered})" if filtered else "")
+        return (
+            f"{counts['pairs_proposed']:,} neighbours scored at least{at_tau}, but the filters "
+            f"left none ({filtered or 'no filter count recorded'})"
+        )
+    if counts.get("new_pairs", 0) == 0:
+        return f"all {counts['pairs_kept']:,} kept pairs were already observed"
+    return ""
+
+
+def _manifest_examples(dataset: Dataset, manifest: dict[str, Any], count: int) -> list[str]:
+    """The manifest's first generated texts with the targets they scored at least tau (kept,
+    before the vote and agreement filters) and their best neighbours below tau, with scores."""
+    direction = manifest.get("settings", {}).get("direction", "queries-to-labels")
+    truth = dataset.trn_X_Y_unbiased
+
+    def shown(pairs: list) -> str:
+        names = []
+        for i, j, score in pairs[:5]:
+            other = dataset.trn_texts[i] if direction == "labels-to-queries" else None
+            other = other or dataset.label_texts[j]
+            mark = "" if truth is None else (", true" if truth[i, j] > 0 else ", not true")
+            names.append(f"{other} ({score:.3f}{mark})")
+        return ", ".join(names) or "none"
+
+    lines = []
+    for ex in (manifest.get("examples") or [])[:count]:
+        src = ex["source"]
+        name = dataset.label_texts[src] if direction == "labels-to-queries" else None
+        name = name or dataset.trn_texts[src]
+        text = f"- **{name}**: generated *{ex['text']}* -> at tau: {shown(ex['pairs'])}"
+        if ex.get("rejected"):
+            text += f"; best below tau: {shown(ex['rejected'])}"
+        lines.append(text)
+    return lines
+
+
+def examples_section(
+    dataset: Dataset,
+    gen: str,
+    manifest: dict[str, Any],
+    synthetic: Path | None,
+    mapped: sp.csr_matrix | None,
+    base: sp.csr_matrix,
+) -> list[str]:
+    """The ``## Examples`` section of one mapping, never empty: the records whose source gained
+    pairs, or why none did; then the first texts' scored neighbours from the manifest."""
+    added = []
+    if synthetic is not None and mapped is not None and Path(synthetic).exists():
+        added = _examples(dataset, Path(synthetic), mapped, base)
+    parts = [f"## Examples: {gen}", ""]
+    reason = why_nothing(manifest)
+    if added:
+        parts += ["Generated texts and the new pairs their source gained:", "", *added, ""]
+    else:
+        parts += [f"No pair was added: {reason or 'no record gained a new pair'}.", ""]
+    scored = _manifest_examples(dataset, manifest, 5 if added else 10)
+    if scored:
+        parts += [
+            "The first generated texts, scored before the vote and agreement filters "
+            "(score = (cos + 1) / 2):",
+            "",
+            *scored,
+            "",
+        ]
+    elif not added:
+        parts += ["(the mapping's manifest holds no example texts)", ""]
+    return parts
+
+
 def write_report(
     out: Path,
     dataset: Dataset,
@@ -157,7 +350,8 @@ def write_report(
     mapped: dict[str, Path],
     base: sp.csr_matrix,
 ) -> Path:
-    """Write ``out/report.md`` (and ``out/recall.png``); return the report's path."""
+    """Write ``out/report.md`` (with ``out/recall.png`` and a ``tau-<gen>.png`` per mapping with
+    a tau table); return the report's path."""
     from skim.data import load_matrix
     from skim.evaluate.scoring import empty_rows_note
 
@@ -180,6 +374,9 @@ def write_report(
         parts += ["Verdict:", "", *judged, ""]
     if plot is not None:
         parts += [f"![unbiased recall@K]({plot.name})", ""]
+    summary = summary_lines(results, manifests)
+    if summary:
+        parts += [SUMMARY_HEAD, "", *summary, ""]
     for gen, manifest in manifests.items():
         counts = manifest.get("counts", {})
         parts += [f"## Mapping: {gen}", ""]
@@ -202,15 +399,20 @@ def write_report(
                 if round(r["tau"] * 100) % 5 == 0
             ]
             parts.append("")
+        sweep = tau_figure(manifest.get("tau_table") or [], gen, settings.get("tau"))
+        if sweep is not None:
+            sweep_path = _save(sweep, out / f"tau-{gen}.png")
+            parts += [f"![tau sweep: {gen}]({sweep_path.name})", ""]
         estimate = manifest.get("tau_estimate") or {}
         for key in ("precision", "recovered"):
             if estimate.get(key) is not None:
                 parts.append(f"- estimated {key} on the seed rows: {estimate[key]:.3f}")
         parts.append("")
-    for gen, path in synthetic.items():
-        if gen in mapped and Path(path).exists():
-            examples = _examples(dataset, Path(path), load_matrix(mapped[gen]), base)
-            parts += [f"## Examples: {gen}", "", *examples, ""]
+    for gen in dict.fromkeys([*manifests, *synthetic]):
+        matrix = load_matrix(mapped[gen]) if gen in mapped and Path(mapped[gen]).exists() else None
+        parts += examples_section(
+            dataset, gen, manifests.get(gen, {}), synthetic.get(gen), matrix, base
+        )
     report = out / "report.md"
     write_text_atomic(report, "\n".join(parts) + "\n")
     return report

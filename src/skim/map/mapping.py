@@ -48,6 +48,7 @@ from skim.pairs import contains, matrix_fingerprint, pair_keys
 from skim.records import manifest_path
 
 N_EXAMPLES = 10
+N_REJECTED = 3  # best neighbours below tau kept per example
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -275,19 +276,23 @@ def _threshold(scores: sp.csr_matrix, tau: float, binary: bool) -> sp.csr_matrix
 
 
 def _examples(proposal: Proposal, tau: float, direction: str) -> list[dict]:
-    """The first synthetic texts with the (query, label) pairs they produced at ``tau``."""
+    """The first synthetic texts with the (query, label) pairs they produced at ``tau``, and
+    their best ``rejected`` neighbours below ``tau`` (why a text added nothing)."""
     out = []
     for ex in proposal.examples:
-        pairs = []
-        for target, score in ex["neighbours"]:
-            if score >= np.float32(tau) and target >= 0:
-                row, col = (
-                    (ex["source"], target)
-                    if direction == QUERIES_TO_LABELS
-                    else (target, ex["source"])
-                )
-                pairs.append([row, col, round(score, 4)])
-        out.append({"source": ex["source"], "text": ex["text"], "pairs": pairs})
+        pairs, rejected = [], []
+        for target, score in sorted(ex["neighbours"], key=lambda n: -n[1]):
+            if target < 0:
+                continue
+            row, col = (
+                (ex["source"], target) if direction == QUERIES_TO_LABELS else (target, ex["source"])
+            )
+            kept = score >= np.float32(tau)
+            if kept or len(rejected) < N_REJECTED:
+                (pairs if kept else rejected).append([row, col, round(score, 4)])
+        out.append(
+            {"source": ex["source"], "text": ex["text"], "pairs": pairs, "rejected": rejected}
+        )
     return out
 
 

@@ -49,9 +49,21 @@ def _run(args: argparse.Namespace) -> int:
     if args.ray is not None:
         config["ray"]["address"] = args.ray
     report = run_pipeline(config, log=LOGGER.info)
-    summary = report.read_text(encoding="utf-8").split("\n## ")[0]
-    print_result(run_result(report), args.json, f"{summary}\nreport: {report}")
+    print_result(run_result(report), args.json, run_text(report))
     return 0
+
+
+def run_text(report) -> str:
+    """What ``skim run`` prints for a person: the report's table and verdict, ending with the
+    pairs each mapping added, their estimated precision and gain, then the report's path."""
+    from skim.evaluate.report import summary_block
+
+    text = report.read_text(encoding="utf-8")
+    head = text.split("\n## ")[0]
+    block = summary_block(text)
+    if block:
+        head = head.replace(block, "").rstrip() + "\n\n" + block
+    return f"{head}\n\nreport: {report}"
 
 
 def run_result(report) -> dict:
