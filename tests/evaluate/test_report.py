@@ -205,6 +205,17 @@ def test_verdict_judges_each_skim_row_against_the_base_row():
     assert "makes a learner worse" in lines[2] and "ova -1.00, dual +10.00" in lines[2]
 
 
+def test_verdict_says_a_row_equal_to_the_base_changes_nothing_rather_than_helps():
+    results = [
+        _row("observed + seed", "ova", 0.70),
+        _row("observed + seed", "dual", 0.60),
+        _row("SKIM (slm)", "ova", 0.70),
+        _row("SKIM (slm)", "dual", 0.60),
+    ]
+    (line,) = verdict(results)
+    assert "changes nothing" in line and "helps" not in line and "ova +0.00, dual +0.00" in line
+
+
 def test_verdict_is_empty_without_a_skim_row():
     assert verdict([_row("observed", "ova", 0.5)]) == []
     assert verdict([]) == []

@@ -85,6 +85,8 @@ def verdict(results: list[dict[str, Any]], target: float = TARGET_GAIN) -> list[
     for name, row in judged.items():
         if all(g >= target for g in row.values()):
             word = f"pays off: at least +{target:g} points for every learner"
+        elif all(g == 0 for g in row.values()):  # e.g. every pair filtered out: not a gain
+            word = "changes nothing: no learner moved (its mapping section says what it added)"
         elif all(g >= 0 for g in row.values()):
             word = f"helps, but not by +{target:g} points for every learner"
         else:
