@@ -113,6 +113,9 @@ def test_demo_adds_the_pretrained_student_on_a_sample_when_asked_or_installed(mo
     assert config["generate"]["generators"] == ["extractive", "slm"]
     assert config["distill"]["base"] == demo.STUDENT_BASE and not config["distill"]["from_scratch"]
     assert config["distill"]["max_steps"] == demo.STUDENT_STEPS  # the CPU budget
+    # 16 demonstrations a step, 4 a pass: Gemma's head on 16 at once peaked at 7.2 GB
+    assert (config["distill"]["batch_size"], config["distill"]["gradient_accumulation"]) == (4, 4)
+    assert check_config(demo.demo_config("o", student=False))["distill"]["batch_size"] == 16
     assert config["generate"]["model_items"] == demo.STUDENT_ITEMS_CPU
     monkeypatch.setattr(demo, "student_installed", lambda: True)
     assert "slm" in demo.demo_config("o")["generate"]["generators"]

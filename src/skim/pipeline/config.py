@@ -91,6 +91,8 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "observed_demos": ((int,), 0),
         "hidden_size": _of(DistillParams, (int,), "hidden_size"),
         "num_layers": _of(DistillParams, (int,), "num_layers"),
+        "batch_size": _of(DistillParams, (int,), "batch_size"),
+        "gradient_accumulation": _of(DistillParams, (int,), "gradient_accumulation"),
     },
     "generate": {
         "direction": ((str,), "queries-to-labels"),
@@ -173,6 +175,8 @@ BOUNDS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
         "observed_demos": _whole(0),
         "hidden_size": _whole(1),
         "num_layers": _whole(1),
+        "batch_size": _whole(1),
+        "gradient_accumulation": _whole(1),
     },
     "generate": {"num_return": _whole(1), "model_items": _whole(1)},
     "map": {

@@ -76,6 +76,8 @@ def run_params(config: dict[str, Any]) -> RunParams:
             seed=seed,
             hidden_size=dist["hidden_size"],
             num_layers=dist["num_layers"],
+            batch_size=dist["batch_size"],
+            gradient_accumulation=dist["gradient_accumulation"],
             device=device,
         ),  # fmt: skip
         generate=GenerateParams(num_return=gen["num_return"], seed=seed, device=device),

@@ -97,6 +97,8 @@ KEY_NOTES: dict[str, dict[str, tuple[str, Any]]] = {
         "observed_demos": ("observed pairs added as extra demonstrations of the format", None),
         "hidden_size": ("from scratch: model width", None),
         "num_layers": ("from scratch: layers", None),
+        "batch_size": ("demonstrations per forward pass (memory grows with it)", None),
+        "gradient_accumulation": ("forward passes summed into one optimizer step", None),
     },
     "generate": {
         "direction": ('"queries-to-labels" or "labels-to-queries"', None),
