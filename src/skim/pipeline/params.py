@@ -58,38 +58,43 @@ def run_params(config: dict[str, Any]) -> RunParams:
         seed=seed,
         direction=gen["direction"],
         epochs=train["epochs"],
-        teach=TeachParams(
-            endpoint=teach["endpoint"],
-            model=teach["model"],
-            n=teach["n"],
-            concurrency=teach["concurrency"],
-            max_rpm=teach["max_rpm"],
-            sample=teach["sample"],
+        teach=_picked(
+            TeachParams,
+            teach,
+            ("endpoint", "model", "n", "concurrency", "max_rpm", "sample"),
             seed=seed,
         ),  # fmt: skip
-        distill=DistillParams(
-            base=dist["base"],
+        distill=_picked(
+            DistillParams,
+            dist,
+            (
+                "base",
+                "lora_r",
+                "epochs",
+                "max_steps",
+                "hidden_size",
+                "num_layers",
+                "batch_size",
+                "gradient_accumulation",
+            ),
             from_scratch=dist["from_scratch"] and dist["base"] is None,
-            lora_r=dist["lora_r"],
-            epochs=dist["epochs"],
-            max_steps=dist["max_steps"],
             seed=seed,
-            hidden_size=dist["hidden_size"],
-            num_layers=dist["num_layers"],
-            batch_size=dist["batch_size"],
-            gradient_accumulation=dist["gradient_accumulation"],
             device=device,
         ),  # fmt: skip
         generate=GenerateParams(num_return=gen["num_return"], seed=seed, device=device),
-        map=MapParams(
-            encoder=conf["encoder"],
-            index=conf["index"],
-            topk=conf["topk"],
-            tau=conf["tau"],
-            target_precision=conf["target_precision"],
-            min_votes=conf["min_votes"],
-            agree_topk=conf["agree_topk"],
-            calibrated=conf["calibrated"],
+        map=_picked(
+            MapParams,
+            conf,
+            (
+                "encoder",
+                "index",
+                "topk",
+                "tau",
+                "target_precision",
+                "min_votes",
+                "agree_topk",
+                "calibrated",
+            ),
             ray=ray,
         ),  # fmt: skip
         train=TrainParams(
@@ -104,3 +109,8 @@ def run_params(config: dict[str, Any]) -> RunParams:
         ),
         ray=ray,
     )
+
+
+def _picked(cls: type, table: dict[str, Any], keys: tuple[str, ...], **others: Any) -> Any:
+    """``cls`` built from the config ``table``'s ``keys`` (same names) and ``others``."""
+    return cls(**{key: table[key] for key in keys}, **others)
