@@ -63,7 +63,7 @@ def run_params(config: dict[str, Any]) -> RunParams:
             teach,
             ("endpoint", "model", "n", "concurrency", "max_rpm", "sample"),
             seed=seed,
-        ),  # fmt: skip
+        ),
         distill=_picked(
             DistillParams,
             dist,
@@ -80,7 +80,7 @@ def run_params(config: dict[str, Any]) -> RunParams:
             from_scratch=dist["from_scratch"] and dist["base"] is None,
             seed=seed,
             device=device,
-        ),  # fmt: skip
+        ),
         generate=GenerateParams(num_return=gen["num_return"], seed=seed, device=device),
         map=_picked(
             MapParams,
@@ -96,7 +96,7 @@ def run_params(config: dict[str, Any]) -> RunParams:
                 "calibrated",
             ),
             ray=ray,
-        ),  # fmt: skip
+        ),
         train=TrainParams(
             seed=seed,
             with_metadata=train["with_metadata"],
