@@ -110,7 +110,7 @@ def _served() -> Dataset:
 def _generate(out, server, **kwargs):
     return generate(
         _served(), out, "queries-to-labels", "openai", model="m", endpoint=server.url,
-        shard_size=2, show_progress=False, **FAST, **kwargs,
+        shard_size=2, show_progress=False, **{**FAST, **kwargs},
     )  # fmt: skip
 
 
@@ -134,6 +134,16 @@ def test_a_malformed_reply_is_retried_not_a_traceback(tmp_path, monkeypatch):
     assert outcomes["item-1"] == ["malformed", "ok"] and outcomes["item-3"] == ["empty", "ok"]
     assert _records(out)[1] == _texts(1)
     assert not (tmp_path / "s.jsonl.shards").exists() and not (tmp_path / "s.failed.jsonl").exists()
+
+
+def test_a_model_that_refuses_max_tokens_gets_max_completion_tokens(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKIM_API_KEY", "k")
+    out = tmp_path / "s.jsonl"
+    with FakeChatServer({item: ["maxtok"] for item in ITEMS}) as server:
+        summary = _generate(out, server, concurrency=1, max_tokens=77)
+        limits = [(b.get("max_tokens"), b.get("max_completion_tokens")) for b in server.bodies]
+    assert summary["failed"] == 0 and _records(out) == {k: _texts(k) for k in range(5)}
+    assert limits == [(77, None)] + [(None, 77)] * 5  # refused once, then the new name
 
 
 def test_an_item_that_keeps_failing_is_listed_then_asked_again_on_a_rerun(tmp_path, monkeypatch):
@@ -175,3 +185,20 @@ def test_the_cli_exits_1_and_says_what_failed(tmp_path, monkeypatch, capsys):
     assert code == 1 and "Traceback" not in err
     assert "skim generate: 1 items failed after the last retry" in err
     assert "sk-secret-key-123" not in err + (tmp_path / "s.failed.jsonl").read_text()
+
+
+def test_the_cli_paces_requests_with_max_rpm(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setenv("SKIM_API_KEY", "k")
+    data = save_dataset(_served(), tmp_path / "data")
+    with FakeChatServer({"item-1": ["500"]}) as server:
+        code = main([
+            "generate", str(data), str(tmp_path / "s.jsonl"), "--direction", "queries-to-labels",
+            "--generator", "openai", "--model", "m", "--endpoint", server.url, "--concurrency",
+            "4", "--max-rpm", "600",
+        ])  # fmt: skip
+        starts = sorted(t for t, _, _ in server.log)
+    assert code == 0 and len(starts) == 6  # 5 items and the retry of item-1's 500
+    assert all(b - a >= 0.09 for a, b in zip(starts, starts[1:], strict=False))
+    assert time.monotonic() - starts[0] >= 0.5

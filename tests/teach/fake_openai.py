@@ -30,7 +30,12 @@ class FakeChatServer:
     ``"malformed"`` (invalid JSON), ``"noshape"`` (JSON without choices), ``"empty"`` (empty
     content), ``"nolist"`` (content with no list items), ``"text"`` (text/plain body),
     ``"drop"`` (closes the connection without answering), ``"echo"`` (a 500 whose error
-    message repeats the request's Authorization header, as careless proxies do).
+    message repeats the request's Authorization header, as careless proxies do),
+    ``"noretry"`` (a 500 with ``x-should-retry: false``), ``"maxtok"`` (the 400 newer OpenAI
+    models give a request with ``max_tokens``; a request without it is answered).
+
+    5xx replies carry ``retry-after-ms: server_error_retry_ms`` (1 by default, so that the
+    SDK's own backoff, 0.5 s and up, does not slow the tests; ``None``: no header).
     """
 
     def __init__(
@@ -39,10 +44,15 @@ class FakeChatServer:
         retry_after: str = "0",
         slow_s: float = 0.6,
         delay_s: float = 0.0,
+        server_error_retry_ms: str | None = "1",
     ) -> None:
         self.faults = {k: list(v) for k, v in (faults or {}).items()}
         self.retry_after, self.slow_s, self.delay_s = retry_after, slow_s, delay_s
+        self.server_error_headers = (
+            [] if server_error_retry_ms is None else [("retry-after-ms", server_error_retry_ms)]
+        )
         self.log: list[tuple[float, str, str]] = []
+        self.bodies: list[dict] = []
         self.auth: set[str] = set()
         self.lock = threading.Lock()
         self.connections: list[socket.socket] = []
@@ -143,6 +153,7 @@ class FakeChatServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
                     server.auth.add(self.headers.get("Authorization", ""))
+                    server.bodies.append(body)
                 found = ITEM.findall(body["messages"][-1]["content"])
                 item = found[-1] if found else "?"
                 outcome = server._next(item)
@@ -150,6 +161,8 @@ class FakeChatServer:
                 if outcome == "drop":
                     self.close_connection = True
                     return
+                if outcome == "maxtok" and "max_tokens" not in body:
+                    outcome = "ok"
                 if outcome == "slow":
                     time.sleep(server.slow_s)
                     outcome = "ok"
@@ -160,11 +173,22 @@ class FakeChatServer:
                     self._json(429, error, [("Retry-After", server.retry_after)])
                 elif outcome == "429ms":
                     self._json(429, error, [("retry-after-ms", "20")])
-                elif outcome in ("400", "401", "500", "503"):
+                elif outcome in ("400", "401"):
                     self._json(int(outcome), error)
+                elif outcome in ("500", "503"):
+                    self._json(int(outcome), error, server.server_error_headers)
+                elif outcome == "noretry":
+                    self._json(500, error, [("x-should-retry", "false")])
+                elif outcome == "maxtok":
+                    message = (
+                        "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                        "Use 'max_completion_tokens' instead."
+                    )
+                    self._json(400, {"error": {"message": message, "param": "max_tokens"}})
                 elif outcome == "echo":
                     auth = self.headers.get("Authorization", "")
-                    self._json(500, {"error": {"message": f"bad gateway for {auth}"}})
+                    message = {"error": {"message": f"bad gateway for {auth}"}}
+                    self._json(500, message, server.server_error_headers)
                 elif outcome == "malformed":
                     self._send(200, b'{"choices": [{"message": ', "application/json")
                 elif outcome == "noshape":

@@ -1,21 +1,9 @@
-import email.utils
-
 import pytest
 
 from skim.errors import SkimError
-from skim.teach import ChatClient, ItemFailed, retry_after_seconds
+from skim.teach import ChatClient, ItemFailed, Pacer
 
 from .fake_openai import FakeChatServer
-
-
-def test_retry_after_forms():
-    assert retry_after_seconds({"retry-after": "3"}) == 3.0
-    assert retry_after_seconds({"retry-after": "0.5"}) == 0.5
-    assert retry_after_seconds({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
-    date = email.utils.formatdate(1_000_030, usegmt=True)
-    assert retry_after_seconds({"retry-after": date}, now=1_000_000) == pytest.approx(30)
-    assert retry_after_seconds({"retry-after": "soon"}) is None
-    assert retry_after_seconds({}) is None and retry_after_seconds(None) is None
 
 
 def test_complete_counts_attempts_and_usage():
@@ -60,31 +48,70 @@ def test_an_endpoint_that_never_answered_stops_the_run(tmp_path, served_dataset)
     assert not (tmp_path / "d.jsonl").exists()
 
 
-def test_rate_limiter_spaces_turns_across_threads_and_pauses():
+def test_retries_are_the_sdks_and_share_one_budget_of_attempts():
+    faults = {"item-1": ["500", "malformed", "500"], "item-2": ["noretry"]}
+    with FakeChatServer(faults) as server:
+        client = ChatClient(server.url, "m", max_retries=2, backoff=0.01, max_backoff=0.02)
+        with pytest.raises(ItemFailed, match="gave up after 3 attempts: status 500") as info:
+            client.complete("item-1")  # SDK retry, then a retry of the malformed reply here
+        assert info.value.attempts == 3 and server.outcomes("item-1") == faults["item-1"]
+        with pytest.raises(ItemFailed, match="^status 500") as info:
+            client.complete("item-2")  # the server said x-should-retry: false
+        assert info.value.attempts == 1 and server.outcomes("item-2") == ["noretry"]
+        assert client.errors == {"500": 3, "malformed": 1}
+        client.close()
+
+
+def test_max_rpm_and_retry_after_hold_for_the_sdks_retries_and_every_client_of_a_pacer():
     import threading
     import time
 
-    from skim.teach import RateLimiter
+    with FakeChatServer({"item-1": ["500", "500"], "item-2": ["429"]}, retry_after="1") as server:
+        pacer = Pacer(max_rpm=600)  # one start per 0.1 s, retries included
+        first = ChatClient(server.url, "m", pacer=pacer)
+        second = ChatClient(server.url, "m", pacer=pacer)
+        first.complete("item-1")
+        starts = [t for t, item, _ in server.log if item == "item-1"]
+        assert len(starts) == 3
+        assert all(b - a >= 0.09 for a, b in zip(starts, starts[1:], strict=False))
+        other = threading.Thread(target=second.complete, args=("item-2",))
+        other.start()
+        while not server.outcomes("item-2"):
+            time.sleep(0.01)
+        first.complete("item-3")  # the other client's 429 holds this one back for 1 s too
+        other.join()
+        (told,) = [t for t, item, outcome in server.log if outcome == "429"]
+        (asked,) = [t for t, item, _ in server.log if item == "item-3"]
+        assert asked - told >= 0.95
+        assert first.errors == second.errors == {"500": 2, "429": 1}
+        first.close()
+        second.close()
 
-    limiter = RateLimiter(max_rpm=1200)  # one start per 0.05 s
-    turns, woke = [], []
 
-    def worker():
-        for _ in range(3):
-            turn = limiter.wait()
-            woke.append(time.monotonic() - turn)
-            turns.append(turn)
+def test_max_tokens_becomes_max_completion_tokens_when_the_model_asks_for_it():
+    with FakeChatServer({"item-1": ["maxtok"]}) as server:
+        client = ChatClient(server.url, "m", params={"max_tokens": 50, "temperature": 0.2})
+        assert client.complete("item-1").text.startswith("Here are")
+        client.complete("item-2")
+        sent = [
+            {k: b.get(k) for k in ("max_tokens", "max_completion_tokens")} for b in server.bodies
+        ]
+        assert sent == [
+            {"max_tokens": 50, "max_completion_tokens": None},
+            {"max_tokens": None, "max_completion_tokens": 50},
+            {"max_tokens": None, "max_completion_tokens": 50},
+        ]
+        assert client.errors == {"400": 1}
+        client.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    turns.sort()
-    assert len(turns) == 12
-    assert all(b - a >= 0.05 - 1e-9 for a, b in zip(turns[:-1], turns[1:], strict=True))
-    assert min(woke) >= -1e-3  # nobody started before its turn
-    paused_at = time.monotonic()
-    limiter.pause(0.3)
-    assert limiter.wait() >= paused_at + 0.3
-    assert RateLimiter(None).interval == 0.0
+
+def test_stop_ends_an_item_between_the_sdks_retries():
+    import threading
+
+    with FakeChatServer({"item-1": ["500"] * 5}, server_error_retry_ms="300") as server:
+        client = ChatClient(server.url, "m", max_retries=4)
+        threading.Timer(0.1, client.stop).start()
+        with pytest.raises(ItemFailed, match="stopped"):
+            client.complete("item-1")
+        assert server.outcomes("item-1") == ["500"]
+        client.close()

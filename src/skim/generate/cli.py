@@ -6,7 +6,13 @@ import argparse
 import sys
 
 from skim._print import add_json_flag, print_result
-from skim.argtypes import fraction, non_negative_float, non_negative_int, positive_int
+from skim.argtypes import (
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from skim.direction import DIRECTIONS
 from skim.generate.registry import GENERATORS
 from skim.scale.cluster import add_ray_argument, ray_options
@@ -99,6 +105,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--concurrency", type=positive_int, help="requests in flight (openai) (default: 8)"
     )
     p.add_argument(
+        "--max-rpm",
+        type=positive_float,
+        help="request starts per minute, retries included (openai) (default: unlimited)",
+    )
+    p.add_argument(
         "--max-retries", type=non_negative_int, help="retries per item (openai) (default: 5)"
     )
     p.add_argument(
@@ -143,6 +154,7 @@ def _generate(args: argparse.Namespace) -> int:
         "batch_size": "batch_size",
         "endpoint": "endpoint",
         "concurrency": "concurrency",
+        "max_rpm": "max_rpm",
         "max_retries": "max_retries",
         "precision": "precision",
         "vocabulary": "vocabulary",

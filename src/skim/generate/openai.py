@@ -2,8 +2,11 @@
 
 The key comes from ``SKIM_API_KEY`` or ``OPENAI_API_KEY`` and never reaches a record or a
 message. Requests go through :class:`skim.teach.client.ChatClient`, as the teacher's do:
-429/5xx, timeouts, dropped connections and malformed replies (invalid JSON, no choices, no
-list) are retried with backoff, a refused key or model stops the run, and an item still
+429/5xx, timeouts and dropped connections are retried by the SDK, malformed replies (invalid
+JSON, no choices, no list) by the client, every attempt paced by one
+:class:`~skim.teach.pacer.Pacer` (``max_rpm``, and a server's ``Retry-After`` pauses every
+worker), a model that refuses ``max_tokens`` gets ``max_completion_tokens`` instead, a
+refused key or model stops the run, and an item still
 without an answer after the last retry is returned as :class:`~skim.teach.client.ItemFailed`,
 never as an empty list (``generate`` lists it as failed and asks it again on a rerun).
 Requests run on a thread pool. The message is the student's compact prompt under a short
@@ -45,6 +48,7 @@ class OpenAIGenerator:
         num_return: int = 10,
         endpoint: str | None = None,
         concurrency: int = 8,
+        max_rpm: float | None = None,
         max_tokens: int = 256,
         temperature: float = 0.8,
         max_retries: int = 5,
@@ -67,6 +71,7 @@ class OpenAIGenerator:
             max_retries=max_retries,
             backoff=backoff,
             max_backoff=max(backoff, 30.0),
+            max_rpm=max_rpm,
         )
         self.direction = direction
         self.concurrency = concurrency

@@ -16,9 +16,10 @@ Each line of the output (``demos.jsonl``) is one demonstration::
 """
 
 from skim.records import read_records, sibling
-from skim.teach.client import ChatClient, ItemFailed, RateLimiter, Reply, retry_after_seconds
+from skim.teach.client import ChatClient, ItemFailed, Reply
 from skim.teach.gold import gold_teacher, seed_matrix
 from skim.teach.items import sample_indices
+from skim.teach.pacer import Pacer, RateLimiter, retry_after_seconds
 from skim.teach.params import TeachParams
 from skim.teach.store import DEMONSTRATION_KEYS, read_demonstrations
 from skim.teach.teacher import api_key_from_env, teach, teach_cost
@@ -27,6 +28,7 @@ __all__ = [
     "DEMONSTRATION_KEYS",
     "ChatClient",
     "ItemFailed",
+    "Pacer",
     "RateLimiter",
     "Reply",
     "TeachParams",

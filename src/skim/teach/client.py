@@ -1,19 +1,21 @@
 """A chat client for any OpenAI-compatible endpoint that keeps asking until it gets an answer.
 
-Built on the official ``openai`` SDK (with its own retries off, so that every retry is counted
-and paced here). Requests share one rate limiter: at most ``max_rpm`` starts a minute, and a
-``Retry-After`` from the server pauses every worker, not just the one that was told. Retried
-with exponential backoff and jitter: 429, 5xx and other unexpected statuses, timeouts,
-dropped connections and malformed replies (invalid JSON, no choices, empty content, or text
-that ``accept`` rejects). Not retried: 400/422 (this item's request is bad: the item
-fails). Fatal for the whole run: 401/403/404 (wrong key, model or URL), and, before any
-request has succeeded, a 400/422 (e.g. a parameter the model does not take) or an endpoint
-that stayed unreachable through all retries of an item.
+Built on the official ``openai`` SDK and its own retries: 408, 409, 429 and 5xx statuses,
+timeouts and dropped connections are retried by the SDK with its exponential backoff, honouring
+``retry-after``, ``retry-after-ms`` (up to two minutes) and ``x-should-retry``. Every attempt,
+retries included, goes through one :class:`~skim.teach.pacer.Pacer` (at most ``max_rpm``
+starts a minute, a ``Retry-After`` pauses every worker, failed attempts counted by kind).
+On top, this client retries what the SDK cannot see as a failure: malformed replies (invalid
+JSON, no choices, empty content) and text that ``accept`` rejects, with its own backoff. Not
+retried: 400/422 (this item's request is bad: the item fails), except a ``max_tokens`` that
+the model refuses in favour of ``max_completion_tokens`` (newer OpenAI models): the client
+then sends that name for the rest of the run. Fatal for the whole run: 401/403/404 (wrong
+key, model or URL), and, before any request has succeeded, a 400/422 (e.g. a parameter the
+model does not take) or an endpoint that stayed unreachable through all retries.
 """
 
 from __future__ import annotations
 
-import email.utils
 import random
 import threading
 import time
@@ -23,6 +25,7 @@ from typing import Any
 
 from skim._redact import redact, redact_url, url_secrets
 from skim.errors import SkimError
+from skim.teach.pacer import Pacer, Stopped
 
 
 class ItemFailed(Exception):
@@ -34,11 +37,7 @@ class ItemFailed(Exception):
 
 
 class _Retry(Exception):
-    def __init__(
-        self, message: str, retry_after: float | None = None, unreachable: bool = False
-    ) -> None:
-        super().__init__(message)
-        self.retry_after, self.unreachable = retry_after, unreachable
+    """A reply the SDK accepted but this client cannot use: ask again."""
 
 
 @dataclass
@@ -53,57 +52,23 @@ class Reply:
     finish_reason: str | None
 
 
-def retry_after_seconds(
-    headers: Mapping[str, str] | None, now: float | None = None
-) -> float | None:
-    """Seconds to wait from ``retry-after-ms``, or ``retry-after`` (seconds or HTTP date)."""
-    if not headers:
-        return None
-    for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) * scale)
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError):
-            continue
-        return max(0.0, when - (time.time() if now is None else now))
-    return None
+def paced_http_client(pacer: Pacer, timeout: float) -> Any:
+    """The SDK's default HTTP client, with every request (retries too) taking a pacer turn."""
+    import openai
 
+    class PacedHttpClient(openai.DefaultHttpxClient):
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            with pacer.turn():
+                try:
+                    response = super().send(request, **kwargs)
+                except Exception as exc:  # httpx's or httpx2's transport errors alike
+                    timed_out = any(c.__name__ == "TimeoutException" for c in type(exc).__mro__)
+                    pacer.count("timeout" if timed_out else "connection")
+                    raise
+            pacer.answered(response.status_code, response.headers)
+            return response
 
-class RateLimiter:
-    """Spaces request starts ``60 / max_rpm`` seconds apart across threads.
-
-    :meth:`pause` holds every thread back, e.g. for a server's ``Retry-After``. Waiting
-    ends early when ``stopped`` is set.
-    """
-
-    def __init__(self, max_rpm: float | None, stopped: threading.Event | None = None) -> None:
-        if max_rpm is not None and max_rpm <= 0:
-            raise SkimError(f"max requests per minute must be positive, got {max_rpm}")
-        self.interval = 60.0 / max_rpm if max_rpm else 0.0
-        self._stopped = stopped or threading.Event()
-        self._lock = threading.Lock()
-        self._next_start = 0.0  # monotonic time before which no request may start
-
-    def wait(self) -> float:
-        """Block until this thread's turn; return the (monotonic) time the turn was set for."""
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next_start)
-            self._next_start = start + self.interval
-        if start > now:
-            self._stopped.wait(start - now)
-        return start
-
-    def pause(self, seconds: float) -> None:
-        """No request starts during the next ``seconds``."""
-        with self._lock:
-            self._next_start = max(self._next_start, time.monotonic() + seconds)
+    return PacedHttpClient(timeout=timeout)
 
 
 class ChatClient:
@@ -122,18 +87,23 @@ class ChatClient:
     timeout
         Seconds one request may take before it is abandoned and retried.
     max_retries
-        Retries after the first attempt (so ``max_retries + 1`` attempts at most).
+        Retries after the first attempt, by the SDK for failed requests and by this client
+        for unusable replies.
     backoff, max_backoff
-        Wait ``min(max_backoff, backoff * 2**retry)`` seconds, times a jitter in [0.5, 1].
+        Before asking again after an unusable reply, wait ``min(max_backoff, backoff *
+        2**retry)`` seconds, times a jitter in [0.5, 1].
     max_rpm
         At most this many request starts per minute across all threads (``None``: no limit).
     max_retry_after
-        Cap on a server's ``Retry-After``, in seconds.
+        Cap on a server's ``Retry-After`` pause, in seconds.
+    pacer
+        Share one :class:`~skim.teach.pacer.Pacer` between clients of the same endpoint
+        (``max_rpm`` and ``max_retry_after`` are then the pacer's own).
     """
 
     def __init__(
         self,
-        endpoint: str,
+        endpoint: str | None,
         model: str,
         api_key: str | None = None,
         params: Mapping[str, Any] | None = None,
@@ -143,6 +113,7 @@ class ChatClient:
         max_backoff: float = 60.0,
         max_rpm: float | None = None,
         max_retry_after: float = 600.0,
+        pacer: Pacer | None = None,
     ) -> None:
         import openai
 
@@ -153,15 +124,16 @@ class ChatClient:
         self._secrets = [api_key, *url_secrets(endpoint)]  # never printed nor written
         self.params = dict(params or {})
         self.max_retries, self.backoff, self.max_backoff = max_retries, backoff, max_backoff
-        self.max_retry_after = max_retry_after
+        self.pacer = pacer or Pacer(max_rpm, max_pause=max_retry_after)
         self._lock = threading.Lock()
-        self._errors: dict[str, int] = {}
-        self._stopped = threading.Event()
-        self.limiter = RateLimiter(max_rpm, self._stopped)
         self._answered = 0
         self._openai = openai
         self._client = openai.OpenAI(
-            base_url=endpoint, api_key=api_key or "EMPTY", timeout=timeout, max_retries=0
+            base_url=endpoint,
+            api_key=api_key or "EMPTY",
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=paced_http_client(self.pacer, timeout),
         )
 
     @property
@@ -173,35 +145,40 @@ class ChatClient:
     @property
     def errors(self) -> dict[str, int]:
         """How many attempts failed, by kind (``"429"``, ``"500"``, ``"timeout"``, ...)."""
-        with self._lock:
-            return dict(self._errors)
+        return self.pacer.errors
 
-    def _count(self, kind: str) -> None:
+    def _request_fields(self) -> dict[str, Any]:
         with self._lock:
-            self._errors[kind] = self._errors.get(kind, 0) + 1
+            return dict(self.params)
+
+    def _use_max_completion_tokens(self, message: str) -> bool:
+        """Switch ``max_tokens`` to ``max_completion_tokens`` if that is what ``message``
+        asks for; True when the request should simply be sent again."""
+        if "max_tokens" not in message or "max_completion_tokens" not in message:
+            return False
+        with self._lock:
+            if "max_tokens" in self.params:
+                self.params["max_completion_tokens"] = self.params.pop("max_tokens")
+            return "max_completion_tokens" in self.params
 
     def _attempt(
-        self, messages: list[dict[str, str]], accept: Callable[[str], bool] | None
+        self, messages: list[dict[str, str]], accept: Callable[[str], bool] | None, retries: int
     ) -> tuple[str, Any]:
+        """One request, which the SDK retries at most ``retries`` times."""
         oa = self._openai
         try:
-            response = self._client.chat.completions.create(
-                model=self.model, messages=messages, **self.params
+            response = self._client.with_options(max_retries=retries).chat.completions.create(
+                model=self.model, messages=messages, **self._request_fields()
             )
-        except oa.APITimeoutError:
-            self._count("timeout")
-            raise _Retry("request timed out") from None
-        except oa.APIConnectionError as exc:
-            self._count("connection")
-            raise _Retry(f"connection error ({exc.__cause__ or exc})", unreachable=True) from None
         except (oa.AuthenticationError, oa.PermissionDeniedError, oa.NotFoundError) as exc:
             raise SkimError(
                 f"{self.shown_endpoint} refused model {self.model!r} with status {exc.status_code} "
                 f"({_status_message(exc)}); check --endpoint, --model and SKIM_API_KEY"
             ) from None
         except (oa.BadRequestError, oa.UnprocessableEntityError) as exc:
-            self._count(str(exc.status_code))
             message = f"status {exc.status_code}: {_status_message(exc)}"
+            if self._use_max_completion_tokens(str(exc.body) + str(exc.message)):
+                return self._attempt(messages, accept, retries)
             if not self.answered:  # nothing ever worked: the settings, not this item, are wrong
                 raise SkimError(
                     f"{self.shown_endpoint} rejected the request for model {self.model!r} "
@@ -209,12 +186,20 @@ class ChatClient:
                     "--max-meta-tokens"
                 ) from None
             raise ItemFailed(message, 0) from None
+        except oa.APITimeoutError:
+            raise ItemFailed("request timed out", 0) from None
+        except oa.APIConnectionError as exc:
+            cause = exc.__cause__ or exc
+            if not self.answered:  # a wrong URL or a server that is down: stop the run
+                raise SkimError(
+                    f"cannot reach {self.shown_endpoint} (connection error: {cause}); "
+                    "check --endpoint"
+                ) from None
+            raise ItemFailed(f"connection error ({cause})", 0) from None
         except oa.APIStatusError as exc:
-            self._count(str(exc.status_code))
-            wait = retry_after_seconds(exc.response.headers)
-            raise _Retry(f"status {exc.status_code}: {_status_message(exc)}", wait) from None
+            raise ItemFailed(f"status {exc.status_code}: {_status_message(exc)}", 0) from None
         except (oa.APIResponseValidationError, ValueError) as exc:  # JSON errors are ValueErrors
-            self._count("malformed")
+            self.pacer.count("malformed")
             raise _Retry(f"malformed reply ({_short(str(exc))})") from None
         try:
             choice = response.choices[0]
@@ -222,10 +207,10 @@ class ChatClient:
         except (AttributeError, IndexError, KeyError, TypeError):
             text, choice = None, None
         if not isinstance(text, str) or not text.strip():
-            self._count("malformed")
+            self.pacer.count("malformed")
             raise _Retry("malformed reply (no message content)")
         if accept is not None and not accept(text):
-            self._count("unusable")
+            self.pacer.count("unusable")
             raise _Retry(f"unusable reply ({_short(text)})")
         return text, response
 
@@ -252,25 +237,23 @@ class ChatClient:
         self, messages: list[dict[str, str]], accept: Callable[[str], bool] | None
     ) -> Reply:
         started = time.monotonic()
-        error, unreachable = "", False
-        for attempt in range(self.max_retries + 1):
-            if self._stopped.is_set():
-                raise ItemFailed("stopped", attempt)
-            self.limiter.wait()
+        self.pacer.sends(reset=True)
+        error = ""
+        while (sent := self.pacer.sends()) <= self.max_retries:  # one budget for all attempts
             try:
-                text, response = self._attempt(messages, accept)
-            except _Retry as exc:
-                error, unreachable = str(exc), exc.unreachable
-                if attempt == self.max_retries:
-                    break
-                wait = min(self.max_backoff, self.backoff * 2**attempt) * random.uniform(0.5, 1)
-                if exc.retry_after is not None:
-                    wait = max(wait, min(exc.retry_after, self.max_retry_after))
-                    self.limiter.pause(wait)
-                self._stopped.wait(wait)
-                continue
+                text, response = self._attempt(messages, accept, self.max_retries - sent)
+            except Stopped:
+                raise ItemFailed("stopped", self.pacer.sends()) from None
             except ItemFailed as exc:
-                raise ItemFailed(str(exc), attempt + 1) from None
+                sent = self.pacer.sends()
+                raise ItemFailed(_gave_up(str(exc), sent), sent) from None
+            except _Retry as exc:
+                error = str(exc)
+                retry = self.pacer.sends() - 1
+                if retry < self.max_retries:
+                    wait = min(self.max_backoff, self.backoff * 2**retry)
+                    self.pacer.wait(wait * random.uniform(0.5, 1))
+                continue
             with self._lock:
                 self._answered += 1
             usage = getattr(response, "usage", None)
@@ -278,20 +261,23 @@ class ChatClient:
                 text=text,
                 prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
                 completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-                attempts=attempt + 1,
+                attempts=self.pacer.sends(),
                 seconds=round(time.monotonic() - started, 3),
                 finish_reason=getattr(response.choices[0], "finish_reason", None),
             )
-        if unreachable and not self.answered:  # a wrong URL or a server that is down: stop the run
-            raise SkimError(f"cannot reach {self.shown_endpoint} ({error}); check --endpoint")
-        raise ItemFailed(f"gave up after {self.max_retries + 1} attempts: {error}", attempt + 1)
+        sent = self.pacer.sends()
+        raise ItemFailed(_gave_up(error, sent), sent)
 
     def stop(self) -> None:
         """Make every pending and future ``complete`` call give up at its next attempt."""
-        self._stopped.set()
+        self.pacer.stop()
 
     def close(self) -> None:
         self._client.close()
+
+
+def _gave_up(error: str, attempts: int) -> str:
+    return error if attempts <= 1 else f"gave up after {attempts} attempts: {error}"
 
 
 def _status_message(exc: Any) -> str:
