@@ -52,7 +52,25 @@ class Reply:
     finish_reason: str | None
 
 
-def paced_http_client(pacer: Pacer, timeout: float) -> Any:
+def sdk_client(
+    endpoint: str | None, api_key: str | None, pacer: Pacer, timeout: float, max_retries: int
+) -> Any:
+    """An ``openai.OpenAI`` client whose every request, retries too, takes a turn of ``pacer``.
+
+    Local servers that ignore keys get the key ``"EMPTY"``.
+    """
+    import openai
+
+    return openai.OpenAI(
+        base_url=endpoint,
+        api_key=api_key or "EMPTY",
+        timeout=timeout,
+        max_retries=max_retries,
+        http_client=_paced_http_client(pacer, timeout),
+    )
+
+
+def _paced_http_client(pacer: Pacer, timeout: float) -> Any:
     """The SDK's default HTTP client, with every request (retries too) taking a pacer turn."""
     import openai
 
@@ -128,13 +146,7 @@ class ChatClient:
         self._lock = threading.Lock()
         self._answered = 0
         self._openai = openai
-        self._client = openai.OpenAI(
-            base_url=endpoint,
-            api_key=api_key or "EMPTY",
-            timeout=timeout,
-            max_retries=max_retries,
-            http_client=paced_http_client(self.pacer, timeout),
-        )
+        self._client = sdk_client(endpoint, api_key, self.pacer, timeout, max_retries)
 
     @property
     def answered(self) -> int:
