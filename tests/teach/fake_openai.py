@@ -32,7 +32,8 @@ class FakeChatServer:
     ``"drop"`` (closes the connection without answering), ``"echo"`` (a 500 whose error
     message repeats the request's Authorization header, as careless proxies do),
     ``"noretry"`` (a 500 with ``x-should-retry: false``), ``"maxtok"`` (the 400 newer OpenAI
-    models give a request with ``max_tokens``; a request without it is answered).
+    models give a request with ``max_tokens``; a request without it is answered),
+    ``"maxtokall"`` (that 400 whatever the request holds).
 
     5xx replies carry ``retry-after-ms: server_error_retry_ms`` (1 by default, so that the
     SDK's own backoff, 0.5 s and up, does not slow the tests; ``None``: no header).
@@ -179,7 +180,7 @@ class FakeChatServer:
                     self._json(int(outcome), error, server.server_error_headers)
                 elif outcome == "noretry":
                     self._json(500, error, [("x-should-retry", "false")])
-                elif outcome == "maxtok":
+                elif outcome in ("maxtok", "maxtokall"):
                     message = (
                         "Unsupported parameter: 'max_tokens' is not supported with this model. "
                         "Use 'max_completion_tokens' instead."

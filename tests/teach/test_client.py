@@ -103,6 +103,12 @@ def test_max_tokens_becomes_max_completion_tokens_when_the_model_asks_for_it():
         ]
         assert client.errors == {"400": 1}
         client.close()
+    with FakeChatServer({"item-1": ["maxtokall"] * 3}) as server:  # the new name is no better
+        client = ChatClient(server.url, "m", params={"max_tokens": 50})
+        with pytest.raises(SkimError, match="rejected the request .*max_completion_tokens"):
+            client.complete("item-1")
+        assert server.outcomes("item-1") == ["maxtokall"] * 2  # switched once, never looped
+        client.close()
 
 
 def test_stop_ends_an_item_between_the_sdks_retries():

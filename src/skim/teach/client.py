@@ -163,24 +163,25 @@ class ChatClient:
         with self._lock:
             return dict(self.params)
 
-    def _use_max_completion_tokens(self, message: str) -> bool:
-        """Switch ``max_tokens`` to ``max_completion_tokens`` if that is what ``message``
-        asks for; True when the request should simply be sent again."""
-        if "max_tokens" not in message or "max_completion_tokens" not in message:
+    def _use_max_completion_tokens(self, sent: Mapping[str, Any], message: str) -> bool:
+        """True when a request that ``sent`` ``max_tokens`` was refused by ``message`` in
+        favour of ``max_completion_tokens``: the client switches names for good."""
+        if "max_tokens" not in sent or "max_completion_tokens" not in message:
             return False
         with self._lock:
             if "max_tokens" in self.params:
                 self.params["max_completion_tokens"] = self.params.pop("max_tokens")
-            return "max_completion_tokens" in self.params
+        return True
 
     def _attempt(
         self, messages: list[dict[str, str]], accept: Callable[[str], bool] | None, retries: int
     ) -> tuple[str, Any]:
         """One request, which the SDK retries at most ``retries`` times."""
         oa = self._openai
+        fields = self._request_fields()
         try:
             response = self._client.with_options(max_retries=retries).chat.completions.create(
-                model=self.model, messages=messages, **self._request_fields()
+                model=self.model, messages=messages, **fields
             )
         except (oa.AuthenticationError, oa.PermissionDeniedError, oa.NotFoundError) as exc:
             raise SkimError(
@@ -189,7 +190,7 @@ class ChatClient:
             ) from None
         except (oa.BadRequestError, oa.UnprocessableEntityError) as exc:
             message = f"status {exc.status_code}: {_status_message(exc)}"
-            if self._use_max_completion_tokens(str(exc.body) + str(exc.message)):
+            if self._use_max_completion_tokens(fields, str(exc.body) + str(exc.message)):
                 return self._attempt(messages, accept, retries)
             if not self.answered:  # nothing ever worked: the settings, not this item, are wrong
                 raise SkimError(
