@@ -193,6 +193,7 @@ def test_the_cli_paces_requests_with_max_rpm(tmp_path, monkeypatch):
     monkeypatch.setenv("SKIM_API_KEY", "k")
     data = save_dataset(_served(), tmp_path / "data")
     with FakeChatServer({"item-1": ["500"]}) as server:
+        started = time.monotonic()
         code = main([
             "generate", str(data), str(tmp_path / "s.jsonl"), "--direction", "queries-to-labels",
             "--generator", "openai", "--model", "m", "--endpoint", server.url, "--concurrency",
@@ -200,5 +201,4 @@ def test_the_cli_paces_requests_with_max_rpm(tmp_path, monkeypatch):
         ])  # fmt: skip
         starts = sorted(t for t, _, _ in server.log)
     assert code == 0 and len(starts) == 6  # 5 items and the retry of item-1's 500
-    assert all(b - a >= 0.09 for a, b in zip(starts, starts[1:], strict=False))
-    assert time.monotonic() - starts[0] >= 0.5
+    assert starts[-1] - started >= 0.5  # 600 a minute: the 6th start 0.5 s after the 1st
