@@ -72,7 +72,7 @@ def test_max_rpm_and_retry_after_hold_for_the_sdks_retries_and_every_client_of_a
         second = ChatClient(server.url, "m", pacer=pacer)
         first.complete("item-1")
         starts = [t for t, item, _ in server.log if item == "item-1"]
-        assert len(starts) == 3 and starts[-1] - starts[0] >= 0.18  # 3 turns, 0.1 s apart
+        assert len(starts) == 3 and starts[-1] - starts[0] >= 0.15  # paced 0.1 s apart (else ~2 ms)
         other = threading.Thread(target=second.complete, args=("item-2",))
         other.start()
         while not server.outcomes("item-2"):
