@@ -197,6 +197,19 @@ def test_pending_batches_of_other_settings_are_not_mixed_in(tmp_path, served_dat
         assert len(server.uploads) == 1
 
 
+def test_chat_requests_do_not_pay_again_for_pending_batches(tmp_path, served_dataset):
+    out = tmp_path / "d.jsonl"
+    with FakeBatchServer() as server:
+        teach(served_dataset, out, "labels-to-queries", server.url, "m", sample=2, wait=False,
+              **BATCH)  # fmt: skip
+    with FakeChatServer() as server:
+        with pytest.raises(SkimError, match=r"d\.batch\.json: 2 of these requests are in batch"):
+            teach(served_dataset, out, "labels-to-queries", server.url, "m", **CHAT)
+        other = teach(served_dataset, tmp_path / "e.jsonl", "labels-to-queries", server.url,
+                      "m", cache_path=tmp_path / "d.cache.jsonl", **CHAT)  # fmt: skip
+        assert server.asked() and other["asked"] == 8  # another output has no pending batch
+
+
 def test_cli_no_wait_exits_0_and_says_how_to_collect(tmp_path, served_dataset, capsys):
     from skim.data import save_dataset
 
