@@ -25,23 +25,26 @@ from .fake_openai import ITEM, answer_for, completion
 class FakeBatchServer:
     """Start with ``with FakeBatchServer(faults) as server: ... server.url ...``.
 
-    ``polls``: a batch ends on its ``polls``-th retrieve; ``expire``: the first ``expire``
-    batches end ``"expired"`` rather than ``"completed"``; ``reject``: ``POST /v1/files``
-    answers this status; ``interrupt_at``: the ``interrupt_at``-th retrieve (counting every
-    batch) interrupts the main thread as Ctrl-C would, while the batch is still running.
+    ``polls``: a batch ends on its ``polls``-th retrieve; ``ends``: the statuses the first
+    batches end with (``"expired"``: with the answers it has, ``"failed"``: none, as when its
+    input is refused), the others end ``"completed"``; ``reject``: ``POST /v1/files`` answers
+    this status. Ctrl-C as a user would press it (the main thread is interrupted once the
+    client has this answer): ``interrupt_at``, at that retrieve (counting every batch) while
+    the batch still runs; ``interrupt_create``, once the first batch has been created.
     """
 
     def __init__(
         self,
         faults: dict[str, list[str]] | None = None,
         polls: int = 2,
-        expire: int = 0,
+        ends: tuple[str, ...] = (),
         reject: int | None = None,
         interrupt_at: int | None = None,
+        interrupt_create: bool = False,
     ) -> None:
         self.faults = {k: list(v) for k, v in (faults or {}).items()}
-        self.polls, self.expire, self.reject = polls, expire, reject
-        self.interrupt_at = interrupt_at
+        self.polls, self.ends, self.reject = polls, ends, reject
+        self.interrupt_at, self.interrupt_create = interrupt_at, interrupt_create
         self.lock = threading.Lock()
         self.files: dict[str, bytes] = {}
         self.uploads: list[list[dict]] = []  # the request lines of every uploaded file
@@ -100,10 +103,15 @@ class FakeBatchServer:
                 "lines": lines,
                 "retrieves": 0,
                 "status": "validating",
-                "ends": "expired" if len(self.batches) < self.expire else "completed",
+                "ends": self.ends[len(self.batches)]
+                if len(self.batches) < len(self.ends)
+                else "completed",
                 "output_file_id": None,
                 "error_file_id": None,
             }
+            if self.interrupt_create:
+                self.interrupt_create = False
+                _thread.interrupt_main()
             return self._shown(self.batches[batch_id])
 
     def _retrieve(self, batch_id: str) -> dict:
@@ -111,7 +119,7 @@ class FakeBatchServer:
             batch = self.batches[batch_id]
             self.retrieved.append(batch_id)
             batch["retrieves"] += 1
-            if batch["status"] not in ("completed", "expired"):
+            if batch["status"] not in ("completed", "expired", "failed"):
                 if batch["retrieves"] >= self.polls:
                     self._end(batch)
                 else:
@@ -121,7 +129,13 @@ class FakeBatchServer:
             return self._shown(batch)
 
     def _end(self, batch: dict) -> None:
+        batch["status"] = batch["ends"]
         output, errors = [], []
+        if batch["status"] == "failed":
+            batch["errors"] = {"object": "list", "data": [
+                {"code": "invalid_model", "message": "injected: no such model", "line": 1}
+            ]}  # fmt: skip
+            return
         for n, line in enumerate(batch["lines"]):
             item = _item(line)
             queue = self.faults.get(item, [])
@@ -146,7 +160,6 @@ class FakeBatchServer:
                 file_id = f"file-{len(self.files) + 1}"
                 self.files[file_id] = "".join(json.dumps(x) + "\n" for x in lines).encode()
                 batch[kind] = file_id
-        batch["status"] = batch["ends"]
         batch["counts"] = (len(output), len(errors))
 
     @staticmethod
@@ -163,6 +176,7 @@ class FakeBatchServer:
             "output_file_id": batch["output_file_id"],
             "error_file_id": batch["error_file_id"],
             "request_counts": {"total": len(batch["lines"]), "completed": done, "failed": failed},
+            "errors": batch.get("errors"),
         }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -205,6 +219,11 @@ class FakeBatchServer:
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 self._authorised()
+                if self.path.startswith("/v1/batches?"):  # the list, newest first
+                    with server.lock:
+                        shown = [server._shown(b) for b in reversed(server.batches.values())]
+                    self._json(200, {"object": "list", "data": shown, "has_more": False})
+                    return
                 batch = re.fullmatch(r"/v1/batches/([\w-]+)", self.path)
                 content = re.fullmatch(r"/v1/files/([\w-]+)/content", self.path)
                 if batch and batch[1] in server.batches:

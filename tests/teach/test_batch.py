@@ -113,7 +113,7 @@ def test_an_expired_batch_keeps_its_answers_and_the_rest_is_asked_again(
     tmp_path, served_dataset, capsys
 ):
     out = tmp_path / "d.jsonl"
-    with FakeBatchServer({"item-4": ["late"], "item-6": ["late"]}, expire=1) as server:
+    with FakeBatchServer({"item-4": ["late"], "item-6": ["late"]}, ends=("expired",)) as server:
         summary = teach(served_dataset, out, "labels-to-queries", server.url, "m", **BATCH)
         assert summary["batches"][0]["status"] == "expired"
         assert (summary["answered"], summary["failed"], summary["unanswered"]) == (6, 2, 2)
@@ -123,6 +123,40 @@ def test_an_expired_batch_keeps_its_answers_and_the_rest_is_asked_again(
         teach(served_dataset, out, "labels-to-queries", server.url, "m", **BATCH)
         assert server.asked()[1] == ["item-4", "item-6"]
     assert [r["source"] for r in _lines(out)] == list(range(8))
+
+
+def test_a_failed_batch_says_why_and_its_items_are_asked_again(tmp_path, served_dataset):
+    out = tmp_path / "d.jsonl"
+    with FakeBatchServer(ends=("completed", "failed")) as server:
+        summary = teach(served_dataset, out, "labels-to-queries", server.url, "m",
+                        batch_max_requests=5, **BATCH)  # fmt: skip
+        assert [b["status"] for b in summary["batches"]] == ["completed", "failed"]
+        assert (summary["answered"], summary["failed"], summary["unanswered"]) == (5, 3, 3)
+        failed = _lines(tmp_path / "d.failed.jsonl")
+        assert [f["source"] for f in failed] == [5, 6, 7]
+        assert failed[0]["error"] == (
+            "batch batch_2 ended failed before answering it (injected: no such model)"
+        )
+        again = teach(served_dataset, out, "labels-to-queries", server.url, "m", **BATCH)
+        assert server.asked()[2] == ["item-5", "item-6", "item-7"]
+    assert again["answered"] == 3 and [r["source"] for r in _lines(out)] == list(range(8))
+
+
+@pytest.mark.parametrize("created", [True, False])
+def test_a_run_stopped_between_upload_and_batch_neither_uploads_nor_starts_twice(
+    tmp_path, served_dataset, created
+):
+    out = tmp_path / "d.jsonl"
+    with FakeBatchServer(interrupt_create=True) as server:
+        with pytest.raises(KeyboardInterrupt):
+            teach(served_dataset, out, "labels-to-queries", server.url, "m", **BATCH)
+        (entry,) = _state(out)["batches"]
+        assert (entry["id"], entry["input_file_id"]) == (None, "file-1")  # batch id not saved
+        if not created:  # stopped before the batch request reached the server
+            server.batches.clear()
+        summary = teach(served_dataset, out, "labels-to-queries", server.url, "m", **BATCH)
+        assert len(server.uploads) == 1 and list(server.batches) == ["batch_1"]
+    assert summary["answered"] == 8 and summary["batches"][0]["id"] == "batch_1"
 
 
 def test_the_cache_is_shared_with_the_chat_path(tmp_path, served_dataset):

@@ -7,7 +7,9 @@ the API's limits (50,000 requests or 200 MB per file) the items are split over s
 batches. ``OUT.batch.json`` (beside the output, rewritten atomically after every change) holds
 each pending batch's id, input file and keys, and the failures of the batches already
 collected: a rerun of the same command, after ``wait=False`` or an interruption, polls the
-same batches again and never submits an item that sits in one of them.
+same batches again and never submits an item that sits in one of them (a run stopped between
+an upload and its batch leaves the file's id: the rerun finds the batch among the newest, or
+starts it, without uploading again).
 
 When a batch ends its output (and error) file is read: every usable answer becomes the same
 record the chat path writes, appended to the same cache (``OUT.cache.jsonl``), so chat runs
@@ -21,6 +23,7 @@ is pending the state file is removed and ``teach`` writes ``OUT.jsonl``,
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -94,8 +97,14 @@ def ask_batches(job: _Job, direction: str, p: TeachParams, out_path: Path) -> As
     client = batch_client(p)
     try:
         with _errors(shown, secrets):
+            for entry in state["batches"]:
+                if entry["id"] is None:  # a run stopped between an upload and its batch
+                    _start(client, entry, resumed=True)
+                    write_json_atomic(path, state)
             for chunk in _chunks(submit, job, direction, p):
-                state["batches"].append(_submit(client, chunk))
+                state["batches"].append(_upload(client, chunk))
+                write_json_atomic(path, state)
+                _start(client, state["batches"][-1])
                 write_json_atomic(path, state)
         with _errors(shown, secrets), RecordLog(job.cache_path) as log:
             for batch, entry in _ended(client, state, path, direction, p):
@@ -176,17 +185,27 @@ def _chunks(
         yield chunk
 
 
-def _submit(client: Any, chunk: list[tuple[str, bytes]]) -> dict[str, Any]:
-    """Upload one input file and start its batch; the state entry of the batch."""
+def _upload(client: Any, chunk: list[tuple[str, bytes]]) -> dict[str, Any]:
+    """Upload one input file; the state entry of its batch, not started yet."""
     data = b"".join(line for _, line in chunk)
     uploaded = client.files.create(
         file=("skim-teach-batch.jsonl", data, "application/jsonl"), purpose="batch"
     )
-    batch = client.batches.create(
-        input_file_id=uploaded.id, endpoint=ENDPOINT, completion_window="24h"
-    )
-    return {"id": batch.id, "input_file_id": uploaded.id, "status": batch.status,
+    return {"id": None, "input_file_id": uploaded.id, "status": "uploaded",
             "keys": [key for key, _ in chunk]}  # fmt: skip
+
+
+def _start(client: Any, entry: dict[str, Any], resumed: bool = False) -> None:
+    """Start the batch of an uploaded input file; ``resumed``: unless a run stopped right
+    after starting it (the newest batches are searched for that file)."""
+    found = None
+    if resumed:
+        newest = itertools.islice(client.batches.list(limit=100), 1000)
+        found = next((b for b in newest if b.input_file_id == entry["input_file_id"]), None)
+    batch = found or client.batches.create(
+        input_file_id=entry["input_file_id"], endpoint=ENDPOINT, completion_window="24h"
+    )
+    entry.update(id=batch.id, status=batch.status)
 
 
 def _ended(
