@@ -119,7 +119,7 @@ def test_an_expired_batch_keeps_its_answers_and_the_rest_is_asked_again(
         assert (summary["answered"], summary["failed"], summary["unanswered"]) == (6, 2, 2)
         failed = _lines(tmp_path / "d.failed.jsonl")
         assert [f["source"] for f in failed] == [4, 6]
-        assert failed[0]["error"] == "batch batch_1 ended expired before answering it"
+        assert failed[0]["error"] == "batch batch_1 ended (expired) without answering it"
         teach(served_dataset, out, "labels-to-queries", server.url, "m", **BATCH)
         assert server.asked()[1] == ["item-4", "item-6"]
     assert [r["source"] for r in _lines(out)] == list(range(8))
@@ -135,7 +135,7 @@ def test_a_failed_batch_says_why_and_its_items_are_asked_again(tmp_path, served_
         failed = _lines(tmp_path / "d.failed.jsonl")
         assert [f["source"] for f in failed] == [5, 6, 7]
         assert failed[0]["error"] == (
-            "batch batch_2 ended failed before answering it (injected: no such model)"
+            "batch batch_2 ended (failed) without answering it (injected: no such model)"
         )
         again = teach(served_dataset, out, "labels-to-queries", server.url, "m", **BATCH)
         assert server.asked()[2] == ["item-5", "item-6", "item-7"]

@@ -268,7 +268,10 @@ def _collect(
     for file_id in (batch.error_file_id, batch.output_file_id):  # an answer wins over an error
         if file_id:
             for text in client.files.content(file_id).text.splitlines():
-                line = json.loads(text) if text.strip() else None
+                try:  # a line that cannot be read leaves its item unanswered, asked again
+                    line = json.loads(text)
+                except ValueError:
+                    continue
                 if isinstance(line, dict) and isinstance(line.get("custom_id"), str):
                     lines[line["custom_id"]] = line
     answered = 0
@@ -278,7 +281,7 @@ def _collect(
             continue
         line = lines.get(key)
         if line is None:
-            why = f"batch {batch.id} ended {batch.status} before answering it"
+            why = f"batch {batch.id} ended ({batch.status}) without answering it"
             errors = getattr(getattr(batch, "errors", None), "data", None) or []
             if errors and getattr(errors[0], "message", None):
                 why += f" ({_short(errors[0].message)})"
