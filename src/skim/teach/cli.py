@@ -234,8 +234,9 @@ def _teach(args: argparse.Namespace) -> int:
         )
         return 0
     if summary.get("failed"):
+        how = "in their batch" if summary.get("batch_api") else "after the last retry"
         print(
-            f"skim teach: {summary['failed']} items failed after the last retry (listed in "
+            f"skim teach: {summary['failed']} items failed {how} (listed in "
             f"{summary['failed_path']}); rerun the same command to ask them again",
             file=sys.stderr,
         )
