@@ -70,6 +70,17 @@ def pending_keys(out_path: str | Path) -> set[str]:
     return {key for batch in _load(state_path(out_path))["batches"] for key in batch["keys"]}
 
 
+def refuse_pending(job: _Job, out_path: Path) -> None:
+    """Raise :class:`SkimError` when items ``job`` would ask sit in a pending batch."""
+    waiting = pending_keys(out_path) & {key for _, key in job.todo}
+    if waiting:
+        raise SkimError(
+            f"{state_path(out_path)}: {len(waiting)} of these requests are in batches not "
+            "collected yet; rerun with --batch-api to collect them, or delete the file to "
+            "abandon them"
+        )
+
+
 def ask_batches(job: _Job, direction: str, p: TeachParams, out_path: Path) -> Asked:
     """Submit ``job.todo`` as batches (those not pending already), wait for every batch of the
     state to end (``p.wait`` False: look once), and collect the answers into the cache."""

@@ -125,18 +125,13 @@ def teach(
             return asked.summary
         failures, asked_tokens, errors, extra = asked.failures, asked.tokens, {}, asked.summary
     else:
-        from skim.teach.batch import pending_keys, state_path
+        from skim.teach.batch import refuse_pending
 
-        waiting = set(pending_keys(out_path)) & {k for _, k in job.todo}
-        if waiting:  # chat requests would pay a second time for what the batches answer
-            raise SkimError(
-                f"{state_path(out_path)}: {len(waiting)} of these requests are in batches not "
-                "collected yet; rerun with --batch-api to collect them, or delete the file to "
-                "abandon them"
-            )
+        refuse_pending(job, out_path)  # chat requests would pay twice for what batches answer
         failures, asked_tokens, errors = _ask_all(job, direction, p)
-    return _write(job, p, direction, dataset, out_path, started, failures, asked_tokens, errors,
-                  extra)  # fmt: skip
+    return _write(
+        job, p, direction, dataset, out_path, started, failures, asked_tokens, errors, extra
+    )
 
 
 def _write(
