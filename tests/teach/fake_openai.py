@@ -22,6 +22,24 @@ def answer_for(item: str) -> str:
     return f"Here are the queries:\n1. {item} alpha\n2. **{item} beta**\n- {item} beta\n"
 
 
+def completion(content: str, model: str) -> dict:
+    """A chat completion body answering ``content`` (100 prompt and 10 completion tokens)."""
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+    }
+
+
 class FakeChatServer:
     """Start with ``with FakeChatServer(faults) as server: ... server.url ...``.
 
@@ -60,7 +78,9 @@ class FakeChatServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.httpd.handle_error = lambda request, address: None  # clients that left early
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(  # a short poll: shutdown() returns at once
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -106,6 +126,7 @@ class FakeChatServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed ACK between headers and body
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -128,27 +149,7 @@ class FakeChatServer:
                 self._send(status, json.dumps(obj).encode(), "application/json", headers)
 
             def _completion(self, content: str, model: str) -> None:
-                self._json(
-                    200,
-                    {
-                        "id": "chatcmpl-1",
-                        "object": "chat.completion",
-                        "created": 0,
-                        "model": model,
-                        "choices": [
-                            {
-                                "index": 0,
-                                "message": {"role": "assistant", "content": content},
-                                "finish_reason": "stop",
-                            }
-                        ],
-                        "usage": {
-                            "prompt_tokens": 100,
-                            "completion_tokens": 10,
-                            "total_tokens": 110,
-                        },
-                    },
-                )
+                self._json(200, completion(content, model))
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

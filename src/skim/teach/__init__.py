@@ -1,7 +1,9 @@
 """Step 0 of SKIM: a teacher writes demonstrations of the task for the small model to learn.
 
 - :func:`teach` asks any OpenAI-compatible chat endpoint, concurrently, rate-limited,
-  retrying, with an append-only cache so reruns ask only for what is missing;
+  retrying, with an append-only cache so reruns ask only for what is missing; with
+  ``batch_api=True`` the same requests go through the OpenAI Batch API at half price
+  (:mod:`skim.teach.batch`), resumably, into the same cache;
 - :func:`gold_teacher` writes the same records offline from the complete labels of a random
   seed of train items (simulated datasets), plus the seed-augmented train matrix.
 

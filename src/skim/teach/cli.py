@@ -50,15 +50,21 @@ def register(sub: argparse._SubParsersAction) -> None:
             "queries for labels; queries-to-labels: labels for train queries). Resumable: "
             "answers are cached in OUT.cache.jsonl and a rerun asks only for what is missing "
             "or failed (OUT.failed.jsonl). The key comes from $SKIM_API_KEY or "
-            "$OPENAI_API_KEY. With --teacher gold, writes the same records offline from the "
-            "complete labels of a random seed and OUT.seed.npz (observed + seed labels)."
+            "$OPENAI_API_KEY. With --batch-api the same requests go through the OpenAI Batch "
+            "API at half price (answers within 24 h): the batch ids wait in OUT.batch.json, and "
+            "rerunning the same command (after --no-wait or Ctrl-C) collects them without "
+            "submitting anything twice. With --teacher gold, writes the same records offline "
+            "from the complete labels of a random seed and OUT.seed.npz (observed + seed labels)."
         ),
         epilog="Examples:\n  skim teach data/ demos.jsonl --direction queries-to-labels "
         "--endpoint http://localhost:8000/v1 --model Qwen/Qwen2.5-7B-Instruct --sample 500\n"
         "  skim teach data/ demos.jsonl --direction queries-to-labels --teacher gold "
         "--seed-fraction 0.02\n"
         "  skim teach data/ demos.jsonl --direction queries-to-labels --model gpt-4o "
-        "--sample 500 --dry-run --price-in 2.5 --price-out 10",
+        "--sample 500 --dry-run --price-in 2.5 --price-out 10\n"
+        "  skim teach data/ demos.jsonl --direction queries-to-labels "
+        "--endpoint https://api.openai.com/v1 --model gpt-4o --sample 20000 --batch-api "
+        "--no-wait   # later: the same command again collects the answers",
     )
     p.add_argument("dataset", help="dataset directory")
     p.add_argument("out", help="demonstrations file to write, e.g. demos.jsonl")
@@ -131,10 +137,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="retries of a request after its first attempt (exponential backoff)",
     )
     p.add_argument(
+        "--batch-api",
+        action="store_true",
+        help="ask through the OpenAI Batch API: half price, answered within 24 h, resumable "
+        "(default: chat requests, answered now)",
+    )
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="--batch-api: submit the batches and return (exit 0); rerun the same command to "
+        "collect them (default: wait until every batch ended)",
+    )
+    p.add_argument(
+        "--poll-interval",
+        type=positive_float,
+        help="--batch-api: seconds between two checks of the batches' status (default: 30)",
+    )
+    p.add_argument(
         "--dry-run",
         action="store_true",
         help="ask nothing: print the requests, prompt tokens, completion token bound and, "
-        "with prices, the cost the run would have (no endpoint needed)",
+        "with prices, the cost the run would have (no endpoint needed; with --batch-api at "
+        "the Batch API's half price)",
     )
     p.add_argument(
         "--price-in", type=non_negative_float, help="USD per million prompt tokens (--dry-run)"
@@ -170,7 +194,14 @@ def _teach(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         max_retries=args.max_retries,
         progress=not args.quiet,
+        batch_api=args.batch_api,
+        wait=not args.no_wait,
+        poll_interval=30.0 if args.poll_interval is None else args.poll_interval,
     )
+    if (args.no_wait or args.poll_interval is not None) and not args.batch_api:
+        raise SkimError("--no-wait and --poll-interval go with --batch-api")
+    if args.batch_api and args.teacher == "gold":
+        raise SkimError("--batch-api asks an LLM teacher; the gold teacher asks nothing")
     if args.dry_run:
         if args.teacher == "gold":
             raise SkimError("--dry-run estimates an LLM teacher's cost; the gold teacher is free")
@@ -194,9 +225,18 @@ def _teach(args: argparse.Namespace) -> int:
             raise SkimError("the LLM teacher needs --endpoint and --model (or use --teacher gold)")
         summary = teach(args.dataset, args.out, args.direction, params=params)
     print_result(summary, args.json)
-    if summary.get("failed"):
+    if summary.get("pending"):  # --no-wait: submitted, which is what was asked (exit 0)
         print(
-            f"skim teach: {summary['failed']} items failed after the last retry (listed in "
+            f"skim teach: {summary['pending']} requests in batch(es) "
+            f"{', '.join(summary['batches'])} (state in {summary['batch_state']}); rerun the "
+            "same command to collect them",
+            file=sys.stderr,
+        )
+        return 0
+    if summary.get("failed"):
+        how = "in their batch" if summary.get("batch_api") else "after the last retry"
+        print(
+            f"skim teach: {summary['failed']} items failed {how} (listed in "
             f"{summary['failed_path']}); rerun the same command to ask them again",
             file=sys.stderr,
         )

@@ -41,6 +41,13 @@ class TeachParams(StageParams):
         Defaults to ``$SKIM_API_KEY`` then ``$OPENAI_API_KEY``; never written anywhere.
     progress
         Show a progress bar.
+    batch_api, wait, poll_interval, batch_max_requests
+        Ask through the OpenAI Batch API (half price, answers within 24 h; see
+        :mod:`skim.teach.batch`); wait for the batches (``False``: submit, save their ids in
+        ``OUT.batch.json`` and return, a rerun collects them), polling every ``poll_interval``
+        seconds; at most ``batch_max_requests`` requests per batch (the API's limit is 50,000).
+        How the answers are asked, not what they are: none of these is part of the cache key
+        or of the stage's settings.
     """
 
     endpoint: str | None = None
@@ -63,6 +70,10 @@ class TeachParams(StageParams):
     cache_path: str | os.PathLike | None = None
     api_key: str | None = runtime()
     progress: bool = runtime(True)
+    batch_api: bool = runtime(False)
+    wait: bool = runtime(True)
+    poll_interval: float = runtime(30.0)
+    batch_max_requests: int = runtime(50_000)
 
     def shown(self, direction: str) -> tuple[int, int | None]:
         """Known partners shown per item and the metadata token budget, for ``direction``

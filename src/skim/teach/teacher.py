@@ -5,6 +5,11 @@ arrives; a rerun, or a run after a crash, asks only for items whose key is not c
 end ``OUT.jsonl`` is written atomically with one record per answered item of *this* run, in
 item order, items that failed after the last retry go to ``OUT.failed.jsonl`` (a rerun asks
 them again), and ``OUT.manifest.json`` records settings, counts and timings.
+
+With ``batch_api=True`` the same requests go through the OpenAI Batch API instead, at half
+price (:mod:`skim.teach.batch`): the batches' ids wait in ``OUT.batch.json`` until they end,
+so a rerun (after ``wait=False`` or an interruption) collects them without resubmitting, and
+their answers land in the same cache, where chat and batch runs reuse each other's answers.
 """
 
 from __future__ import annotations
@@ -92,7 +97,11 @@ def teach(
     -------
     dict
         The summary also saved in the manifest: items, cached, asked, answered, failed, texts,
-        prompt/completion tokens, retried errors by kind, elapsed seconds and the paths.
+        prompt/completion tokens, retried errors by kind, elapsed seconds and the paths. With
+        ``batch_api``, also the batches collected and the items ``unanswered`` by a batch that
+        ended early (failed, asked again by the next run); with ``wait=False`` while batches
+        are pending, only the ``pending`` requests, the batch ids and the state file (no
+        ``OUT.jsonl`` yet).
     """
     given = {k: v for k, v in (("endpoint", endpoint), ("model", model)) if v is not None}
     p = TeachParams.build(params, "teach", **given, **settings)
@@ -107,7 +116,38 @@ def teach(
     check_output(out_path)
     cache_path = Path(p.cache_path) if p.cache_path else sibling(out_path, ".cache.jsonl")
     job = _plan(dataset, direction, p, cache_path)
-    failures, asked_tokens, errors = _ask_all(job, direction, p)
+    extra: dict[str, Any] = {}
+    if p.batch_api:
+        from skim.teach.batch import ask_batches
+
+        asked = ask_batches(job, direction, p, out_path)
+        if asked.pending:  # submitted, not answered yet: nothing to write until a rerun
+            return asked.summary
+        failures, asked_tokens, errors, extra = asked.failures, asked.tokens, {}, asked.summary
+    else:
+        from skim.teach.batch import refuse_pending
+
+        refuse_pending(job, out_path)  # chat requests would pay twice for what batches answer
+        failures, asked_tokens, errors = _ask_all(job, direction, p)
+    return _write(
+        job, p, direction, dataset, out_path, started, failures, asked_tokens, errors, extra
+    )
+
+
+def _write(
+    job: _Job,
+    p: TeachParams,
+    direction: str,
+    dataset: Dataset,
+    out_path: Path,
+    started: float,
+    failures: list[dict],
+    asked_tokens: list[int],
+    errors: dict,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """``OUT.jsonl``, ``OUT.failed.jsonl`` and the manifest of a run whose answers are all in
+    (asked by chat requests or by batches); returns the manifest."""
     records = [job.cached[k] for k in job.keys if k in job.cached]
     write_records(out_path, records)
     failed_path = sibling(out_path, ".failed.jsonl")
@@ -120,8 +160,9 @@ def teach(
     summary.update(
         elapsed_s=round(time.monotonic() - started, 3),
         out=str(out_path),
-        cache=str(cache_path),
+        cache=str(job.cache_path),
         failed_path=str(failed_path) if failures else None,
+        **extra,
     )
     write_json_atomic(manifest_path(out_path), summary)
     return summary
@@ -155,7 +196,8 @@ def teach_cost(
         one is set, else estimated as words / 0.75; the chat format adds a few tokens per
         request); ``completion_tokens_max`` (``max_tokens`` x requests, None without a
         ``max_tokens``); and with prices ``prompt_cost_usd``, ``completion_cost_usd_max`` and
-        ``cost_usd_max``.
+        ``cost_usd_max``. With ``batch_api``: the prices times ``batch_discount`` (the Batch
+        API's half price), and requests ``pending`` in ``OUT.batch.json`` are not counted.
     """
     given = {"model": model} if model is not None else {}
     p = TeachParams.build(params, "teach", **given, **settings)
@@ -167,12 +209,19 @@ def teach_cost(
     dataset = as_dataset(dataset)
     cache_path = Path(p.cache_path) if p.cache_path else sibling(Path(out_path), ".cache.jsonl")
     job = _plan(dataset, direction, p, cache_path)
+    todo, pending, discount = job.todo, 0, None
+    if p.batch_api:  # half price; requests already in a batch are paid for by that batch
+        from skim.teach.batch import BATCH_DISCOUNT, pending_keys
+
+        waiting = pending_keys(out_path)
+        todo = [(it, k) for it, k in job.todo if k not in waiting]
+        pending, discount = len(job.todo) - len(todo), BATCH_DISCOUNT
     prompt_tokens = sum(
         count_tokens(job.template.render(direction, it.text, it.metadata, it.known, p.n),
                      p.tokenizer)
-        for it, _ in job.todo
+        for it, _ in todo
     )  # fmt: skip
-    requests = len(job.todo)
+    requests = len(todo)
     bound = None if p.max_tokens is None else p.max_tokens * requests
     counted_by = "words / 0.75 (estimate)" if p.tokenizer is None else (
         p.tokenizer if isinstance(p.tokenizer, str) else "custom")  # fmt: skip
@@ -180,16 +229,19 @@ def teach_cost(
         "teacher": p.model,
         "direction": direction,
         "items": len(job.items),
-        "cached": len(job.items) - requests,
+        "cached": len(job.items) - len(job.todo),
         "requests": requests,
         "prompt_tokens": prompt_tokens,
         "tokens_counted_by": counted_by,
         "max_tokens": p.max_tokens,
         "completion_tokens_max": bound,
     }
+    if p.batch_api:
+        cost.update(batch_api=True, pending=pending, batch_discount=discount)
     if price_in is not None or price_out is not None:
-        prompt_cost = None if price_in is None else prompt_tokens * price_in / 1e6
-        completion_cost = None if price_out is None or bound is None else bound * price_out / 1e6
+        scale = (discount or 1.0) / 1e6
+        prompt_cost = None if price_in is None else prompt_tokens * price_in * scale
+        completion_cost = None if price_out is None or bound is None else bound * price_out * scale
         total = None if None in (prompt_cost, completion_cost) else prompt_cost + completion_cost
         cost.update(
             price_in=price_in,
