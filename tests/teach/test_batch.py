@@ -43,7 +43,7 @@ def test_a_batch_run_writes_what_the_chat_path_writes(tmp_path, served_dataset):
         "model": "m",
         "messages": [{"role": "user", "content": by_batch[0]["prompt"]}],
         "temperature": 0.7,
-        "max_tokens": 1000,
+        "max_completion_tokens": 1000,  # the Batch API is OpenAI's: the new name
     }
     assert (summary["answered"], summary["failed"], summary["texts"]) == (8, 0, 16)
     assert summary["prompt_tokens"] == 800 and summary["completion_tokens"] == 80

@@ -33,6 +33,11 @@ def test_dry_run_counts_and_prices_without_a_request(tmp_path, served_dataset, t
     assert cost["completion_cost_usd_max"] == pytest.approx(0.003)  # 300 x 10 / 1e6
     assert cost["cost_usd_max"] == pytest.approx(0.0030825)
     assert cost["tokens_counted_by"] == "words / 0.75 (estimate)"
+    # nothing cached to measure: 10 tokens for each of the 10 texts asked, x 3 requests
+    assert (
+        cost["completion_tokens_expected"] == 300 and "a guess" in cost["completion_expected_from"]
+    )
+    assert cost["cost_usd_expected"] == pytest.approx((33 * 2.5 + 300 * 10) / 1e6)
     assert not list(tmp_path.glob("d*"))  # nothing written
 
 
@@ -51,6 +56,9 @@ def test_dry_run_leaves_out_what_the_cache_already_answered(tmp_path, served_dat
     assert cost["completion_tokens_max"] == 3000  # the default max_tokens, 1000, x 3
     assert cost["prompt_cost_usd"] == pytest.approx(33e-6)
     assert cost["cost_usd_max"] is None  # no --price-out: no total
+    # the fake teacher's two answers took 10 completion tokens each: 3 more requests, 30
+    assert cost["completion_tokens_expected"] == 30
+    assert cost["completion_expected_from"] == "mean of 2 cached answers of m"
     # max_tokens is part of the cache key, as in teach: nothing cached, and no bound
     assert (unbounded["cached"], unbounded["requests"], unbounded["prompt_tokens"]) == (0, 5, 55)
     assert unbounded["completion_tokens_max"] is None

@@ -37,10 +37,11 @@ from skim._redact import redact, redact_url, url_secrets
 from skim.errors import SkimError
 from skim.prompts import parse_response
 from skim.records import RecordLog, sibling
-from skim.teach.client import ItemFailed, Reply, _short, _status_message
+from skim.teach.client import ItemFailed, Reply, sdk_client, short_text, status_message
 from skim.teach.items import Item
+from skim.teach.pacer import Pacer
 from skim.teach.params import TeachParams
-from skim.teach.teacher import _failure, _Job, _record, api_key_from_env
+from skim.teach.teacher import _failure, _Job, _record, api_key_from_env, request_fields
 
 BATCH_DISCOUNT = 0.5  # OpenAI bills Batch API tokens at half the price of chat requests
 ENDPOINT = "/v1/chat/completions"
@@ -138,27 +139,20 @@ def ask_batches(job: _Job, direction: str, p: TeachParams, out_path: Path) -> As
 
 
 def batch_client(p: TeachParams) -> Any:
-    """The SDK client for files and batches (the SDK retries 429, 5xx and timeouts itself)."""
-    import openai
-
-    return openai.OpenAI(
-        base_url=p.endpoint,
-        api_key=p.api_key or api_key_from_env() or "EMPTY",
-        timeout=p.timeout,
-        max_retries=p.max_retries,
-    )
+    """The SDK client for files and batches: the SDK retries 429, 5xx and timeouts itself,
+    paced at ``max_rpm`` as the chat path is."""
+    key = p.api_key or api_key_from_env()
+    return sdk_client(p.endpoint, key, Pacer(p.max_rpm), p.timeout, p.max_retries)
 
 
 def request_body(p: TeachParams, prompt: str) -> dict[str, Any]:
-    """The body of one chat request, as the chat path sends it (see ``teacher._client``)."""
-    body: dict[str, Any] = {
-        "model": p.model,
-        "messages": [{"role": "user", "content": prompt}],
-        "temperature": p.temperature,
-    }
-    if p.max_tokens is not None:
-        body["max_tokens"] = p.max_tokens
-    return body
+    """The body of one chat request, as the chat path sends it, except that the completion
+    limit is ``max_completion_tokens``: the Batch API is OpenAI's, whose newer models refuse
+    ``max_tokens`` and every model takes the new name."""
+    fields = request_fields(p)
+    if "max_tokens" in fields:
+        fields["max_completion_tokens"] = fields.pop("max_tokens")
+    return {"model": p.model, "messages": [{"role": "user", "content": prompt}], **fields}
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -295,7 +289,7 @@ def _collect(
             why = f"batch {batch.id} ended ({batch.status}) without answering it"
             errors = getattr(getattr(batch, "errors", None), "data", None) or []
             if errors and getattr(errors[0], "message", None):
-                why += f" ({_short(errors[0].message)})"
+                why += f" ({short_text(errors[0].message)})"
             failure = _failure(direction, item, key, ItemFailed(why, 1))
             state["failures"].append({**failure, "unanswered": True})
             continue
@@ -320,14 +314,14 @@ def _reply(line: dict[str, Any]) -> Reply | str:
     error = line.get("error")
     if error:
         if isinstance(error, dict):
-            return f"{error.get('code') or 'error'}: {_short(error.get('message'))}"
-        return _short(error)
+            return f"{error.get('code') or 'error'}: {short_text(error.get('message'))}"
+        return short_text(error)
     response = line.get("response") if isinstance(line.get("response"), dict) else {}
     body = response.get("body") if isinstance(response.get("body"), dict) else {}
     status = response.get("status_code")
     if status != 200:
         inner = body.get("error") if isinstance(body.get("error"), dict) else body
-        return f"status {status}: {_short(inner.get('message', 'no message'))}"
+        return f"status {status}: {short_text(inner.get('message', 'no message'))}"
     choices = body.get("choices")
     choice = choices[0] if isinstance(choices, list) and choices else {}
     message = choice.get("message") if isinstance(choice, dict) else None
@@ -335,7 +329,7 @@ def _reply(line: dict[str, Any]) -> Reply | str:
     if not isinstance(text, str) or not text.strip():
         return "malformed reply (no message content)"
     if not parse_response(text):
-        return f"unusable reply ({_short(text)})"
+        return f"unusable reply ({short_text(text)})"
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
     return Reply(
         text=text,
@@ -376,7 +370,7 @@ def _errors(shown: str | None, secrets: list[str | None]) -> Iterator[None]:
         hint = _HINTS.get(exc.status_code, "rerun the same command to resume")
         message = (
             f"{exc.request.method} {exc.request.url} answered status {exc.status_code} "
-            f"({_status_message(exc)}); {hint}"
+            f"({status_message(exc)}); {hint}"
         )
         raise SkimError(redact(message, secrets)) from None
     except openai.APIConnectionError as exc:

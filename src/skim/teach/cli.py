@@ -156,9 +156,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dry-run",
         action="store_true",
-        help="ask nothing: print the requests, prompt tokens, completion token bound and, "
-        "with prices, the cost the run would have (no endpoint needed; with --batch-api at "
-        "the Batch API's half price)",
+        help="ask nothing: print the requests, prompt tokens, expected and maximum "
+        "completion tokens and, with prices, the expected and maximum cost (no endpoint "
+        "needed; the expected completion is the mean of the cached answers, else 10 tokens a "
+        "text; with --batch-api at the Batch API's half price)",
     )
     p.add_argument(
         "--price-in", type=non_negative_float, help="USD per million prompt tokens (--dry-run)"

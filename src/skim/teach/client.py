@@ -186,10 +186,10 @@ class ChatClient:
         except (oa.AuthenticationError, oa.PermissionDeniedError, oa.NotFoundError) as exc:
             raise SkimError(
                 f"{self.shown_endpoint} refused model {self.model!r} with status {exc.status_code} "
-                f"({_status_message(exc)}); check --endpoint, --model and SKIM_API_KEY"
+                f"({status_message(exc)}); check --endpoint, --model and SKIM_API_KEY"
             ) from None
         except (oa.BadRequestError, oa.UnprocessableEntityError) as exc:
-            message = f"status {exc.status_code}: {_status_message(exc)}"
+            message = f"status {exc.status_code}: {status_message(exc)}"
             if self._use_max_completion_tokens(fields, str(exc.body) + str(exc.message)):
                 return self._attempt(messages, accept, retries)
             if not self.answered:  # nothing ever worked: the settings, not this item, are wrong
@@ -210,10 +210,10 @@ class ChatClient:
                 ) from None
             raise ItemFailed(f"connection error ({cause})", 0) from None
         except oa.APIStatusError as exc:
-            raise ItemFailed(f"status {exc.status_code}: {_status_message(exc)}", 0) from None
+            raise ItemFailed(f"status {exc.status_code}: {status_message(exc)}", 0) from None
         except (oa.APIResponseValidationError, ValueError) as exc:  # JSON errors are ValueErrors
             self.pacer.count("malformed")
-            raise _Retry(f"malformed reply ({_short(str(exc))})") from None
+            raise _Retry(f"malformed reply ({short_text(str(exc))})") from None
         try:
             choice = response.choices[0]
             text = choice.message.content
@@ -224,7 +224,7 @@ class ChatClient:
             raise _Retry("malformed reply (no message content)")
         if accept is not None and not accept(text):
             self.pacer.count("unusable")
-            raise _Retry(f"unusable reply ({_short(text)})")
+            raise _Retry(f"unusable reply ({short_text(text)})")
         return text, response
 
     def complete(
@@ -293,16 +293,17 @@ def _gave_up(error: str, attempts: int) -> str:
     return error if attempts <= 1 else f"gave up after {attempts} attempts: {error}"
 
 
-def _status_message(exc: Any) -> str:
+def status_message(exc: Any) -> str:
     """The server's own error message when its body has one, else the SDK's."""
     body = exc.body
     if isinstance(body, dict):
         inner = body.get("error") if isinstance(body.get("error"), dict) else body
         if isinstance(inner.get("message"), str):
-            return _short(inner["message"])
-    return _short(exc.message)
+            return short_text(inner["message"])
+    return short_text(exc.message)
 
 
-def _short(text: object, limit: int = 200) -> str:
+def short_text(text: object, limit: int = 200) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

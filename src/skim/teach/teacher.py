@@ -196,8 +196,11 @@ def teach_cost(
         one is set, else estimated as words / 0.75; the chat format adds a few tokens per
         request); ``completion_tokens_max`` (``max_tokens`` x requests, None without a
         ``max_tokens``); and with prices ``prompt_cost_usd``, ``completion_cost_usd_max`` and
-        ``cost_usd_max``. With ``batch_api``: the prices times ``batch_discount`` (the Batch
-        API's half price), and requests ``pending`` in ``OUT.batch.json`` are not counted.
+        ``cost_usd_max``; ``completion_tokens_expected`` and ``cost_usd_expected``, from the
+        mean completion of this teacher's answers in the cache, else ``TOKENS_PER_TEXT`` per
+        text asked (``completion_expected_from`` says which). With ``batch_api``: the prices
+        times ``batch_discount`` (the Batch API's half price), and requests ``pending`` in
+        ``OUT.batch.json`` are not counted.
     """
     given = {"model": model} if model is not None else {}
     p = TeachParams.build(params, "teach", **given, **settings)
@@ -236,21 +239,54 @@ def teach_cost(
         "max_tokens": p.max_tokens,
         "completion_tokens_max": bound,
     }
+    per_request, expected_from = _expected_completion(job, p)
+    cost.update(
+        completion_tokens_expected=round(per_request * requests),
+        completion_expected_from=expected_from,
+    )
     if p.batch_api:
         cost.update(batch_api=True, pending=pending, batch_discount=discount)
     if price_in is not None or price_out is not None:
         scale = (discount or 1.0) / 1e6
-        prompt_cost = None if price_in is None else prompt_tokens * price_in * scale
-        completion_cost = None if price_out is None or bound is None else bound * price_out * scale
-        total = None if None in (prompt_cost, completion_cost) else prompt_cost + completion_cost
+
+        def priced(tokens: float | None, price: float | None) -> float | None:
+            return None if tokens is None or price is None else tokens * price * scale
+
+        prompt_cost = priced(prompt_tokens, price_in)
+        bounds = (priced(bound, price_out), priced(cost["completion_tokens_expected"], price_out))
+        totals = [None if None in (prompt_cost, c) else prompt_cost + c for c in bounds]
         cost.update(
             price_in=price_in,
             price_out=price_out,
             prompt_cost_usd=prompt_cost,
-            completion_cost_usd_max=completion_cost,
-            cost_usd_max=total,
+            completion_cost_usd_max=bounds[0],
+            cost_usd_max=totals[0],
+            completion_cost_usd_expected=bounds[1],
+            cost_usd_expected=totals[1],
         )
     return cost
+
+
+TOKENS_PER_TEXT = 10
+"""A guess at one listed text's completion tokens (a numbered line of a few words), used by
+:func:`teach_cost` when the cache holds no answer of the teacher to measure."""
+
+
+def _expected_completion(job: _Job, p: TeachParams) -> tuple[float, str]:
+    """Completion tokens a request is expected to take, and where that number comes from."""
+    seen = [
+        int(r["completion_tokens"])
+        for r in job.cached.values()
+        if r.get("teacher") == p.model and r.get("completion_tokens")
+    ]
+    if seen:
+        return sum(seen) / len(seen), f"mean of {len(seen)} cached answers of {p.model}"
+    guess = TOKENS_PER_TEXT * p.n
+    if p.max_tokens is not None:
+        guess = min(guess, p.max_tokens)
+    return float(
+        guess
+    ), f"{TOKENS_PER_TEXT} tokens a text x {p.n} texts (a guess: no cached answer)"
 
 
 @dataclass
@@ -339,15 +375,20 @@ def _summary(
     }
 
 
-def _client(p: TeachParams) -> ChatClient:
-    request: dict[str, Any] = {"temperature": p.temperature}
+def request_fields(p: TeachParams) -> dict[str, Any]:
+    """The sampling fields sent with every teacher request (no ``max_tokens`` when unset)."""
+    fields: dict[str, Any] = {"temperature": p.temperature}
     if p.max_tokens is not None:
-        request["max_tokens"] = p.max_tokens
+        fields["max_tokens"] = p.max_tokens
+    return fields
+
+
+def _client(p: TeachParams) -> ChatClient:
     return ChatClient(
         p.endpoint,
         p.model,
         api_key=p.api_key or api_key_from_env(),
-        params=request,
+        params=request_fields(p),
         timeout=p.timeout,
         max_retries=p.max_retries,
         backoff=p.backoff,
