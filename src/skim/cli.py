@@ -108,15 +108,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every registered command."""
-    parser = _Parser(
-        prog="skim",
-        description="SKIM: recover missing labels of extreme classification data from metadata.",
-        epilog="Example:\n  skim demo --quick    # the whole method on a WordNet subset, offline\n"
-        "Each command's help: skim COMMAND --help",
-    )
-    parser.add_argument("--version", action="version", version=f"skim {__version__}")
+def add_verbosity(parser: argparse.ArgumentParser) -> None:
+    """``-v``/``--verbose`` and ``-q``/``--quiet``, which exclude each other; the value given
+    last on the line counts (``skim -q stats DATA -v`` is verbose). Not set when absent (see
+    :func:`verbosity`), so a command's parser never resets what ``skim -q`` set."""
     talk = parser.add_mutually_exclusive_group()
     talk.add_argument(
         "-v",
@@ -124,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="verbosity",
         action="store_const",
         const=1,
-        default=0,
+        default=argparse.SUPPRESS,
         help="also print debug detail on stderr (cache hits, why a stage runs, a user "
         "error's traceback)",
     )
@@ -134,15 +129,48 @@ def build_parser() -> argparse.ArgumentParser:
         dest="verbosity",
         action="store_const",
         const=-1,
-        help="no progress bars or progress messages, only warnings, errors and results",
+        default=argparse.SUPPRESS,
+        help="only warnings, errors and results: no progress bars or progress messages",
     )
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    """-1 with ``-q``, 1 with ``-v``, else 0."""
+    return getattr(args, "verbosity", 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every registered command."""
+    parser = _Parser(
+        prog="skim",
+        description="SKIM: recover missing labels of extreme classification data from metadata.",
+        epilog="Example:\n  skim demo --quick    # the whole method on a WordNet subset, offline\n"
+        "Each command's help: skim COMMAND --help",
+    )
+    parser.add_argument("--version", action="version", version=f"skim {__version__}")
+    add_verbosity(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for name, command in commands_of(parser):
+        add_verbosity(command)  # -q/-v before or after the command, the same switch
+        command.set_defaults(command_name=name)  # the innermost command's name wins
     # the listing of --help, in pipeline order (a command not in COMMAND_ORDER comes last)
     rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
     sub._choices_actions.sort(key=lambda action: rank.get(action.dest, len(rank)))
     return parser
+
+
+def commands_of(
+    parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every command's parser under ``parser`` as ``(name, parser)``, nested ones included
+    (``datasets import``), each after the command that holds it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield " ".join((*prefix, name)), child
+                yield from commands_of(child, (*prefix, name))
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -228,8 +256,17 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit as exc:  # a bad value (2), --help or --version (0): a status, as below
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return exc.code if isinstance(exc.code, int) else 2
-    with logging_to_stderr(args.verbosity):
+    with logging_to_stderr(verbosity(args)):
         return _run(args)
+
+
+def _report(args: argparse.Namespace, message: str) -> None:
+    """``skim COMMAND: error: MESSAGE`` on stderr, COMMAND the one run (``datasets import``);
+    a message that already starts with that prefix (a config checked as "skim demo") keeps it
+    once."""
+    prefix = f"skim {args.command_name}: "
+    print(f"{prefix}error: {message.removeprefix(prefix)}", file=sys.stderr)
+    LOGGER.debug("where the error was raised", exc_info=True)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -240,15 +277,13 @@ def _run(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         raise
     except SkimError as exc:
-        print(f"skim {args.command}: error: {exc}", file=sys.stderr)
-        LOGGER.debug("where the error was raised", exc_info=True)
+        _report(args, str(exc))
         return 2
     except OSError as exc:  # a file system error no stage turned into a sentence
-        print(f"skim {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
-        LOGGER.debug("where the error was raised", exc_info=True)
+        _report(args, describe_os_error(exc))
         return 2
     except KeyboardInterrupt:
-        print(f"skim {args.command}: interrupted", file=sys.stderr)
+        print(f"skim {args.command_name}: interrupted", file=sys.stderr)
         return 130
 
 

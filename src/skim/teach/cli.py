@@ -145,7 +145,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="USD per million completion tokens (--dry-run)",
     )
     add_json_flag(p, "the summary")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_teach)
 
 
@@ -169,7 +168,6 @@ def _teach(args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens or None,
         timeout=args.timeout,
         max_retries=args.max_retries,
-        progress=not args.quiet,
     )
     if args.dry_run:
         if args.teacher == "gold":
