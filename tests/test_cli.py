@@ -17,15 +17,18 @@ from skim._log import LOGGER, progress_enabled
 from skim.cli import (
     CLOSED_PIPE_STATUS,
     COMMAND_ORDER,
+    RUNTIME_FAILURE_STATUS,
     HelpFormatter,
     build_parser,
     commands_of,
     has_default,
     logging_to_stderr,
     main,
+    unreachable,
     verbosity,
 )
 from skim.data import save_dataset, save_matrix
+from skim.errors import SkimError
 from skim.pipeline.skeleton import config_skeleton
 from skim.stage import run_stage
 
@@ -131,6 +134,53 @@ def test_an_error_names_the_command_run_once(tmp_path, capsys):
     assert capsys.readouterr().err.startswith(f"skim datasets import: error: {missing}: ")
     assert main(["demo", "--quick", "--full"]) == 2
     assert capsys.readouterr().err == "skim demo: error: choose --quick or --full, not both\n"
+
+
+def _raised(error: BaseException, during: BaseException | None) -> BaseException:
+    """``error`` raised from None while handling ``during``, as a stage turns one into a
+    sentence."""
+    try:
+        try:
+            if during is not None:
+                raise during
+        except BaseException:
+            raise error from None
+        raise error
+    except BaseException as exc:
+        return exc
+
+
+def test_a_server_that_cannot_be_reached_is_told_apart_from_a_user_error():
+    sentence = SkimError("cannot reach http://host/v1 (connection error); check --endpoint")
+    assert unreachable(_raised(sentence, ConnectionRefusedError(111, "refused")))
+    assert unreachable(_raised(SkimError("cannot reach the Ray cluster"), TimeoutError()))
+    assert not unreachable(_raised(SkimError("bad value"), None))
+    assert not unreachable(_raised(SkimError("bad value"), KeyError("x")))
+    assert not unreachable(_raised(SkimError("bad value"), BrokenPipeError()))  # not a server
+
+
+@pytest.mark.parametrize("command", ["generate", "teach"])
+def test_an_endpoint_that_cannot_be_reached_exits_1_not_2(command, tmp_path, monkeypatch, capsys):
+    import socket
+
+    from .distill.helpers import toy_dataset
+
+    data = save_dataset(toy_dataset(), tmp_path / "data")
+    monkeypatch.setenv("SKIM_API_KEY", "sk-test")
+    with socket.socket() as sock:  # a port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    argv = [command, str(data), str(tmp_path / "out.jsonl"), "--direction", "queries-to-labels",
+            "--model", "m", "--endpoint", url, "--max-retries", "0", "-q"]  # fmt: skip
+    if command == "generate":
+        argv += ["--generator", "openai"]
+    assert main(argv) == RUNTIME_FAILURE_STATUS == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"skim {command}: error: cannot reach {url} ")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "Exit status: 0 done; 1 a runtime failure: a server that cannot be reached" in " ".join(
+        build_parser().format_help().split()
+    )
 
 
 def test_verbose_shows_debug_detail_of_the_stages(tmp_path, capsys):

@@ -2,12 +2,15 @@
 
 Each command lives beside the code it drives (``skim/<stage>/cli.py``) and registers itself
 here. A user error (:class:`skim.errors.SkimError`), or a file that cannot be read or written
-(an OSError), is printed as one sentence and exits with status 2, never a traceback. Values
-are checked as they are parsed, with the shared argparse types of :mod:`skim.argtypes`.
+(an OSError), is printed as one sentence and exits with status 2, never a traceback; the same
+sentence for a server that cannot be reached (an endpoint, a Ray cluster) exits with status 1,
+as items that failed after the last retry do: nothing is wrong with the command, and running
+it again later resumes it (:data:`EXIT_STATUSES`). Values are checked as they are parsed, with
+the shared argparse types of :mod:`skim.argtypes`.
 
 Results go to stdout; warnings and progress go to stderr through the ``skim`` logger, whose
-level ``-v`` (debug detail) and ``-q`` (no progress) set. A closed pipe ends the command
-quietly (``skim stats DATA | head -1``).
+level ``-v`` (debug detail) and ``-q`` (no progress) set, before or after the command. A closed
+pipe ends the command quietly (``skim stats DATA | head -1``).
 """
 
 from __future__ import annotations
@@ -62,6 +65,20 @@ COMMAND_ORDER = (
 )
 
 
+# The status of a process that wrote to a pipe its reader had closed (128 + SIGPIPE), what a
+# shell reports for ``yes | head -1``'s writer.
+CLOSED_PIPE_STATUS = 141
+RUNTIME_FAILURE_STATUS = 1
+USER_ERROR_STATUS = 2
+
+EXIT_STATUSES = (
+    "Exit status: 0 done; 1 a runtime failure: a server that cannot be reached (endpoint, Ray "
+    "cluster) or items that failed after the last retry (run the same command again to resume); "
+    "2 a user error (bad option, input or setting, one sentence); 130 interrupted; 141 stdout "
+    "closed (skim ... | head)."
+)
+
+
 def has_default(action: argparse.Action) -> bool:
     """Whether an option has a default worth showing: not None, not an off flag, not an empty
     list (0 is one: ``0 == False``, so compared by identity)."""
@@ -105,7 +122,7 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(USER_ERROR_STATUS, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def add_verbosity(parser: argparse.ArgumentParser) -> None:
@@ -145,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="skim",
         description="SKIM: recover missing labels of extreme classification data from metadata.",
         epilog="Example:\n  skim demo --quick    # the whole method on a WordNet subset, offline\n"
-        "Each command's help: skim COMMAND --help",
+        f"Each command's help: skim COMMAND --help\n{EXIT_STATUSES}",
     )
     parser.add_argument("--version", action="version", version=f"skim {__version__}")
     add_verbosity(parser)
@@ -221,11 +238,6 @@ def describe_os_error(exc: OSError) -> str:
     return f"{exc.filename}: {reason}" if exc.filename is not None else reason
 
 
-# The status of a process that wrote to a pipe its reader had closed (128 + SIGPIPE), what a
-# shell reports for ``yes | head -1``'s writer.
-CLOSED_PIPE_STATUS = 141
-
-
 def closed_pipe() -> int:
     """The reader of stdout went away (``skim stats DATA | head -1``): stop quietly.
 
@@ -255,9 +267,30 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # a bad value (2), --help or --version (0): a status, as below
         sys.stdout.flush()  # a closed pipe shows here, not at exit
-        return exc.code if isinstance(exc.code, int) else 2
+        return exc.code if isinstance(exc.code, int) else USER_ERROR_STATUS
     with logging_to_stderr(verbosity(args)):
         return _run(args)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` stands for a server that could not be reached: it is, or was raised while
+    handling, a refused, reset or timed-out connection (the OpenAI SDK's included), as the
+    sentences "cannot reach URL" and "cannot reach the Ray cluster" are (even ``from None``, the
+    failed connection stays their context)."""
+    openai = sys.modules.get("openai")  # loaded if an endpoint was asked
+    failures = (ConnectionError, TimeoutError) + ((openai.APIConnectionError,) if openai else ())
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, failures) and not isinstance(exc, BrokenPipeError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _status(exc: BaseException) -> int:
+    """1 for a server that could not be reached (try again later), else 2 (fix the command)."""
+    return RUNTIME_FAILURE_STATUS if unreachable(exc) else USER_ERROR_STATUS
 
 
 def _report(args: argparse.Namespace, message: str) -> None:
@@ -278,10 +311,10 @@ def _run(args: argparse.Namespace) -> int:
         raise
     except SkimError as exc:
         _report(args, str(exc))
-        return 2
+        return _status(exc)
     except OSError as exc:  # a file system error no stage turned into a sentence
         _report(args, describe_os_error(exc))
-        return 2
+        return _status(exc)
     except KeyboardInterrupt:
         print(f"skim {args.command_name}: interrupted", file=sys.stderr)
         return 130
