@@ -68,9 +68,11 @@ COMMAND_ORDER = (
 # The status of a process that wrote to a pipe its reader had closed (128 + SIGPIPE), what a
 # shell reports for ``yes | head -1``'s writer.
 CLOSED_PIPE_STATUS = 141
+# The command was right but could not finish now: running it again later resumes it.
 RUNTIME_FAILURE_STATUS = 1
+# A bad option, input file or setting: one sentence says which.
 USER_ERROR_STATUS = 2
-
+# what ``skim --help`` and the README say of them
 EXIT_STATUSES = (
     "Exit status: 0 done; 1 a runtime failure: a server that cannot be reached (endpoint, Ray "
     "cluster) or items that failed after the last retry (run the same command again to resume); "
