@@ -17,13 +17,18 @@ from skim._log import LOGGER, progress_enabled
 from skim.cli import (
     CLOSED_PIPE_STATUS,
     COMMAND_ORDER,
+    RUNTIME_FAILURE_STATUS,
     HelpFormatter,
     build_parser,
+    commands_of,
     has_default,
     logging_to_stderr,
     main,
+    unreachable,
+    verbosity,
 )
 from skim.data import save_dataset, save_matrix
+from skim.errors import SkimError
 from skim.pipeline.skeleton import config_skeleton
 from skim.stage import run_stage
 
@@ -91,6 +96,93 @@ def test_user_errors_stay_one_sentence_and_verbose_adds_the_traceback(tmp_path, 
     assert trace[0] == "Traceback (most recent call last):" and "DatasetError" in trace[-1]
 
 
+def test_quiet_and_verbose_work_after_the_command_too(tmp_path, dataset_dir, capsys):
+    parser = build_parser()
+    generate = ["generate", "data", "out.jsonl", "--direction", "queries-to-labels"]
+    cases = [
+        (["stats", "data"], 0),
+        (["stats", "data", "-q"], -1),
+        (["-q", "stats", "data"], -1),
+        ([*generate, "-v"], 1),
+        (["-v", *generate], 1),
+        (["-q", "stats", "data", "--verbose"], 1),  # the last one given counts
+        (["datasets", "import", "src", "out", "--quiet"], -1),  # import's own switch is -q
+        (["teach", "data", "out", "--direction", "queries-to-labels", "--quiet"], -1),
+    ]
+    assert [verbosity(parser.parse_args(argv)) for argv, _ in cases] == [v for _, v in cases]
+    for name, command in commands_of(parser):
+        assert {"-q", "--quiet", "-v", "--verbose"} <= set(command._option_string_actions), name
+    missing = tmp_path / "nowhere"
+    assert main(["stats", str(missing), "-v"]) == 2  # the same meaning as before the command
+    first, second, *trace = capsys.readouterr().err.splitlines()
+    assert second == "skim: debug: where the error was raised" and "DatasetError" in trace[-1]
+    assert main(["stats", str(dataset_dir), "-q", "-v"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_the_help_of_verbose_and_quiet_shows_no_default():
+    helps = [build_parser().format_help()] + [c.format_help() for _, c in _commands()]
+    for text in helps:
+        flat = " ".join(text.split())
+        # -v's help, then -q's, with no "(default: 0)" between them
+        assert "(cache hits, why a stage runs, a user error's traceback) -q" in flat, text[:60]
+
+
+def test_an_error_names_the_command_run_once(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert main(["datasets", "import", str(missing), str(tmp_path / "ds")]) == 2
+    assert capsys.readouterr().err.startswith(f"skim datasets import: error: {missing}: ")
+    assert main(["demo", "--quick", "--full"]) == 2
+    assert capsys.readouterr().err == "skim demo: error: choose --quick or --full, not both\n"
+
+
+def _raised(error: BaseException, during: BaseException | None) -> BaseException:
+    """``error`` raised from None while handling ``during``, as a stage turns one into a
+    sentence."""
+    try:
+        try:
+            if during is not None:
+                raise during
+        except BaseException:
+            raise error from None
+        raise error
+    except BaseException as exc:
+        return exc
+
+
+def test_a_server_that_cannot_be_reached_is_told_apart_from_a_user_error():
+    sentence = SkimError("cannot reach http://host/v1 (connection error); check --endpoint")
+    assert unreachable(_raised(sentence, ConnectionRefusedError(111, "refused")))
+    assert unreachable(_raised(SkimError("cannot reach the Ray cluster"), TimeoutError()))
+    assert not unreachable(_raised(SkimError("bad value"), None))
+    assert not unreachable(_raised(SkimError("bad value"), KeyError("x")))
+    assert not unreachable(_raised(SkimError("bad value"), BrokenPipeError()))  # not a server
+
+
+@pytest.mark.parametrize("command", ["generate", "teach"])
+def test_an_endpoint_that_cannot_be_reached_exits_1_not_2(command, tmp_path, monkeypatch, capsys):
+    import socket
+
+    from .distill.helpers import toy_dataset
+
+    data = save_dataset(toy_dataset(), tmp_path / "data")
+    monkeypatch.setenv("SKIM_API_KEY", "sk-test")
+    with socket.socket() as sock:  # a port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    argv = [command, str(data), str(tmp_path / "out.jsonl"), "--direction", "queries-to-labels",
+            "--model", "m", "--endpoint", url, "--max-retries", "0", "-q"]  # fmt: skip
+    if command == "generate":
+        argv += ["--generator", "openai"]
+    assert main(argv) == RUNTIME_FAILURE_STATUS == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"skim {command}: error: cannot reach {url} ")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "Exit status: 0 done; 1 a runtime failure: a server that cannot be reached" in " ".join(
+        build_parser().format_help().split()
+    )
+
+
 def test_verbose_shows_debug_detail_of_the_stages(tmp_path, capsys):
     out = tmp_path / "out.txt"
 
@@ -117,14 +209,9 @@ def test_quiet_and_verbose_exclude_each_other_and_leave_the_logger_as_found(caps
     assert progress_enabled(True) and not progress_enabled(False)
 
 
-def _commands(parser=None, prefix=()):
+def _commands():
     """Every command's parser as (name, parser), nested ones (``datasets import``) included."""
-    parser = parser or build_parser()
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, child in action.choices.items():
-                yield " ".join((*prefix, name)), child
-                yield from _commands(child, (*prefix, name))
+    return commands_of(build_parser())
 
 
 def _help_gaps(name, parser) -> list[str]:

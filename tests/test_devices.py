@@ -1,11 +1,11 @@
-"""``--device`` on distill, generate, demo and run: checked in one sentence, kept out of stamps."""
+"""``--device`` on every command that has one: checked in one sentence, kept out of stamps."""
 
 import json
 
 import pytest
 import torch
 
-from skim.cli import main
+from skim.cli import build_parser, commands_of, main
 from skim.data import save_dataset
 from skim.devices import resolve_device
 from skim.distill import DistillParams
@@ -39,18 +39,32 @@ def test_a_missing_gpu_is_one_sentence_and_exit_2_on_every_command(tmp_path, cpu
     demos = write_demos(tmp_path / "demos.jsonl")
     config = tmp_path / "run.toml"
     config.write_text(f'[run]\nout = "{tmp_path / "o"}"\n[dataset]\npath = "{data}"\n')
+    synthetic = tmp_path / "syn.jsonl"
+    synthetic.write_text('{"source": 0, "texts": ["canine"]}\n')
     commands = {
+        "datasets wordnet": ["datasets", "wordnet", str(tmp_path / "wn")]
+        + ["--lexfiles", "noun.food"],
+        "simulate": ["simulate", str(data), str(tmp_path / "sim")],
         "distill": ["distill", str(demos), str(tmp_path / "m"), "--from-scratch"],
         "generate": ["generate", str(data), str(tmp_path / "s.jsonl")]
         + ["--direction", "queries-to-labels", "--generator", "hf", "--model", "x"],
-        "demo": ["demo", "--quick", "--out", str(tmp_path / "demo")],
+        "map": ["map", str(data), str(synthetic), str(tmp_path / "new.npz")]
+        + ["--direction", "queries-to-labels"],
+        "train": ["train", str(data), str(tmp_path / "model")],
+        "predict": ["predict", str(data), str(tmp_path / "model"), str(tmp_path / "p.npz")],
         "run": ["run", str(config)],
+        "demo": ["demo", "--quick", "--out", str(tmp_path / "demo")],
     }
+    takes_device = {name for name, parser in commands_of(build_parser()) if "--device" in
+                    parser._option_string_actions}  # fmt: skip
+    assert takes_device <= set(commands)  # every command with a --device is tried below
     for name, argv in commands.items():
         assert main([*argv, "--device", "cuda"]) == 2, name
         err = capsys.readouterr().err
-        assert NO_GPU in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "m").exists() and not (tmp_path / "demo").exists()
+        assert err.startswith(f"skim {name}: error: ") and NO_GPU in err, name
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, name
+    written = ("wn", "sim", "m", "new.npz", "model", "p.npz", "o", "demo")
+    assert not any((tmp_path / name).exists() for name in written)
     config.write_text(config.read_text().replace("[run]\n", '[run]\ndevice = "cuda"\n'))
     assert main(["run", str(config)]) == 2
     assert f"{config}: [run] device 'cuda' {NO_GPU}" in capsys.readouterr().err

@@ -2,12 +2,15 @@
 
 Each command lives beside the code it drives (``skim/<stage>/cli.py``) and registers itself
 here. A user error (:class:`skim.errors.SkimError`), or a file that cannot be read or written
-(an OSError), is printed as one sentence and exits with status 2, never a traceback. Values
-are checked as they are parsed, with the shared argparse types of :mod:`skim.argtypes`.
+(an OSError), is printed as one sentence and exits with status 2, never a traceback; the same
+sentence for a server that cannot be reached (an endpoint, a Ray cluster) exits with status 1,
+as items that failed after the last retry do: nothing is wrong with the command, and running
+it again later resumes it (:data:`EXIT_STATUSES`). Values are checked as they are parsed, with
+the shared argparse types of :mod:`skim.argtypes`.
 
 Results go to stdout; warnings and progress go to stderr through the ``skim`` logger, whose
-level ``-v`` (debug detail) and ``-q`` (no progress) set. A closed pipe ends the command
-quietly (``skim stats DATA | head -1``).
+level ``-v`` (debug detail) and ``-q`` (no progress) set, before or after the command. A closed
+pipe ends the command quietly (``skim stats DATA | head -1``).
 """
 
 from __future__ import annotations
@@ -62,6 +65,22 @@ COMMAND_ORDER = (
 )
 
 
+# The status of a process that wrote to a pipe its reader had closed (128 + SIGPIPE), what a
+# shell reports for ``yes | head -1``'s writer.
+CLOSED_PIPE_STATUS = 141
+# The command was right but could not finish now: running it again later resumes it.
+RUNTIME_FAILURE_STATUS = 1
+# A bad option, input file or setting: one sentence says which.
+USER_ERROR_STATUS = 2
+# what ``skim --help`` and the README say of them
+EXIT_STATUSES = (
+    "Exit status: 0 done; 1 a runtime failure: a server that cannot be reached (endpoint, Ray "
+    "cluster) or items that failed after the last retry (run the same command again to resume); "
+    "2 a user error (bad option, input or setting, one sentence); 130 interrupted; 141 stdout "
+    "closed (skim ... | head)."
+)
+
+
 def has_default(action: argparse.Action) -> bool:
     """Whether an option has a default worth showing: not None, not an off flag, not an empty
     list (0 is one: ``0 == False``, so compared by identity)."""
@@ -105,18 +124,13 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(USER_ERROR_STATUS, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every registered command."""
-    parser = _Parser(
-        prog="skim",
-        description="SKIM: recover missing labels of extreme classification data from metadata.",
-        epilog="Example:\n  skim demo --quick    # the whole method on a WordNet subset, offline\n"
-        "Each command's help: skim COMMAND --help",
-    )
-    parser.add_argument("--version", action="version", version=f"skim {__version__}")
+def add_verbosity(parser: argparse.ArgumentParser) -> None:
+    """``-v``/``--verbose`` and ``-q``/``--quiet``, which exclude each other; the value given
+    last on the line counts (``skim -q stats DATA -v`` is verbose). Not set when absent (see
+    :func:`verbosity`), so a command's parser never resets what ``skim -q`` set."""
     talk = parser.add_mutually_exclusive_group()
     talk.add_argument(
         "-v",
@@ -124,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="verbosity",
         action="store_const",
         const=1,
-        default=0,
+        default=argparse.SUPPRESS,
         help="also print debug detail on stderr (cache hits, why a stage runs, a user "
         "error's traceback)",
     )
@@ -134,15 +148,48 @@ def build_parser() -> argparse.ArgumentParser:
         dest="verbosity",
         action="store_const",
         const=-1,
-        help="no progress bars or progress messages, only warnings, errors and results",
+        default=argparse.SUPPRESS,
+        help="only warnings, errors and results: no progress bars or progress messages",
     )
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    """-1 with ``-q``, 1 with ``-v``, else 0."""
+    return getattr(args, "verbosity", 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every registered command."""
+    parser = _Parser(
+        prog="skim",
+        description="SKIM: recover missing labels of extreme classification data from metadata.",
+        epilog="Example:\n  skim demo --quick    # the whole method on a WordNet subset, offline\n"
+        f"Each command's help: skim COMMAND --help\n{EXIT_STATUSES}",
+    )
+    parser.add_argument("--version", action="version", version=f"skim {__version__}")
+    add_verbosity(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for name, command in commands_of(parser):
+        add_verbosity(command)  # -q/-v before or after the command, the same switch
+        command.set_defaults(command_name=name)  # the innermost command's name wins
     # the listing of --help, in pipeline order (a command not in COMMAND_ORDER comes last)
     rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
     sub._choices_actions.sort(key=lambda action: rank.get(action.dest, len(rank)))
     return parser
+
+
+def commands_of(
+    parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every command's parser under ``parser`` as ``(name, parser)``, nested ones included
+    (``datasets import``), each after the command that holds it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield " ".join((*prefix, name)), child
+                yield from commands_of(child, (*prefix, name))
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -193,11 +240,6 @@ def describe_os_error(exc: OSError) -> str:
     return f"{exc.filename}: {reason}" if exc.filename is not None else reason
 
 
-# The status of a process that wrote to a pipe its reader had closed (128 + SIGPIPE), what a
-# shell reports for ``yes | head -1``'s writer.
-CLOSED_PIPE_STATUS = 141
-
-
 def closed_pipe() -> int:
     """The reader of stdout went away (``skim stats DATA | head -1``): stop quietly.
 
@@ -227,9 +269,39 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # a bad value (2), --help or --version (0): a status, as below
         sys.stdout.flush()  # a closed pipe shows here, not at exit
-        return exc.code if isinstance(exc.code, int) else 2
-    with logging_to_stderr(args.verbosity):
+        return exc.code if isinstance(exc.code, int) else USER_ERROR_STATUS
+    with logging_to_stderr(verbosity(args)):
         return _run(args)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` stands for a server that could not be reached: it is, or was raised while
+    handling, a refused, reset or timed-out connection (the OpenAI SDK's included), as the
+    sentences "cannot reach URL" and "cannot reach the Ray cluster" are (even ``from None``, the
+    failed connection stays their context)."""
+    openai = sys.modules.get("openai")  # loaded if an endpoint was asked
+    failures = (ConnectionError, TimeoutError) + ((openai.APIConnectionError,) if openai else ())
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, failures) and not isinstance(exc, BrokenPipeError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _status(exc: BaseException) -> int:
+    """1 for a server that could not be reached (try again later), else 2 (fix the command)."""
+    return RUNTIME_FAILURE_STATUS if unreachable(exc) else USER_ERROR_STATUS
+
+
+def _report(args: argparse.Namespace, message: str) -> None:
+    """``skim COMMAND: error: MESSAGE`` on stderr, COMMAND the one run (``datasets import``);
+    a message that already starts with that prefix (a config checked as "skim demo") keeps it
+    once."""
+    prefix = f"skim {args.command_name}: "
+    print(f"{prefix}error: {message.removeprefix(prefix)}", file=sys.stderr)
+    LOGGER.debug("where the error was raised", exc_info=True)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -240,15 +312,13 @@ def _run(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         raise
     except SkimError as exc:
-        print(f"skim {args.command}: error: {exc}", file=sys.stderr)
-        LOGGER.debug("where the error was raised", exc_info=True)
-        return 2
+        _report(args, str(exc))
+        return _status(exc)
     except OSError as exc:  # a file system error no stage turned into a sentence
-        print(f"skim {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
-        LOGGER.debug("where the error was raised", exc_info=True)
-        return 2
+        _report(args, describe_os_error(exc))
+        return _status(exc)
     except KeyboardInterrupt:
-        print(f"skim {args.command}: interrupted", file=sys.stderr)
+        print(f"skim {args.command_name}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -79,7 +79,8 @@ class SentenceEncoder:
     name_or_path
         Hugging Face model name or local folder; None for the bundled all-MiniLM-L6-v2.
     device
-        ``"cpu"``, ``"cuda"``, ...; None lets sentence-transformers choose.
+        ``"cpu"``, ``"cuda"``, ...; None lets sentence-transformers choose. A device this
+        machine lacks is a :class:`~skim.errors.SkimError` (:func:`skim.devices.resolve_device`).
     batch_size
         Texts per forward pass.
     max_seq_length
@@ -98,6 +99,9 @@ class SentenceEncoder:
     ) -> None:
         from sentence_transformers import SentenceTransformer
 
+        from skim.devices import resolve_device
+
+        device = resolve_device(device) if device else None  # one sentence for a missing GPU
         location = resolve_model_name(name_or_path)
         try:
             self.model = SentenceTransformer(location, device=device)

@@ -96,7 +96,7 @@ def test_compaction_keeps_every_vector_in_one_shard(filled):
     assert compact_cache(root)["encoders"] == []  # already compact
 
 
-def test_cache_commands_print_json(filled, capsys):
+def test_cache_commands_print_json_or_lines_for_a_person(filled, capsys):
     root, _, _ = filled
     assert main(["cache", "info", "--cache-dir", str(root), "--json"]) == 0
     assert {e["id"] for e in json.loads(capsys.readouterr().out)["encoders"]} == {
@@ -107,9 +107,21 @@ def test_cache_commands_print_json(filled, capsys):
     assert main(["cache", "clear", "--cache-dir", str(root), "--encoder", "hash-8", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["texts"] == 2
     assert main(["cache", "compact", "--cache-dir", str(root)]) == 0
-    assert "hash-16" in capsys.readouterr().out
+    folder = encoder_store("hash-16", root).name
+    cache, merged = capsys.readouterr().out.splitlines()  # lines for a person, no Python repr
+    assert cache == f"cache: {root}" and "{" not in merged
+    assert merged.startswith(f"  {folder}  5 texts, 3 shards -> 1, ") and merged.endswith("hash-16")
     assert main(["cache", "info", "--cache-dir", str(root)]) == 0
     assert "5 texts in 1 shards" in capsys.readouterr().out
+    assert main(["cache", "compact", "--cache-dir", str(root)]) == 0
+    assert capsys.readouterr().out.endswith(
+        "nothing to compact: no encoder has more than one shard\n"
+    )
+    assert main(["cache", "clear", "--cache-dir", str(root), "--all"]) == 0
+    assert capsys.readouterr().out == (
+        f"cache: {root}\nremoved: 5 texts in 1 shards, 0.0 MiB in all\n"
+        "encoders removed: hash-16\nGGUF conversions removed: 1\n"
+    )
 
 
 def test_a_folder_written_before_the_id_file_gets_its_id_on_the_next_lookup(filled):

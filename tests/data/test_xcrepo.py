@@ -304,3 +304,25 @@ def test_loading_a_download_says_to_import_it(lf, capsys):
     err = capsys.readouterr().err
     assert "trn.json.gz: an XC repository download, not the dataset layout" in err
     assert f"skim datasets import {lf} OUT" in err
+
+
+def test_known_xc_files_the_import_does_not_read_are_named_in_one_warning(
+    lf, bow, tmp_path, capsys
+):
+    for name in ("trn_X_Y.txt", "tst_X_Xf.txt", "Y.txt"):
+        (lf / name).write_text("1 3\n0:1\n")
+    assert main(["datasets", "import", str(lf), str(tmp_path / "a"), "-q"]) == 0
+    assert capsys.readouterr().err == (
+        f"skim: warning: {lf}: Y.txt, trn_X_Y.txt, tst_X_Xf.txt not read (this import reads "
+        "trn.json.gz, tst.json.gz, lbl.json.gz and the filter files)\n"
+    )
+    _write_texts(bow)  # the texts beside train.txt: read, so not warned about
+    assert main(["datasets", "import", str(bow), str(tmp_path / "b"), "--texts", str(bow),
+                 "-q"]) == 0  # fmt: skip
+    assert capsys.readouterr().err == ""
+    assert main(["datasets", "import", str(bow), str(tmp_path / "c"), "--texts",
+                 str(tmp_path / "texts"), "-q"]) == 0  # fmt: skip
+    assert capsys.readouterr().err == (
+        f"skim: warning: {bow}: trn_X.txt, tst_X.txt, Y.txt not read (this import reads "
+        "train.txt, test.txt and the filter files)\n"
+    )

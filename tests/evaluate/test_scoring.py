@@ -132,3 +132,22 @@ def test_cli_rejects_bad_k(tmp_path, capsys):
         err.startswith("skim evaluate: error: argument --k: expected integers")
         and err.count("\n") == 1
     )
+
+
+def test_cli_evaluate_says_the_test_filter_was_applied(tmp_path, tiny_dataset, capsys):
+    ds = save_dataset(tiny_dataset, tmp_path / "ds")  # tst_filter_labels.txt: the pair (1, 2)
+    save_matrix(tmp_path / "pred.npz", _pred())  # which row 1 predicts, at 0.9
+    argv = ["evaluate", str(ds), str(tmp_path / "pred.npz"), "--k", "1"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.endswith(
+        "Test filter (tst_filter_labels.txt): 1 pairs; 1 predicted pairs on them removed before "
+        "ranking.\n"
+    )
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["filtered_pairs"], data["filtered_predictions"]) == (1, 1)
+    bare = save_dataset(tiny_dataset.replace(tst_filter=np.zeros((0, 2))), tmp_path / "bare")
+    assert main(["evaluate", str(bare), str(tmp_path / "pred.npz"), "--k", "1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["filtered_pairs"], data["filtered_predictions"]) == (0, 0)
+    assert data["observed"]["P@1"] == 0.0  # row 1's top-1 is the unfiltered label 2 now

@@ -100,12 +100,36 @@ def _clear(args: argparse.Namespace) -> int:
     from skim.cache import clear_cache
 
     removed = clear_cache(args.cache_dir, args.encoder, args.older_than, args.everything)
-    print_result(removed, args.json)
+    print_result(removed, args.json, _clear_text)
     return 0
+
+
+def _clear_text(removed: dict) -> str:
+    return "\n".join(
+        [
+            f"cache: {removed['cache_dir']}",
+            f"removed: {removed['texts']} texts in {removed['shards']} shards, "
+            f"{_mib(removed['bytes'])} in all",
+            f"encoders removed: {', '.join(removed['encoders']) or 'none'}",
+            f"GGUF conversions removed: {removed['gguf_conversions']}",
+        ]
+    )
 
 
 def _compact(args: argparse.Namespace) -> int:
     from skim.cache import compact_cache
 
-    print_result(compact_cache(args.cache_dir, args.encoder), args.json)
+    print_result(compact_cache(args.cache_dir, args.encoder), args.json, _compact_text)
     return 0
+
+
+def _compact_text(done: dict) -> str:
+    lines = [f"cache: {done['cache_dir']}"]
+    for e in done["encoders"]:
+        lines.append(
+            f"  {e['folder']}  {e['texts']} texts, {e['shards_before']} shards -> "
+            f"{e['shards_after']}, {_mib(e['bytes_saved'])} saved  {e['id'] or '(id not recorded)'}"
+        )
+    if not done["encoders"]:
+        lines.append("nothing to compact: no encoder has more than one shard")
+    return "\n".join(lines)

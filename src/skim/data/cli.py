@@ -61,7 +61,6 @@ def register_import(kinds: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--propensity-a", type=positive_float, help="PSP propensity A (default: 0.55)")
     p.add_argument("--propensity-b", type=positive_float, help="PSP propensity B (default: 1.5)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_json_flag(p, "the written folder and its statistics")
     p.set_defaults(func=_import)
 
@@ -82,7 +81,7 @@ def _import(args: argparse.Namespace) -> int:
         texts=args.texts,
         content=args.content,
         propensity=propensity,
-        progress=not args.quiet,
+        progress=True,  # off with -q (skim._log.progress_enabled)
     )
     stats = dataset_stats(dataset)
     text = f"wrote {dataset.path}\n{format_stats(stats)}"

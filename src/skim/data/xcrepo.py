@@ -30,6 +30,9 @@ with the output only:
 In both layouts ``filter_labels_train.txt`` / ``filter_labels_test.txt`` ("row col", 0-based:
 the reciprocal pairs the XC repository removes from predictions at evaluation) become
 ``trn_filter_labels.txt`` / ``tst_filter_labels.txt``, which ``skim evaluate`` applies.
+Other files the repository's downloads hold (:data:`OTHER_XC_FILES`: the sparse-format labels
+and features ``trn_X_Y.txt``, ``trn_X_Xf.txt``, ..., vocabularies, raw texts outside the
+``texts`` folder, the other layout's files) are not read: one warning names those present.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import logging
 import math
 import os
 import re
@@ -63,6 +67,14 @@ JSON_FILES = {"trn": "trn.json.gz", "tst": "tst.json.gz", "lbl": "lbl.json.gz"}
 FILTER_FILES = {"trn": "filter_labels_train.txt", "tst": "filter_labels_test.txt"}
 FEATURE_FILES = {"trn": "trn_X_Xf.npz", "tst": "tst_X_Xf.npz"}
 TEXT_FILES = {"trn": "trn_X.txt", "tst": "tst_X.txt", "lbl": "Y.txt"}
+# what else an XC repository download may hold: the sparse "rows cols" text versions of the
+# labels and features, the label features, the feature and label vocabularies
+OTHER_XC_FILES = ("trn_X_Y.txt", "tst_X_Y.txt", "trn_X_Xf.txt", "tst_X_Xf.txt", "lbl_X_Xf.txt",
+                  "trn_X_Xf.npz", "tst_X_Xf.npz", "Xf.txt", "Yf.txt")  # fmt: skip
+KNOWN_FILES = (*JSON_FILES.values(), "train.txt", "test.txt", *TEXT_FILES.values(),
+               *OTHER_XC_FILES)  # fmt: skip
+
+LOGGER = logging.getLogger(__name__)
 
 _PROGRESS_EVERY = 4096  # lines between two updates of the progress bar
 
@@ -422,6 +434,10 @@ def read_xc_dataset(
         if _bow_files(source) is None:
             raise DatasetError(f"{source / 'train.txt'}: required file of the bow layout not found")
         parts, features = _read_bow_layout(source, texts, progress)
+    read = [source / name for name in JSON_FILES.values()] if layout == "json" else []
+    read += list(_bow_files(source) or ()) if layout == "bow" else []
+    read += [Path(texts) / name for name in TEXT_FILES.values()] if texts is not None else []
+    warn_unread(source, read)
     n_labels = len(parts["label_texts"])
     shapes = {split: (parts[f"{split}_X_Y"].shape[0], n_labels) for split in ("trn", "tst")}
     parts.update(_filters(source, shapes))
@@ -431,6 +447,21 @@ def read_xc_dataset(
     dataset = Dataset(**parts, info={"name": source.resolve().name, "imported": imported})
     dataset.validate()
     return dataset, features
+
+
+def warn_unread(source: Path, read: list[Path]) -> list[str]:
+    """Warn, in one line, of the XC repository files in ``source`` that the import does not
+    read (the filter files are always read); return their names."""
+    seen = {path.resolve() for path in read}
+    unread = [name for name in KNOWN_FILES
+              if (source / name).is_file() and (source / name).resolve() not in seen]  # fmt: skip
+    if unread:
+        here = [path.name for path in read if path.resolve().parent == source.resolve()]
+        LOGGER.warning(
+            "%s: %s not read (this import reads %s and the filter files)",
+            source, ", ".join(unread), ", ".join(here),
+        )  # fmt: skip
+    return unread
 
 
 def save_features(out_dir: str | os.PathLike, features: dict[str, sp.csr_matrix]) -> None:

@@ -48,14 +48,22 @@ def _evaluate(args: argparse.Namespace) -> int:
     from skim._io import write_json_atomic
     from skim.data import load_dataset, load_matrix
     from skim.evaluate.params import EvaluateParams
-    from skim.evaluate.scoring import empty_rows_note, evaluate_predictions, format_results
+    from skim.evaluate.scoring import (
+        empty_rows_note,
+        evaluate_predictions,
+        filter_counts,
+        filter_note,
+        format_results,
+    )
 
     params = EvaluateParams(k=args.k, empty_rows=args.empty_rows)
     dataset = load_dataset(args.dataset)
     predictions = load_matrix(args.predictions, scores=True)
     results = evaluate_predictions(dataset, predictions, params.k, params.empty_rows)
-    document = {**results, "empty_rows": params.empty_rows}
-    text = f"{format_results(results)}\n{empty_rows_note(dataset, params.empty_rows)}"
+    filtered = filter_counts(dataset, predictions)
+    document = {**results, "empty_rows": params.empty_rows, **filtered}
+    notes = (empty_rows_note(dataset, params.empty_rows), filter_note(filtered))
+    text = "\n".join((format_results(results), *notes))
     print_result(document, args.json == "-", text)
     if args.json not in (None, "-"):
         write_json_atomic(args.json, document)

@@ -30,7 +30,7 @@ DEFAULT_EMPTY_ROWS = "skip"
 _PAD_LIMIT = 1 << 20  # cells of the padded rows block always allowed (else 4 x the entries)
 
 
-def _drop_pairs(pred: sp.csr_matrix, pairs: np.ndarray | None) -> sp.csr_matrix:
+def drop_pairs(pred: sp.csr_matrix, pairs: np.ndarray | None) -> sp.csr_matrix:
     """``pred`` without the stored entries listed in ``pairs`` (the filter)."""
     if pairs is None or not len(pairs):
         return pred
@@ -132,7 +132,7 @@ def rank_predictions(
         raise SkimError(
             f"predictions row {row} has score {float(pred.data[bad][0])}; scores must be finite"
         )
-    pred = _drop_pairs(pred, filter_pairs)
+    pred = drop_pairs(pred, filter_pairs)
     return pred, _entry_ranks(pred, max_k)
 
 

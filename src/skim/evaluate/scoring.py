@@ -12,6 +12,7 @@ from skim.evaluate.metrics import (
     DEFAULT_EMPTY_ROWS,
     check_inputs,
     compute_metrics,
+    drop_pairs,
     rank_predictions,
 )
 
@@ -55,6 +56,30 @@ def empty_rows_note(dataset: Dataset, empty_rows: str = DEFAULT_EMPTY_ROWS) -> s
     else:
         done = "kept: they count as 0 in P@k, R@k and nDCG@k (pyxclib's recall)"
     return f"Test rows without a true label: {counts}; empty_rows = {empty_rows}, {done}."
+
+
+def filter_counts(dataset: Dataset, predictions: sp.spmatrix | sp.sparray) -> dict[str, int]:
+    """What the test filter (``tst_filter_labels.txt``) does to ``predictions`` before they are
+    ranked: ``filtered_pairs`` it holds, ``filtered_predictions`` it removes."""
+    pairs = dataset.tst_filter
+    pred = sp.csr_matrix(predictions)
+    if not pred.has_canonical_format:
+        pred = pred.copy()
+        pred.sum_duplicates()
+    return {
+        "filtered_pairs": len(pairs),
+        "filtered_predictions": pred.nnz - drop_pairs(pred, pairs).nnz,
+    }
+
+
+def filter_note(counts: dict[str, int]) -> str:
+    """One sentence for :func:`filter_counts`."""
+    if not counts["filtered_pairs"]:
+        return "No test filter (tst_filter_labels.txt): every predicted pair is ranked."
+    return (
+        f"Test filter (tst_filter_labels.txt): {counts['filtered_pairs']:,} pairs; "
+        f"{counts['filtered_predictions']:,} predicted pairs on them removed before ranking."
+    )
 
 
 def format_results(results: dict[str, dict[str, float]]) -> str:

@@ -14,7 +14,9 @@ from skim.argtypes import (
     positive_int,
 )
 from skim.direction import DIRECTIONS
+from skim.generate.openai import MAX_TOKENS as OPENAI_MAX_TOKENS
 from skim.generate.registry import GENERATORS
+from skim.generate.student import DEFAULT_MAX_NEW_TOKENS
 from skim.scale.cluster import add_ray_argument, ray_options
 
 
@@ -40,13 +42,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=GENERATORS,
         help=GENERATORS.help_text(),
     )
-    p.add_argument("--model", help="model name/folder (hf, vllm), or the endpoint's model (openai)")
-    p.add_argument("--adapter", help="LoRA adapter folder written by skim distill")
+    p.add_argument(
+        "--model",
+        help="hf, vllm, openai: the model's name or folder; for openai, the endpoint's model name",
+    )
+    p.add_argument("--adapter", help="hf, vllm: LoRA adapter folder written by skim distill")
     p.add_argument(
         "--no-metadata",
         action="store_true",
         default=None,
-        help="prompts without metadata (default: as the model was distilled)",
+        help="hf, vllm, openai: prompts without metadata (default: as the model was distilled)",
     )
     p.add_argument(
         "--num-return",
@@ -56,14 +61,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         + ")",
     )
     p.add_argument(
-        "--temperature", type=non_negative_float, help="0 decodes greedily (default: 0.8)"
+        "--temperature",
+        type=non_negative_float,
+        help="hf, vllm, openai: 0 decodes greedily (default: 0.8)",
     )
-    p.add_argument("--top-k", type=positive_int, help="sampling top-k (default: 200)")
+    p.add_argument("--top-k", type=positive_int, help="hf, vllm: sampling top-k (default: 200)")
     p.add_argument(
-        "--max-new-tokens", type=positive_int, help="tokens generated per item (default: 128)"
+        "--max-new-tokens",
+        type=positive_int,
+        help="hf, vllm, openai: tokens generated per item (openai: sent as max_tokens) "
+        f"(default: {DEFAULT_MAX_NEW_TOKENS} for hf and vllm, {OPENAI_MAX_TOKENS} for openai)",
     )
     p.add_argument(
-        "--batch-size", type=positive_int, help="prompts per forward pass (hf) (default: 32)"
+        "--batch-size", type=positive_int, help="hf: prompts per forward pass (default: 32)"
     )
     p.add_argument("--device", help="hf: torch device, cpu, cuda, cuda:N (default: a GPU if any)")
     p.add_argument(
@@ -99,18 +109,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="vllm: the engine's context length (default: 2048, or the model's own limit if lower)",
     )
     p.add_argument(
-        "--endpoint", help="base URL of the OpenAI-compatible endpoint (openai; required there)"
+        "--endpoint", help="openai: base URL of the OpenAI-compatible endpoint (required there)"
     )
     p.add_argument(
-        "--concurrency", type=positive_int, help="requests in flight (openai) (default: 8)"
+        "--concurrency", type=positive_int, help="openai: requests in flight (default: 8)"
     )
     p.add_argument(
         "--max-rpm",
         type=positive_float,
-        help="request starts per minute, retries included (openai) (default: unlimited)",
+        help="openai: request starts per minute, retries included (default: unlimited)",
     )
     p.add_argument(
-        "--max-retries", type=non_negative_int, help="retries per item (openai) (default: 5)"
+        "--max-retries", type=non_negative_int, help="openai: retries per item (default: 5)"
     )
     p.add_argument(
         "--limit", type=positive_int, help="generate for the first N items only (default: all)"

@@ -29,6 +29,9 @@ INSTRUCTIONS = {
     "item belongs to.",
     "labels-to-queries": "Write diverse search queries that the item answers.",
 }
+# completion tokens a request may use by default (`skim generate --help` states it beside the
+# student's DEFAULT_MAX_NEW_TOKENS, since --max-new-tokens sets both)
+MAX_TOKENS = 256
 SYSTEM = (
     "{task} Use only the metadata given, not your own knowledge. Answer with up to {n} short "
     "texts, one per line, and nothing else."
@@ -49,7 +52,7 @@ class OpenAIGenerator:
         endpoint: str | None = None,
         concurrency: int = 8,
         max_rpm: float | None = None,
-        max_tokens: int = 256,
+        max_tokens: int = MAX_TOKENS,
         temperature: float = 0.8,
         max_retries: int = 5,
         timeout: float = 60.0,

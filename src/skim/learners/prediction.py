@@ -71,6 +71,7 @@ def predict(
 
     if k < 1:
         raise SkimError(f"k must be at least 1, got {k}")
+    device = resolve_device(device)  # a missing GPU before the model and texts are loaded
     model_dir = Path(model_dir)
     config, tensors = load_model(model_dir)
     dataset = as_dataset(dataset)
@@ -83,7 +84,6 @@ def predict(
     enc = model_encoder(model_dir, config, encoder, show_progress=show_progress)
     cache = None if config.get("finetuned") else cache_dir
     queries = embed(enc, query_texts(dataset, split, params.with_metadata), cache, ray)
-    device = resolve_device(device)
     topk = load(LEARNERS.lookup(params.learner).topk)
 
     def label_vectors() -> np.ndarray:

@@ -170,7 +170,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="USD per million completion tokens (--dry-run)",
     )
     add_json_flag(p, "the summary")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_teach)
 
 
@@ -194,7 +193,6 @@ def _teach(args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens or None,
         timeout=args.timeout,
         max_retries=args.max_retries,
-        progress=not args.quiet,
         batch_api=args.batch_api,
         wait=not args.no_wait,
         poll_interval=30.0 if args.poll_interval is None else args.poll_interval,
