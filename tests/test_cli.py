@@ -24,11 +24,9 @@ from skim.cli import (
     has_default,
     logging_to_stderr,
     main,
-    unreachable,
     verbosity,
 )
 from skim.data import save_dataset, save_matrix
-from skim.errors import SkimError
 from skim.pipeline.skeleton import config_skeleton
 from skim.stage import run_stage
 
@@ -134,29 +132,6 @@ def test_an_error_names_the_command_run_once(tmp_path, capsys):
     assert capsys.readouterr().err.startswith(f"skim datasets import: error: {missing}: ")
     assert main(["demo", "--quick", "--full"]) == 2
     assert capsys.readouterr().err == "skim demo: error: choose --quick or --full, not both\n"
-
-
-def _raised(error: BaseException, during: BaseException | None) -> BaseException:
-    """``error`` raised from None while handling ``during``, as a stage turns one into a
-    sentence."""
-    try:
-        try:
-            if during is not None:
-                raise during
-        except BaseException:
-            raise error from None
-        raise error
-    except BaseException as exc:
-        return exc
-
-
-def test_a_server_that_cannot_be_reached_is_told_apart_from_a_user_error():
-    sentence = SkimError("cannot reach http://host/v1 (connection error); check --endpoint")
-    assert unreachable(_raised(sentence, ConnectionRefusedError(111, "refused")))
-    assert unreachable(_raised(SkimError("cannot reach the Ray cluster"), TimeoutError()))
-    assert not unreachable(_raised(SkimError("bad value"), None))
-    assert not unreachable(_raised(SkimError("bad value"), KeyError("x")))
-    assert not unreachable(_raised(SkimError("bad value"), BrokenPipeError()))  # not a server
 
 
 @pytest.mark.parametrize("command", ["generate", "teach"])

@@ -26,7 +26,7 @@ from typing import NoReturn
 
 from skim import __version__
 from skim._log import LOGGER
-from skim.errors import SkimError
+from skim.errors import SkimError, Unreachable
 
 COMMAND_MODULES = (
     "skim.data.cli",
@@ -274,25 +274,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return _run(args)
 
 
-def unreachable(exc: BaseException) -> bool:
-    """Whether ``exc`` stands for a server that could not be reached: it is, or was raised while
-    handling, a refused, reset or timed-out connection (the OpenAI SDK's included), as the
-    sentences "cannot reach URL" and "cannot reach the Ray cluster" are (even ``from None``, the
-    failed connection stays their context)."""
-    openai = sys.modules.get("openai")  # loaded if an endpoint was asked
-    failures = (ConnectionError, TimeoutError) + ((openai.APIConnectionError,) if openai else ())
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, failures) and not isinstance(exc, BrokenPipeError):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
 def _status(exc: BaseException) -> int:
     """1 for a server that could not be reached (try again later), else 2 (fix the command)."""
-    return RUNTIME_FAILURE_STATUS if unreachable(exc) else USER_ERROR_STATUS
+    return RUNTIME_FAILURE_STATUS if isinstance(exc, Unreachable) else USER_ERROR_STATUS
 
 
 def _report(args: argparse.Namespace, message: str) -> None:

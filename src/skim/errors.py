@@ -1,6 +1,7 @@
 """Exceptions that stand for a user's error (bad input, bad settings), not a bug.
 
-The CLI prints their message as one sentence and exits with status 2; library callers
+The CLI prints their message as one sentence and exits with status 2 (1 for
+:class:`Unreachable`: nothing is wrong with the command, try again later); library callers
 catch them like any ``ValueError``.
 """
 
@@ -18,3 +19,7 @@ class OutputError(SkimError, OSError):
 
     Also an :class:`OSError`, so callers that catch file-system errors still catch it.
     """
+
+
+class Unreachable(SkimError):
+    """A server (an LLM endpoint, a Ray cluster) could not be reached: rerun later to resume."""

@@ -1,6 +1,6 @@
 import pytest
 
-from skim.errors import SkimError
+from skim.errors import SkimError, Unreachable
 from skim.teach import ChatClient, ItemFailed, Pacer
 
 from .fake_openai import FakeChatServer
@@ -42,7 +42,7 @@ def test_an_endpoint_that_never_answered_stops_the_run(tmp_path, served_dataset)
     with socket.socket() as sock:  # a port with nothing listening
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    with pytest.raises(SkimError, match=f"cannot reach {url}"):
+    with pytest.raises(Unreachable, match=f"cannot reach {url}"):  # a SkimError, exit 1
         teach(served_dataset, tmp_path / "d.jsonl", "labels-to-queries", url, "m",
               max_retries=1, backoff=0.01, progress=False)  # fmt: skip
     assert not (tmp_path / "d.jsonl").exists()

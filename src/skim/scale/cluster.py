@@ -12,7 +12,7 @@ import socket
 import warnings
 from dataclasses import dataclass
 
-from skim.errors import SkimError
+from skim.errors import SkimError, Unreachable
 
 LOCAL = "local"
 """The address that means: start (or join) a Ray instance on this machine."""
@@ -88,7 +88,7 @@ def connect(address: str | None = LOCAL):
                  log_to_driver=False)  # fmt: skip
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SkimError(
+        raise Unreachable(
             f"cannot reach the Ray cluster at {address or 'this machine'}: {first}"
         ) from None
     return ray
@@ -107,7 +107,7 @@ def _probe(address: str) -> None:
             pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise SkimError(f"cannot reach the Ray cluster at {address} ({reason})") from None
+        raise Unreachable(f"cannot reach the Ray cluster at {address} ({reason})") from None
 
 
 def pool_size(cpus_per_actor: float = 1, gpus_per_actor: float = 0) -> int:

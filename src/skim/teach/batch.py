@@ -34,7 +34,7 @@ from typing import Any
 from skim._io import write_json_atomic
 from skim._log import LOGGER, progress_enabled
 from skim._redact import redact, redact_url, url_secrets
-from skim.errors import SkimError
+from skim.errors import SkimError, Unreachable
 from skim.prompts import parse_response
 from skim.records import RecordLog, sibling
 from skim.teach.client import ItemFailed, Reply, sdk_client, short_text, status_message
@@ -378,7 +378,7 @@ def _errors(shown: str | None, secrets: list[str | None]) -> Iterator[None]:
             f"cannot reach {where} ({exc.__cause__ or exc}); check --endpoint, then rerun the "
             "same command to resume"
         )
-        raise SkimError(redact(message, secrets)) from None
+        raise Unreachable(redact(message, secrets)) from None
 
 
 _HINTS = {

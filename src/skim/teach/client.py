@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skim._redact import redact, redact_url, url_secrets
-from skim.errors import SkimError
+from skim.errors import SkimError, Unreachable
 from skim.teach.pacer import Pacer, Stopped
 
 
@@ -204,7 +204,7 @@ class ChatClient:
         except oa.APIConnectionError as exc:
             cause = exc.__cause__ or exc
             if not self.answered:  # a wrong URL or a server that is down: stop the run
-                raise SkimError(
+                raise Unreachable(
                     f"cannot reach {self.shown_endpoint} (connection error: {cause}); "
                     "check --endpoint"
                 ) from None
@@ -243,8 +243,8 @@ class ChatClient:
             return self._complete(messages, accept)
         except ItemFailed as exc:
             raise ItemFailed(redact(str(exc), self._secrets), exc.attempts) from None
-        except SkimError as exc:
-            raise SkimError(redact(str(exc), self._secrets)) from None
+        except SkimError as exc:  # the same class, the message without secrets
+            raise type(exc)(redact(str(exc), self._secrets)) from None
 
     def _complete(
         self, messages: list[dict[str, str]], accept: Callable[[str], bool] | None
