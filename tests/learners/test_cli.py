@@ -15,15 +15,23 @@ def test_train_then_predict_from_the_command_line(tmp_path, dataset_dir, capsys)
         name = "all-MiniLM-L6-v2"
 
     original = features.SentenceEncoder
-    features.SentenceEncoder = lambda *a, **k: NamedFake()
+    devices = []  # what each loaded encoder was asked to run on
+
+    def fake(*args, **kwargs):
+        devices.append(kwargs.get("device"))
+        return NamedFake()
+
+    features.SentenceEncoder = fake
     try:
         model = tmp_path / "model"
-        assert (
-            main(["train", str(dataset_dir), str(model), "--learner", "dual", "--epochs", "2"]) == 0
-        )
+        train = ["train", str(dataset_dir), str(model), "--learner", "dual", "--epochs", "2"]
+        assert main([*train, "--device", "cpu"]) == 0
+        assert devices == ["cpu"]  # --device reaches the encoder, not only the learner
         assert "model written to" in capsys.readouterr().out
         out = tmp_path / "pred.npz"
-        assert main(["predict", str(dataset_dir), str(model), str(out), "--k", "5"]) == 0
+        predict = ["predict", str(dataset_dir), str(model), str(out), "--k", "5"]
+        assert main([*predict, "--device", "cpu"]) == 0
+        assert devices == ["cpu", "cpu"]
         assert capsys.readouterr().out == f"20 x 10 predictions (5 per row) -> {out}\n"
         assert main(["predict", str(dataset_dir), str(model), str(out), "--k", "3", "--json"]) == 0
         printed = json.loads(capsys.readouterr().out)  # the whole of stdout is one document

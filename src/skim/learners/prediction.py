@@ -81,7 +81,7 @@ def predict(
             f"{dataset.n_labels}"
         )
     params = TrainParams.from_dict(config["params"])
-    enc = model_encoder(model_dir, config, encoder, show_progress=show_progress)
+    enc = model_encoder(model_dir, config, encoder, show_progress=show_progress, device=device)
     cache = None if config.get("finetuned") else cache_dir
     queries = embed(enc, query_texts(dataset, split, params.with_metadata), cache, ray)
     topk = load(LEARNERS.lookup(params.learner).topk)

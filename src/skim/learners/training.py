@@ -97,7 +97,7 @@ def train(
     device = resolve_device(params.device)
     torch.manual_seed(params.seed)
     started = time.perf_counter()
-    enc = resolve_encoder(params.encoder, show_progress=params.show_progress)
+    enc = resolve_encoder(params.encoder, show_progress=params.show_progress, device=device)
     if params.finetune_encoder and not hasattr(enc, "model"):
         raise SkimError("--finetune-encoder needs a sentence-transformers encoder")
     ctx = MethodContext(
