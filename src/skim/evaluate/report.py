@@ -208,8 +208,8 @@ def plot_recall_curves(results: list[dict[str, Any]], path: Path) -> Path | None
 
 def tau_figure(table: list[dict[str, Any]], name: str, chosen: float | None = None):
     """Figure of a mapping's estimated precision and recovery (on the seed rows) against tau,
-    from its manifest's tau table, the ``chosen`` tau marked; ``None`` when the table has no
-    estimate."""
+    from its manifest's tau table (a fixed tau's sweep or the one "auto" chose from), the tau
+    used (``chosen``) marked; ``None`` when the table has no estimate."""
     rows = [r for r in table if r.get("precision") is not None]
     if not rows:
         return None
@@ -223,7 +223,7 @@ def tau_figure(table: list[dict[str, Any]], name: str, chosen: float | None = No
     ax.plot(taus, [r["precision"] for r in rows], "-o", ms=3, label="est. precision")
     ax.plot(taus, [r.get("recovered") or 0 for r in rows], "--s", ms=3, label="est. recovery")
     if chosen is not None:
-        ax.axvline(chosen, color="grey", linestyle=":", label=f"chosen tau {chosen:g}")
+        ax.axvline(chosen, color="grey", linestyle=":", label=f"tau used {chosen:g}")
     ax.set_xlabel("tau")
     ax.set_ylabel("fraction (seed rows)")
     ax.set_ylim(0, 1.02)
