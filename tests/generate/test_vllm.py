@@ -30,31 +30,13 @@ def test_engine_length_follows_the_models_own_limit(tmp_path):
 
 
 def test_cli_engine_flags_reach_vllm_with_the_engine_mocked(tmp_path, monkeypatch):
-    import sys
-    import types
-
     from skim.cli import main
     from skim.data import save_dataset
 
     from ..distill.helpers import save_tiny_base, toy_dataset
+    from .helpers import fake_vllm
 
-    engines = []
-
-    class LLM:
-        def __init__(self, model, **engine):
-            engines.append(engine)
-
-        def generate(self, prompts, params, lora_request=None, use_tqdm=False):
-            done = types.SimpleNamespace(text="canine\nanimal", token_ids=[1, 2, 3])
-            return [types.SimpleNamespace(outputs=[done]) for _ in prompts]
-
-    vllm = types.ModuleType("vllm")
-    vllm.LLM, vllm.SamplingParams = LLM, lambda **kw: kw
-    lora = types.ModuleType("vllm.lora.request")
-    lora.LoRARequest = lambda *a: a
-    monkeypatch.setitem(sys.modules, "vllm", vllm)
-    monkeypatch.setitem(sys.modules, "vllm.lora", types.ModuleType("vllm.lora"))
-    monkeypatch.setitem(sys.modules, "vllm.lora.request", lora)
+    engines = fake_vllm(monkeypatch)["engines"]
     data = save_dataset(toy_dataset(), tmp_path / "data")
     base = save_tiny_base(tmp_path / "base")
     argv = ["generate", str(data), str(tmp_path / "s.jsonl"), "--direction", "queries-to-labels",

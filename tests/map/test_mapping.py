@@ -329,3 +329,28 @@ def test_lever_errors(dataset, q2l_synthetic, encoder, tmp_path):
     with pytest.raises(SkimError, match="calibrated values need new pairs on the rows"):
         run(dataset, q2l_synthetic, encoder, tmp_path, tau=0.5, calibrated=True,
             known_rows=[1], agree_with=sp.csr_matrix((3, 4), dtype=np.float32))  # fmt: skip
+
+
+def test_a_fixed_tau_records_the_sweep_around_it_from_the_same_pass(
+    dataset, q2l_synthetic, encoder, tmp_path
+):
+    grid = (0.6, 0.86, 0.95)
+    matrix, manifest = run(dataset, q2l_synthetic, encoder, tmp_path, tau=0.8, tau_grid=grid)
+    table = manifest["tau_table"]
+    assert [r["tau"] for r in table] == [0.6, 0.8, 0.86, 0.95]
+    # the row at the tau used is the estimate (hand-checked above: 2 of 4 new pairs true)
+    assert table[1] == manifest["tau_estimate"] and table[1]["precision"] == 0.5
+    assert manifest["counts"]["new_pairs"] == 4 and matrix[2, CAT] == 0  # 0.55 < tau: dropped
+    # the same sweep sweep_tau measures, from the one pass the mapping made
+    swept = sweep_tau(
+        dataset, q2l_synthetic, "queries-to-labels", [0.6, 0.8, 0.86, 0.95], topk=2,
+        encoder=encoder, cache_dir=tmp_path / "cache",
+    )  # fmt: skip
+    assert table == swept
+    # votes are counted at the pass's lowest tau: with a lever on, only taus above are swept
+    _, voted = run(dataset, q2l_synthetic, encoder, tmp_path, tau=0.8, tau_grid=grid, min_votes=2)
+    assert [r["tau"] for r in voted["tau_table"]] == [0.8, 0.86, 0.95]
+    # no rows with known labels: nothing to estimate, no table
+    unknown = dataset.replace(trn_X_Y_unbiased=None)
+    _, manifest = run(unknown, q2l_synthetic, encoder, tmp_path, tau=0.8, tau_grid=grid)
+    assert manifest["tau_table"] is None

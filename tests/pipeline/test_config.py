@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from skim.cli import main
@@ -127,3 +129,64 @@ def test_demo_adds_the_pretrained_student_on_a_sample_when_asked_or_installed(mo
 def test_demo_refuses_quick_and_full_together(capsys):
     assert main(["demo", "--quick", "--full", "--out", "o"]) == 2
     assert "--quick or --full" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "value", "must"),
+    [
+        ("generate", "tensor_parallel_size", '"2"', "be int, got '2'"),
+        ("generate", "gpu_memory_utilization", "1.5", r"be in \(0, 1\], got 1.5"),
+        ("generate", "max_model_len", "0.5", "be int, got 0.5"),
+        ("generate", "max_new_tokens", "0", "be an integer >= 1, got 0"),
+        ("generate", "temperature", "true", "not be true/false"),
+        ("distill", "gradient_checkpointing", "1", "be bool, got 1"),
+        ("distill", "precision", '"fp16"', "be one of auto, bf16, fp32"),
+        ("distill", "learning_rate", '"3e-4"', "be int or float, got '3e-4'"),
+    ],
+)
+def test_a_gpu_setting_of_the_wrong_type_is_one_sentence_naming_the_key(
+    tmp_path, table, key, value, must
+):
+    (tmp_path / "d").mkdir()
+    head = '[run]\nout = "o"\n[dataset]\npath = "d"\n'
+    generators = 'generators = ["vllm"]\n' if table == "generate" else ""
+    path = _write(tmp_path, f"{head}[{table}]\n{generators}{key} = {value}\n")
+    where = re.escape(str(path))
+    with pytest.raises(SkimError, match=rf"^{where}: \[{table}\] {key} must {must}$"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("generate", "message"),
+    [
+        ({"tensor_parallel_size": 2}, r'tensor_parallel_size is a setting of the "vllm" generator'),
+        ({"model": "runs/a/slm", "generators": ["slm"]}, r"a distilled student folder is \[gen"),
+        ({"student": "runs/a/slm"}, r'student is a setting of the "slm", "vllm" or "udapdr"'),
+    ],
+)  # fmt: skip
+def test_a_generate_key_no_generator_run_uses_is_an_error_not_ignored(generate, message):
+    with pytest.raises(SkimError, match=message):
+        check_config({"dataset": {"path": "d"}, "generate": generate})
+
+
+@pytest.mark.parametrize(
+    ("cli_name", "config_name"),
+    [("llm", "endpoint"), ("endpoint", "endpoint")],
+)
+def test_teacher_takes_the_command_lines_name_too(tmp_path, cli_name, config_name):
+    (tmp_path / "d").mkdir()
+    teach = f'teacher = "{cli_name}"\nendpoint = "http://localhost:1/v1"\nmodel = "m"\n'
+    text = f'[run]\nout = "o"\n[dataset]\npath = "d"\n[teach]\n{teach}'
+    assert load_config(_write(tmp_path, text))["teach"]["teacher"] == config_name
+
+
+@pytest.mark.parametrize("name", ["hf", "slm"])
+def test_the_student_generator_takes_the_command_lines_name_too(name):
+    from skim.pipeline.run import _method_rows
+
+    from ..distill.helpers import toy_dataset
+
+    config = check_config({"dataset": {"path": "d"}, "generate": {"generators": [name]}})
+    assert config["generate"]["generators"] == ["slm"]  # one stage, one stamp, one row
+    rows = _method_rows(config, toy_dataset(), seeded=True)
+    assert rows[-2] == {"name": "SKIM (slm)", "labels": "skim-slm", "method": "none"}

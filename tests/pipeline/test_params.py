@@ -1,5 +1,7 @@
 """A checked ``skim run`` config becomes one parameters object per stage."""
 
+from pathlib import Path
+
 from skim.demo import demo_config
 from skim.distill import DistillParams
 from skim.pipeline import check_config
@@ -79,3 +81,78 @@ def test_ray_reaches_the_dataset_builder_and_the_simulation_not_their_stamps(tmp
     assert seen == {"builder": run.ray, "simulate": run.ray}
     stamps = [p.read_text() for p in (tmp_path / STAMP_DIR).glob("*.json")]
     assert len(stamps) == 2 and not any("auto" in text for text in stamps)
+
+
+def test_gpu_student_settings_in_the_config_reach_the_vllm_engine(tmp_path, monkeypatch):
+    from skim.data import save_dataset
+    from skim.pipeline.run import _generate_stages
+
+    from ..distill.helpers import save_tiny_base, toy_dataset
+    from ..generate.helpers import fake_vllm
+
+    seen = fake_vllm(monkeypatch)
+    data = save_dataset(toy_dataset(), tmp_path / "data")
+    student = save_tiny_base(tmp_path / "student")
+    gpu = {"tensor_parallel_size": 2, "gpu_memory_utilization": 0.5, "max_model_len": 64}
+    sampling = {"max_new_tokens": 32, "temperature": 0.5}
+    generate = {"generators": ["vllm"], "student": str(student), "num_return": 1}
+    raw = {"dataset": {"path": str(data)}, "generate": {**generate, **gpu, **sampling}}
+    config = check_config(raw)
+    out = tmp_path / "run"
+    made = _generate_stages(config, run_params(config), out, data, out, out, lambda m: None)
+    assert made["vllm"].read_text().count("canine") == len(toy_dataset().trn_texts)
+    (engine,) = seen["engines"]
+    assert {key: engine[key] for key in gpu} == gpu
+    (used,) = seen["sampling"]
+    assert (used["max_tokens"], used["temperature"]) == (32, 0.5)
+
+
+def test_gpu_distill_settings_in_the_config_reach_distill(tmp_path, monkeypatch):
+    import json
+
+    from skim.data import save_dataset
+    from skim.pipeline.run import _distill_stage
+
+    from ..distill.helpers import toy_dataset, write_demos
+
+    handed = []
+
+    def distill(demos, out_dir, params, extra_pairs=None):
+        handed.append(params)
+        out_dir.mkdir(parents=True)
+        (out_dir / "skim_distill.json").write_text(json.dumps({"settings": {}}))
+
+    monkeypatch.setattr("skim.distill.distill", distill)
+    data = save_dataset(toy_dataset(), tmp_path / "data")
+    gpu = {"gradient_checkpointing": True, "precision": "bf16", "learning_rate": 3e-4}
+    config = check_config({"dataset": {"path": str(data)}, "distill": {"base": "b", **gpu}})
+    demos = write_demos(tmp_path / "demos.jsonl")
+    out = tmp_path / "run"
+    student = _distill_stage(
+        config, run_params(config), out, data, demos, data / "trn_X_Y.npz", lambda m: None
+    )
+    assert student == str(out / "slm")
+    (params,) = handed
+    assert {key: getattr(params, key) for key in gpu} == gpu
+    assert params.base == "b" and not params.from_scratch
+
+
+def test_generate_model_is_the_openai_model_and_student_the_distilled_folder(tmp_path):
+    from skim.pipeline.run import _distill_stage, _generator_params
+
+    teach = {"endpoint": "http://localhost:1/v1", "model": "teacher-m"}
+    raw = {"dataset": {"path": "d"}, "teach": teach, "generate": {"generators": ["openai"]}}
+    config = check_config(raw)
+    openai, _ = _generator_params(config, run_params(config), "openai", None)
+    assert openai.model == "teacher-m"  # unset: [teach] model
+    raw["generate"]["model"] = "gpt-4o-mini"
+    config = check_config(raw)
+    openai, _ = _generator_params(config, run_params(config), "openai", None)
+    assert (openai.model, openai.options["endpoint"]) == ("gpt-4o-mini", teach["endpoint"])
+
+    raw["generate"] = {"generators": ["openai", "slm"], "model": "gpt-4o-mini", "student": "s"}
+    config = check_config(raw)
+    run = run_params(config)
+    assert _distill_stage(config, run, tmp_path, tmp_path, tmp_path, tmp_path, print) == "s"
+    slm, inputs = _generator_params(config, run, "slm", "s")
+    assert slm.model == "s" and inputs == [Path("s")]

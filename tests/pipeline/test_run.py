@@ -126,3 +126,17 @@ def test_report_examples_are_never_empty_even_when_the_filters_keep_nothing(tiny
     )
     assert "-> at tau: " in section and "generated *" in section
     assert "- **extractive**: 0 pairs added at tau 0.5" in text.split("## ")[0]
+
+
+def test_a_fixed_tau_with_seed_rows_draws_the_tau_sweep_with_the_tau_used(tiny_demo):
+    # skim run's default mapping: tau 0.8, no lever, the gold seed rows known
+    tiny_demo["map"].update(tau=0.8, target_precision=None, min_votes=1, agree_learner=None)
+    tiny_demo["train"]["learners"] = ["ova"]
+    tiny_demo["train"]["methods"] = ["none"]
+    report = run_pipeline(tiny_demo, log=lambda m: None)
+    manifest = json.loads((report.parent / "trn_X_Y_skim-extractive.manifest.json").read_text())
+    taus = [r["tau"] for r in manifest["tau_table"]]
+    assert taus[0] == 0.5 and taus[-1] == 0.99 and 0.8 in taus
+    assert manifest["settings"]["tau"] == 0.8 and manifest["tau_estimate"]["tau"] == 0.8
+    assert (report.parent / "tau-extractive.png").read_bytes()[:4] == b"\x89PNG"
+    assert "![tau sweep: extractive](tau-extractive.png)" in report.read_text()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from skim.cli import main
-from skim.pipeline.config import SCHEMA, check_config, load_config, tomllib
+from skim.pipeline.config import SCHEMA, check_config, load_config, runs_using, tomllib
 from skim.pipeline.skeleton import KEY_NOTES, STARTER, config_skeleton, toml_value
 
 
@@ -40,6 +40,9 @@ def test_each_commented_example_is_a_value_the_schema_accepts():
             raw = {**STARTER, section: {**STARTER.get(section, {}), key: value}}
             if (section, key) == ("dataset", "path"):  # instead of the builder
                 raw["dataset"] = {"path": value}
+            if section == "generate" and runs_using(key):  # with a generator run that uses it
+                raw["generate"]["generators"] = [runs_using(key)[0]]
+                raw["teach"] = {"endpoint": "http://localhost:8000/v1", "model": "m"}
             check_config(raw)  # uncommented alone, each example is a valid setting
 
 

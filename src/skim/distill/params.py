@@ -8,6 +8,9 @@ from skim._params import StageParams, runtime
 from skim.argtypes import check_positive_int
 from skim.distill.format import DEFAULT_MAX_METADATA_WORDS
 
+PRECISIONS = ("auto", "bf16", "fp32")
+"""The values of ``precision`` (see :class:`DistillParams`)."""
+
 
 @dataclass
 class DistillParams(StageParams):

@@ -40,7 +40,7 @@ from skim.distill.model import (
     scratch_model,
     train_tokenizer,
 )
-from skim.distill.params import DistillParams
+from skim.distill.params import PRECISIONS, DistillParams
 from skim.errors import SkimError
 
 CHECKPOINT = "checkpoint"
@@ -326,7 +326,7 @@ def _select_device(device: str) -> None:
 
 def resolve_precision(precision: str, device: str, from_scratch: bool = False) -> str:
     """``bf16`` or ``fp32``: what ``auto`` means on ``device`` (bf16 only where it is fast)."""
-    if precision not in ("auto", "bf16", "fp32"):
+    if precision not in PRECISIONS:
         raise SkimError(f"precision must be auto, bf16 or fp32, got {precision!r}")
     if precision != "auto":
         return precision

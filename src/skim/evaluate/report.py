@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from skim._io import write_text_atomic
+from skim._io import write_json_atomic, write_text_atomic
 from skim.data import Dataset
 
 TABLE_COLUMNS = (
@@ -96,28 +96,47 @@ def verdict(results: list[dict[str, Any]], target: float = TARGET_GAIN) -> list[
 
 
 SUMMARY_HEAD = "Pairs added:"
+SUMMARY_FILE = "summary.json"
+"""Beside ``report.md``: the rows of :func:`summary_rows` (what ``skim run --json`` prints)."""
 
 
-def summary_lines(results: list[dict[str, Any]], manifests: dict[str, dict[str, Any]]) -> list[str]:
-    """One line per mapping: the pairs it added, their estimated precision at the chosen tau
-    (the manifest's estimate on the seed rows) and the ``SKIM (gen)`` rows' gain (:func:`gains`)."""
+def summary_rows(
+    results: list[dict[str, Any]], manifests: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One row per mapping: ``generator``, ``pairs_added``, ``tau``, ``estimated_precision``
+    (the manifest's estimate on the seed rows at the chosen tau; None without seed rows),
+    ``baseline`` and ``gain`` (the ``SKIM (gen)`` rows' unbiased R@100 gain in points per
+    learner, :func:`gains`; None without one). ``skim run --json`` prints these rows and
+    :func:`summary_lines` writes them for a person."""
     base_name, judged = gains(results)
+    return [
+        {
+            "generator": gen,
+            "pairs_added": manifest.get("counts", {}).get("new_pairs"),
+            "tau": manifest.get("settings", {}).get("tau"),
+            "estimated_precision": (manifest.get("tau_estimate") or {}).get("precision"),
+            "baseline": base_name,
+            "gain": judged.get(f"SKIM ({gen})") or None,
+        }
+        for gen, manifest in manifests.items()
+    ]
+
+
+def summary_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per row of :func:`summary_rows`: the pairs a mapping added, their estimated
+    precision at the chosen tau and the gain over the baseline."""
     lines = []
-    for gen, manifest in manifests.items():
-        added = manifest.get("counts", {}).get("new_pairs")
-        estimate = manifest.get("tau_estimate") or {}
-        tau = manifest.get("settings", {}).get("tau")
-        precision = estimate.get("precision")
-        text = f"- **{gen}**: {'?' if added is None else f'{added:,}'} pairs added"
+    for row in rows:
+        added, tau, precision = row["pairs_added"], row["tau"], row["estimated_precision"]
+        text = f"- **{row['generator']}**: {'?' if added is None else f'{added:,}'} pairs added"
         text += "" if tau is None else f" at tau {tau:g}"
         text += (
             ", estimated precision unknown (no seed rows)"
             if precision is None
             else f", estimated precision {precision:.3f}"
         )
-        row = judged.get(f"SKIM ({gen})")
-        if row:
-            text += f", unbiased R@100 over {base_name}: {_shown(row)}"
+        if row["gain"]:
+            text += f", unbiased R@100 over {row['baseline']}: {_shown(row['gain'])}"
         lines.append(text + ".")
     return lines
 
@@ -189,8 +208,8 @@ def plot_recall_curves(results: list[dict[str, Any]], path: Path) -> Path | None
 
 def tau_figure(table: list[dict[str, Any]], name: str, chosen: float | None = None):
     """Figure of a mapping's estimated precision and recovery (on the seed rows) against tau,
-    from its manifest's tau table, the ``chosen`` tau marked; ``None`` when the table has no
-    estimate."""
+    from its manifest's tau table (a fixed tau's sweep or the one "auto" chose from), the tau
+    used (``chosen``) marked; ``None`` when the table has no estimate."""
     rows = [r for r in table if r.get("precision") is not None]
     if not rows:
         return None
@@ -204,7 +223,7 @@ def tau_figure(table: list[dict[str, Any]], name: str, chosen: float | None = No
     ax.plot(taus, [r["precision"] for r in rows], "-o", ms=3, label="est. precision")
     ax.plot(taus, [r.get("recovered") or 0 for r in rows], "--s", ms=3, label="est. recovery")
     if chosen is not None:
-        ax.axvline(chosen, color="grey", linestyle=":", label=f"chosen tau {chosen:g}")
+        ax.axvline(chosen, color="grey", linestyle=":", label=f"tau used {chosen:g}")
     ax.set_xlabel("tau")
     ax.set_ylabel("fraction (seed rows)")
     ax.set_ylim(0, 1.02)
@@ -352,8 +371,8 @@ def write_report(
     mapped: dict[str, Path],
     base: sp.csr_matrix,
 ) -> Path:
-    """Write ``out/report.md`` (with ``out/recall.png`` and a ``tau-<gen>.png`` per mapping with
-    a tau table); return the report's path."""
+    """Write ``out/report.md`` (with ``out/recall.png``, a ``tau-<gen>.png`` per mapping with
+    a tau table and :data:`SUMMARY_FILE`); return the report's path."""
     from skim.data import load_matrix
     from skim.evaluate.scoring import empty_rows_note
 
@@ -376,9 +395,10 @@ def write_report(
         parts += ["Verdict:", "", *judged, ""]
     if plot is not None:
         parts += [f"![unbiased recall@K]({plot.name})", ""]
-    summary = summary_lines(results, manifests)
-    if summary:
-        parts += [SUMMARY_HEAD, "", *summary, ""]
+    rows = summary_rows(results, manifests)
+    write_json_atomic(out / SUMMARY_FILE, rows)
+    if rows:
+        parts += [SUMMARY_HEAD, "", *summary_lines(rows), ""]
     for gen, manifest in manifests.items():
         counts = manifest.get("counts", {})
         parts += [f"## Mapping: {gen}", ""]

@@ -51,10 +51,11 @@ class RunEntry:
     generator
         The registered generator it runs.
     student
-        Runs on the distilled student (``[generate] model`` or the pipeline's own distill
+        Runs on the distilled student (``[generate] student`` or the pipeline's own distill
         stage), on the ``model_items`` sample of items.
     endpoint
-        Runs on ``[teach] endpoint`` and ``model``, which must then be set.
+        Runs on ``[teach] endpoint`` with ``[generate] model`` (unset: ``[teach] model``),
+        which must then be set.
     no_metadata
         True or False: fixed for this run; None: ``[generate] no_metadata`` (a non-student
         run) or as the student was distilled.

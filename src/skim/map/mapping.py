@@ -327,8 +327,10 @@ def _propose_and_measure(
     require_known: bool,
     engine: MapParams,
     levers: dict,
+    sweep: tuple[float, ...] = (),
 ) -> tuple[sp.csr_matrix, dict, KnownLabels | None, Proposal, list[dict]]:
-    """Resolve the inputs, map once at ``min(taus)``, apply the levers and measure every tau."""
+    """Resolve the inputs, map once at ``min(taus)``, apply the levers and measure every tau;
+    ``sweep``: more taus to measure, only where some rows' complete labels are known."""
     obs, obs_info = _resolve_observed(dataset, observed)
     known_labels = resolve_known(dataset, known, known_rows)
     if require_known and known_labels is None:
@@ -336,6 +338,8 @@ def _propose_and_measure(
             f"{require_known} needs rows with known complete labels: pass known (the "
             "teacher's seed matrix) or use a dataset with trn_X_Y_unbiased.npz"
         )
+    if known_labels is not None and len(known_labels.rows):
+        taus = tuple(sorted(set(taus) | set(sweep)))
     proposal = propose_pairs(
         dataset, synthetic, direction, engine, floor=taus[0], taus=taus,
         count_votes=levers["min_votes"] > 1,
@@ -390,7 +394,9 @@ def map_synthetic(
     -------
     matrix, manifest
         ``N_trn x L`` float32 CSR, a superset of ``observed`` with every clicked value kept or
-        raised; and the manifest (settings, inputs, counts, tau estimate, timings, examples).
+        raised; and the manifest (settings, inputs, counts, tau estimate, timings, examples,
+        and with known rows the tau table: every tau of ``tau_grid`` measured from the same
+        pass, beside a fixed tau too, see :func:`_sweep_around`).
         Counts: ``texts`` read, ``empty_skipped``, ``duplicate_skipped`` (same text for the
         same source within a chunk), ``texts_used``, ``neighbours_searched`` (hits examined),
         ``pairs_proposed`` (hits >= tau, before aggregation), ``pairs_kept`` (distinct pairs
@@ -406,9 +412,12 @@ def map_synthetic(
     needs_known = "tau 'auto'" if auto else "calibrated" if p.calibrated else ""
     obs, obs_info, known_labels, proposal, table = _propose_and_measure(
         dataset, synthetic, direction, grid, observed, known, known_rows, needs_known,
-        p, _levers(p, agree_with),
+        p, _levers(p, agree_with), () if auto else _sweep_around(p, agree_with),
     )  # fmt: skip
-    chosen = choose_tau(table, p.target_precision, p.min_known_pairs) if auto else table[0]
+    if auto:
+        chosen = choose_tau(table, p.target_precision, p.min_known_pairs)
+    else:
+        chosen = next(r for r in table if r["tau"] == round(float(np.float32(p.tau)), 6))
     t0 = time.perf_counter()
     kept, calibration = _keep(proposal, chosen["tau"], p, dataset.trn_X_Y, known_labels)
     result = canonical(obs.maximum(kept))
@@ -423,12 +432,21 @@ def map_synthetic(
         "inputs": _inputs(dataset, synthetic, direction, obs_info, known_labels),
         "counts": _counts(proposal, chosen, kept, obs, result, dataset.n_labels),
         "tau_estimate": chosen if known_labels is not None else None,
-        "tau_table": table if auto else None,
+        "tau_table": table if known_labels is not None and len(known_labels.rows) else None,
         "calibration": calibration,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "examples": _examples(proposal, chosen["tau"], direction),
     }
     return result, manifest
+
+
+def _sweep_around(p: MapParams, agree_with: Any) -> tuple[float, ...]:
+    """The taus measured beside a fixed tau (for the report's tau sweep): those of
+    ``tau_grid``, from the same mapping pass, now at the lowest of them. With a filter lever on,
+    only those above tau: votes and the removal counts are taken at the pass's lowest tau, so a
+    lower one would change what a fixed tau keeps and reports."""
+    levers = p.min_votes > 1 or agree_with is not None
+    return tuple(t for t in p.tau_grid if not levers or t >= float(p.tau))
 
 
 def _keep(

@@ -67,11 +67,20 @@ def run_text(report) -> str:
 
 
 def run_result(report) -> dict:
-    """What ``--json`` prints after a run: the report's path and the run's metrics."""
+    """What ``--json`` prints after a run: the report's path, the run's metrics and the
+    summary the text ends with (pairs added, estimated precision, gain: the report's
+    :func:`~skim.evaluate.report.summary_rows`; None for a report written without it)."""
     import json
 
+    from skim.evaluate.report import SUMMARY_FILE
+
     metrics = report.parent / "metrics.json"
-    return {"report": str(report), "metrics": json.loads(metrics.read_text(encoding="utf-8"))}
+    summary = report.parent / SUMMARY_FILE
+    return {
+        "report": str(report),
+        "metrics": json.loads(metrics.read_text(encoding="utf-8")),
+        "summary": json.loads(summary.read_text(encoding="utf-8")) if summary.exists() else None,
+    }
 
 
 def register_compare(sub: argparse._SubParsersAction) -> None:

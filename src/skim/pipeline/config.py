@@ -14,7 +14,7 @@ from typing import Any
 from skim._io import check_output
 from skim.data.readfile import read_text
 from skim.direction import DIRECTIONS
-from skim.distill.params import DistillParams
+from skim.distill.params import PRECISIONS, DistillParams
 from skim.errors import SkimError
 from skim.evaluate.metrics import EMPTY_ROWS
 from skim.evaluate.params import EvaluateParams
@@ -36,6 +36,23 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 _ANY_STR = (str, type(None))
 _NUM = (int, float)
+_MODELS = ("hf", "vllm", "openai")
+
+# [generate] keys that are settings of the model generators (GenerateParams.options), with their
+# types and the registered generators that take each; unset: that generator's default. A key is
+# passed only to the runs of those generators (vLLM's engine settings mean nothing to hf).
+GENERATOR_OPTIONS: dict[str, tuple[tuple[type, ...], tuple[str, ...]]] = {
+    "max_new_tokens": ((int, type(None)), _MODELS),
+    "temperature": ((int, float, type(None)), _MODELS),
+    "tensor_parallel_size": ((int, type(None)), ("vllm",)),
+    "gpu_memory_utilization": ((int, float, type(None)), ("vllm",)),
+    "max_model_len": ((int, type(None)), ("vllm",)),
+}
+
+# The command line's names, accepted in a config for the same thing: skim teach --teacher llm
+# is [teach] teacher = "endpoint", skim generate --generator hf is the pipeline's slm run.
+TEACHER_ALIASES = {"llm": "endpoint"}
+GENERATOR_ALIASES = {"hf": "slm"}
 
 
 def _default(params: type, name: str) -> Any:
@@ -93,14 +110,19 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "num_layers": _of(DistillParams, (int,), "num_layers"),
         "batch_size": _of(DistillParams, (int,), "batch_size"),
         "gradient_accumulation": _of(DistillParams, (int,), "gradient_accumulation"),
+        "gradient_checkpointing": _of(DistillParams, (bool,), "gradient_checkpointing"),
+        "precision": _of(DistillParams, (str,), "precision"),
+        "learning_rate": _of(DistillParams, (int, float, type(None)), "learning_rate"),
     },
     "generate": {
         "direction": ((str,), "queries-to-labels"),
         "generators": ((list,), ["extractive"]),
         "num_return": ((int,), 5),
         "no_metadata": ((bool,), False),
-        "model": _of(GenerateParams, _ANY_STR, "model"),
+        "model": _of(GenerateParams, _ANY_STR, "model"),  # the openai generator's
+        "student": (_ANY_STR, None),  # a distilled folder: the model generators skip distill
         "model_items": ((int, type(None)), None),
+        **{key: (types, None) for key, (types, _) in GENERATOR_OPTIONS.items()},
     },
     "map": {
         "tau": _of(MapParams, (int, float, str), "tau"),
@@ -177,8 +199,17 @@ BOUNDS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
         "num_layers": _whole(1),
         "batch_size": _whole(1),
         "gradient_accumulation": _whole(1),
+        "learning_rate": _POSITIVE,
     },
-    "generate": {"num_return": _whole(1), "model_items": _whole(1)},
+    "generate": {
+        "num_return": _whole(1),
+        "model_items": _whole(1),
+        "max_new_tokens": _whole(1),
+        "temperature": ((lambda v: math.isfinite(v) and v >= 0), "a number >= 0"),
+        "tensor_parallel_size": _whole(1),
+        "gpu_memory_utilization": _interval(0, 1, low_open=True),
+        "max_model_len": _whole(1),
+    },
     "map": {
         "topk": _whole(1),
         "target_precision": _interval(0, 1, low_open=True),
@@ -218,8 +249,21 @@ def check_config(raw: dict[str, Any], where: str = "config") -> dict[str, dict[s
             values[key] = value
         config[section] = values
     config["_present"] = {s: s in raw for s in SCHEMA}
+    _canonical_names(config)
     _check_values(config, where)
     return config
+
+
+def _canonical_names(config: dict[str, Any]) -> None:
+    """The command line's names (:data:`TEACHER_ALIASES`, :data:`GENERATOR_ALIASES`) as the
+    config's own, so the stamps, the report's rows and the saved config do not depend on the
+    spelling."""
+    teach, gen = config["teach"], config["generate"]
+    teach["teacher"] = TEACHER_ALIASES.get(teach["teacher"], teach["teacher"])
+    gen["generators"] = [
+        GENERATOR_ALIASES.get(name, name) if isinstance(name, str) else name
+        for name in gen["generators"]
+    ]
 
 
 def _check_values(config: dict[str, Any], where: str) -> None:
@@ -246,8 +290,12 @@ def _check_values(config: dict[str, Any], where: str) -> None:
     _check_names(where, "generate", "generators", gen["generators"], RUNS, "generator")
     teach = config["teach"]
     for name in gen["generators"]:
-        if RUNS[name].endpoint and not (teach["endpoint"] and teach["model"]):
-            raise _fail(where, f'[generate] generator "{name}" needs [teach] endpoint and model')
+        if RUNS[name].endpoint and not (teach["endpoint"] and (gen["model"] or teach["model"])):
+            raise _fail(
+                where, f'[generate] generator "{name}" needs [teach] endpoint and a model '
+                "([generate] model or [teach] model)",
+            )  # fmt: skip
+    _check_generator_keys(gen, where)
     _check_names(where, "train", "learners", config["train"]["learners"], LEARNERS, "learner")
     if not config["train"]["learners"]:
         raise _fail(where, f"[train] learners must name at least one of {', '.join(LEARNERS)}")
@@ -259,7 +307,9 @@ def _check_values(config: dict[str, Any], where: str) -> None:
     if config["map"]["index"] not in INDEX_KINDS:
         raise _fail(where, f"[map] index must be one of {', '.join(INDEX_KINDS)}")
     if teach["teacher"] not in ("gold", "endpoint"):
-        raise _fail(where, '[teach] teacher must be "gold" or "endpoint"')
+        raise _fail(where, '[teach] teacher must be "gold" or "endpoint" (or "llm", the same)')
+    if config["distill"]["precision"] not in PRECISIONS:
+        raise _fail(where, f"[distill] precision must be one of {', '.join(PRECISIONS)}")
     if teach["teacher"] == "endpoint" and not (teach["endpoint"] and teach["model"]):
         raise _fail(where, '[teach] teacher = "endpoint" needs endpoint and model')
     tau = config["map"]["tau"]
@@ -283,6 +333,36 @@ def _check_values(config: dict[str, Any], where: str) -> None:
         raise _fail(where, "[evaluate] k must be a non-empty list of positive integers")
     if config["evaluate"]["empty_rows"] not in EMPTY_ROWS:
         raise _fail(where, f"[evaluate] empty_rows must be one of {', '.join(EMPTY_ROWS)}")
+
+
+def runs_using(key: str) -> tuple[str, ...]:
+    """The generator runs (:data:`RUNS` names) that use ``[generate] key``: those of a
+    generator that takes a :data:`GENERATOR_OPTIONS` key, the endpoint runs for ``model``, the
+    student runs for ``student``; empty for a key every run reads."""
+    if key in GENERATOR_OPTIONS:
+        return tuple(n for n in RUNS if RUNS[n].generator in GENERATOR_OPTIONS[key][1])
+    if key in ("model", "student"):
+        return tuple(n for n in RUNS if (RUNS[n].endpoint if key == "model" else RUNS[n].student))
+    return ()
+
+
+def _check_generator_keys(gen: dict[str, Any], where: str) -> None:
+    """A generator setting, the openai model or the student folder is set only where one of
+    ``generators`` uses it (else it would be silently ignored)."""
+    for key in gen:
+        users = runs_using(key)
+        if users and gen[key] is not None and not set(gen["generators"]) & set(users):
+            hint = "; a distilled student folder is [generate] student" if key == "model" else ""
+            raise _fail(
+                where,
+                f"[generate] {key} is a setting of the {_names(users)} generator runs, and "
+                f"generators names none of them{hint}",
+            )
+
+
+def _names(names: Sequence[str]) -> str:
+    quoted = [f'"{name}"' for name in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def check_methods(methods: list[Any], where: str = "config") -> None:

@@ -7,6 +7,7 @@ from stage to stage and the run's seed and direction are read in one place.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,45 +59,16 @@ def run_params(config: dict[str, Any]) -> RunParams:
         seed=seed,
         direction=gen["direction"],
         epochs=train["epochs"],
-        teach=_picked(
-            TeachParams,
-            teach,
-            ("endpoint", "model", "n", "concurrency", "max_rpm", "sample"),
-            seed=seed,
-        ),
+        teach=_picked(TeachParams, teach, seed=seed),
         distill=_picked(
             DistillParams,
             dist,
-            (
-                "base",
-                "lora_r",
-                "epochs",
-                "max_steps",
-                "hidden_size",
-                "num_layers",
-                "batch_size",
-                "gradient_accumulation",
-            ),
             from_scratch=dist["from_scratch"] and dist["base"] is None,
             seed=seed,
             device=device,
         ),
         generate=GenerateParams(num_return=gen["num_return"], seed=seed, device=device),
-        map=_picked(
-            MapParams,
-            conf,
-            (
-                "encoder",
-                "index",
-                "topk",
-                "tau",
-                "target_precision",
-                "min_votes",
-                "agree_topk",
-                "calibrated",
-            ),
-            ray=ray,
-        ),
+        map=_picked(MapParams, conf, ray=ray),
         train=TrainParams(
             seed=seed,
             with_metadata=train["with_metadata"],
@@ -111,6 +83,9 @@ def run_params(config: dict[str, Any]) -> RunParams:
     )
 
 
-def _picked(cls: type, table: dict[str, Any], keys: tuple[str, ...], **others: Any) -> Any:
-    """``cls`` built from the config ``table``'s ``keys`` (same names) and ``others``."""
-    return cls(**{key: table[key] for key in keys}, **others)
+def _picked(cls: type, table: dict[str, Any], **others: Any) -> Any:
+    """``cls`` built from the config ``table``'s keys that name one of its fields, and
+    ``others`` (which win): a stage setting added to the schema reaches the stage by its name
+    alone; the pipeline-only keys (``observed_demos``, ``agree_learner``, ...) are no field."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{**{k: v for k, v in table.items() if k in names}, **others})

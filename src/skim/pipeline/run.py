@@ -27,6 +27,7 @@ from skim.generate.ray_run import RAY_GENERATORS
 from skim.generate.registry import RUNS
 from skim.learners.params import TrainParams
 from skim.map import manifest_path, matrix_fingerprint
+from skim.pipeline.config import GENERATOR_OPTIONS
 from skim.pipeline.params import RunParams, run_params
 from skim.scale.cluster import connect
 from skim.stage import run_stage
@@ -184,9 +185,9 @@ def _distill_stage(
     base: Path,
     log: Log,
 ) -> str:
-    """The student the model generators run: ``[generate] model``, or one distilled here."""
-    if config["generate"]["model"] is not None:
-        return config["generate"]["model"]
+    """The student the model generators run: ``[generate] student``, or one distilled here."""
+    if config["generate"]["student"] is not None:
+        return config["generate"]["student"]
     from skim.distill import distill
     from skim.distill.demos import observed_pairs
 
@@ -210,19 +211,26 @@ def _generator_params(
     config: dict[str, Any], run: RunParams, gen: str, model: str | None
 ) -> tuple[GenerateParams, list[Path]]:
     """The parameters of generator run ``gen`` (see :data:`skim.generate.registry.RUNS`) and
-    the inputs it reads."""
+    the inputs it reads: the ``[generate]`` settings of :data:`GENERATOR_OPTIONS` that are set
+    and that its generator takes are its options."""
     entry = RUNS[gen]
-    p = dataclasses.replace(run.generate, generator=entry.generator)
+    gen_conf = config["generate"]
+    options = {
+        key: gen_conf[key]
+        for key, (_, takers) in GENERATOR_OPTIONS.items()
+        if gen_conf[key] is not None and entry.generator in takers
+    }
+    p = dataclasses.replace(run.generate, generator=entry.generator, options=options)
     inputs: list[Path] = []
     if entry.student:
         p = dataclasses.replace(p, model=model)
         if entry.no_metadata is not None:
             p = dataclasses.replace(p, no_metadata=entry.no_metadata)
         inputs.append(Path(model))
-    elif entry.endpoint:
-        options = {"endpoint": run.teach.endpoint}
-        p = dataclasses.replace(p, model=run.teach.model, options=options)
-    elif entry.no_metadata or (entry.no_metadata is None and config["generate"]["no_metadata"]):
+    elif entry.endpoint:  # [generate] model, else the teacher's
+        options = {"endpoint": run.teach.endpoint, **options}
+        p = dataclasses.replace(p, model=gen_conf["model"] or run.teach.model, options=options)
+    elif entry.no_metadata or (entry.no_metadata is None and gen_conf["no_metadata"]):
         p = dataclasses.replace(p, no_metadata=True)
     if entry.generator in RAY_GENERATORS:  # the others stay in this process ([ray] says so)
         p = dataclasses.replace(p, ray=run.ray)

@@ -78,7 +78,8 @@ KEY_NOTES: dict[str, dict[str, tuple[str, Any]]] = {
         "mar_fraction": ("instead: keep this random fraction of the true pairs (MAR)", 0.1),
     },
     "teach": {
-        "teacher": ('"gold" (offline: complete labels of a seed) or "endpoint" (an LLM)', None),
+        "teacher": ('"gold" (offline: complete labels of a seed) or "endpoint" (an LLM; "llm" '
+                    "too, as skim teach --teacher llm)", None),
         "seed_fraction": ("gold: share of the items in the seed", None),
         "endpoint": ("OpenAI-compatible base URL", "http://localhost:8000/v1"),
         "model": ("model name at the endpoint", "Qwen/Qwen2.5-7B-Instruct"),
@@ -99,14 +100,30 @@ KEY_NOTES: dict[str, dict[str, tuple[str, Any]]] = {
         "num_layers": ("from scratch: layers", None),
         "batch_size": ("demonstrations per forward pass (memory grows with it)", None),
         "gradient_accumulation": ("forward passes summed into one optimizer step", None),
+        "gradient_checkpointing": ("recompute activations in the backward pass: far less "
+                                   "memory for a large student (GPU), a third more compute", True),
+        "precision": ('"auto", "bf16" (the base in bfloat16: a 7B student on a GPU) or "fp32"',
+                      None),
+        "learning_rate": ("peak learning rate (unset: 2e-4 LoRA, 1e-3 from scratch)", 0.0003),
     },
     "generate": {
         "direction": ('"queries-to-labels" or "labels-to-queries"', None),
-        "generators": (f"any of {_names(RUNS)} (slm: the distilled student)", None),
+        "generators": (f"any of {_names(RUNS)} (slm: the distilled student with transformers; "
+                       '"hf" too, as skim generate --generator hf)', None),
         "num_return": ("texts per item", None),
         "no_metadata": ("prompts without metadata", None),
         "model": ("the openai generator's model (unset: [teach] model)", "gpt-4o-mini"),
+        "student": ("slm, udapdr, vllm: this distilled folder (skim distill's output) instead "
+                    "of distilling one here", "runs/first/slm"),
         "model_items": ("model generators: only this many sampled items (unset: all)", 100),
+        "max_new_tokens": ("slm, vllm, openai: tokens generated per item (unset: 128; openai "
+                           "256)", 256),
+        "temperature": ("slm, vllm, openai: sampling temperature, 0 greedy (unset: 0.8)", 0.7),
+        "tensor_parallel_size": ("vllm: GPUs one engine splits the student over (unset: 1)", 2),
+        "gpu_memory_utilization": ("vllm: share of each GPU's memory the engine takes (unset: "
+                                   "0.9)", 0.8),
+        "max_model_len": ("vllm: the engine's context length (unset: 2048, or the model's "
+                          "own limit if lower)", 1024),
     },
     "map": {
         "tau": ('keep a pair if (cos+1)/2 >= tau, or "auto" with target_precision', None),
