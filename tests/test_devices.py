@@ -53,6 +53,8 @@ def test_a_missing_gpu_is_one_sentence_and_exit_2_on_every_command(tmp_path, cpu
         "train": ["train", str(data), str(tmp_path / "model")],
         "predict": ["predict", str(data), str(tmp_path / "model"), str(tmp_path / "p.npz")],
         "run": ["run", str(config)],
+        "compare": ["compare", str(config)],
+        "whatif": ["whatif", str(data), "--out", str(tmp_path / "w")],
         "demo": ["demo", "--quick", "--out", str(tmp_path / "demo")],
     }
     takes_device = {name for name, parser in commands_of(build_parser()) if "--device" in
@@ -63,7 +65,7 @@ def test_a_missing_gpu_is_one_sentence_and_exit_2_on_every_command(tmp_path, cpu
         err = capsys.readouterr().err
         assert err.startswith(f"skim {name}: error: ") and NO_GPU in err, name
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1, name
-    written = ("wn", "sim", "m", "new.npz", "model", "p.npz", "o", "demo")
+    written = ("wn", "sim", "m", "new.npz", "model", "p.npz", "o", "demo", "w")
     assert not any((tmp_path / name).exists() for name in written)
     config.write_text(config.read_text().replace("[run]\n", '[run]\ndevice = "cuda"\n'))
     assert main(["run", str(config)]) == 2

@@ -117,6 +117,7 @@ def register_whatif(sub: argparse._SubParsersAction) -> None:
         help="encoder of the label texts for plausible wrong labels (default: all-MiniLM-L6-v2)",
     )
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
+    p.add_argument("--device", help="torch device (default: cuda if available)")
     add_json_flag(p, "the curve's points and the paths of its table and plot")
     p.set_defaults(func=_whatif)
 
@@ -139,6 +140,11 @@ def _whatif(args: argparse.Namespace) -> int:
     from skim.evaluate.whatif import WhatifParams, parse_floats, whatif_curve
     from skim.learners.params import LEARNERS
 
+    if args.device is not None:
+        from skim.devices import resolve_device
+
+        resolve_device(args.device)  # a missing GPU is one sentence before any work
+
     learners = [name.strip() for name in args.learners.split(",") if name.strip()]
     unknown = [name for name in learners if name not in LEARNERS]
     if unknown or not learners:
@@ -159,6 +165,7 @@ def _whatif(args: argparse.Namespace) -> int:
         encoder=args.encoder,
         seed=args.seed,
         like=args.like,
+        train_options=None if args.device is None else {"device": args.device},
     )
     whatif_curve(
         args.dataset, args.out, base=args.base, measured=measured, params=params, log=LOGGER.info

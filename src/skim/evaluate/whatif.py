@@ -175,7 +175,9 @@ def _simulated_points(ds: Dataset, out: Path, known: Any, p: WhatifParams):
         for recovery in p.recoveries:
             path = out / "labels" / f"{_slug(precision, recovery)}{tag}.npz"
             if label_vecs is None:
-                label_vecs = encode_texts(resolve_encoder(p.encoder), ds.label_texts)
+                device = (p.train_options or {}).get("device")
+                encoder = resolve_encoder(p.encoder, **({"device": device} if device else {}))
+                label_vecs = encode_texts(encoder, ds.label_texts)
             pairs, info = simulate_generator(
                 truth, known, precision, recovery, label_vecs=label_vecs, seed=p.seed,
                 label_weights=weights,

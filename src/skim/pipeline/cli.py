@@ -24,12 +24,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_json_flag(p, "the metrics and the report's path")
     add_ray_argument(p)  # overrides [ray] address
+    _add_device(p)
+    p.set_defaults(func=_run)
+    register_compare(sub)
+
+
+def _add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--device",
         help="torch device: cpu, cuda, cuda:N (overrides [run] device) (default: a GPU if any)",
     )
-    p.set_defaults(func=_run)
-    register_compare(sub)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -97,6 +101,7 @@ def register_compare(sub: argparse._SubParsersAction) -> None:
         "(default: the config's [train] methods)",
     )
     add_json_flag(p, "every row's metrics and the comparison's path")
+    _add_device(p)
     p.set_defaults(func=_compare)
 
 
@@ -109,7 +114,7 @@ def _compare(args: argparse.Namespace) -> int:
     from skim.pipeline import load_config, run_pipeline
     from skim.pipeline.config import check_methods
 
-    config = load_config(args.config, out=args.out)
+    config = load_config(args.config, out=args.out, device=args.device)
     if args.methods:
         config["train"]["methods"] = [m.strip() for m in args.methods.split(",") if m.strip()]
         check_methods(config["train"]["methods"], "--methods")
