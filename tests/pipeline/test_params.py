@@ -26,6 +26,14 @@ def test_the_run_seed_and_the_tables_reach_every_stage_once():
     assert run.evaluate.k == check_config(raw)["evaluate"]["k"]
 
 
+def test_the_batch_api_reaches_the_teacher_not_its_stamp():
+    raw = {"dataset": {"path": "d"}, "teach": {"teacher": "llm", "endpoint": "http://h/v1",
+                                               "model": "m", "batch_api": True}}  # fmt: skip
+    run = run_params(check_config(raw))
+    assert run.teach.batch_api is True and run.teach.wait is True  # the run waits for them
+    assert "batch_api" not in run.teach.to_dict()  # same answers: a switch reruns nothing
+
+
 def test_a_default_of_the_config_is_the_stage_dataclass_default():
     config = check_config({"dataset": {"path": "d"}})
     assert config["distill"]["lora_r"] == DistillParams().lora_r

@@ -98,6 +98,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "sample": _of(TeachParams, (int, float, type(None)), "sample"),
         "concurrency": _of(TeachParams, (int,), "concurrency"),
         "max_rpm": _of(TeachParams, (int, type(None)), "max_rpm"),
+        "batch_api": _of(TeachParams, (bool,), "batch_api"),
     },
     "distill": {
         "base": _of(DistillParams, _ANY_STR, "base"),

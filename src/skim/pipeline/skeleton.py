@@ -87,6 +87,8 @@ KEY_NOTES: dict[str, dict[str, tuple[str, Any]]] = {
         "sample": ("items to ask: a count or a fraction (unset: all)", 500),
         "concurrency": ("requests in flight", None),
         "max_rpm": ("request starts per minute (unset: unlimited)", 600),
+        "batch_api": ("ask through the OpenAI Batch API at half price; the run waits for the "
+                      "batches, and a rerun after Ctrl-C collects them", True),
     },
     "distill": {
         "base": ("pretrained student for LoRA: a Hugging Face name, a .gguf file or "
