@@ -110,13 +110,34 @@ def test_max_tokens_becomes_max_completion_tokens_when_the_model_asks_for_it():
         client.close()
 
 
-def test_stop_ends_an_item_between_the_sdks_retries():
+def test_stop_ends_a_retry_after_wait_at_once_and_long_retry_afters_are_waited_not_failed():
     import threading
+    import time
 
-    with FakeChatServer({"item-1": ["500"] * 5}, server_error_retry_ms="300") as server:
+    with FakeChatServer({"item-1": ["429"] * 5}, retry_after="20") as server:
         client = ChatClient(server.url, "m", max_retries=4)
-        threading.Timer(0.1, client.stop).start()
+        threading.Timer(0.3, client.stop).start()
+        started = time.monotonic()
         with pytest.raises(ItemFailed, match="stopped"):
+            client.complete("item-1")  # not after the server's 20 s: Ctrl-C ends a run now
+        assert time.monotonic() - started < 3 and server.outcomes("item-1") == ["429"]
+        client.close()
+    # the SDK gives up on a Retry-After above 2 minutes; the pacer waits it (up to its cap)
+    with FakeChatServer({"item-1": ["429"]}, retry_after="300") as server:
+        client = ChatClient(server.url, "m", max_retries=2, max_retry_after=0.3)
+        reply = client.complete("item-1")
+        (told, _, _), (asked, _, _) = server.log
+        assert reply.attempts == 2 and asked - told >= 0.29
+        client.close()
+
+
+def test_the_switch_to_max_completion_tokens_spends_an_attempt_of_the_budget():
+    with FakeChatServer({"item-1": ["maxtok"]}) as server:
+        client = ChatClient(server.url, "m", params={"max_tokens": 5}, max_retries=0)
+        client.complete("item-0")  # something worked: a refusal now fails the item only
+        with pytest.raises(ItemFailed, match="max_completion_tokens") as info:
             client.complete("item-1")
-        assert server.outcomes("item-1") == ["500"]
+        assert info.value.attempts == 1 and server.outcomes("item-1") == ["maxtok"]
+        assert client.complete("item-2").attempts == 1  # the new name from now on
+        assert server.bodies[-1]["max_completion_tokens"] == 5
         client.close()

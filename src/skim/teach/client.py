@@ -2,9 +2,10 @@
 
 Built on the official ``openai`` SDK and its own retries: 408, 409, 429 and 5xx statuses,
 timeouts and dropped connections are retried by the SDK with its exponential backoff, honouring
-``retry-after``, ``retry-after-ms`` (up to two minutes) and ``x-should-retry``. Every attempt,
-retries included, goes through one :class:`~skim.teach.pacer.Pacer` (at most ``max_rpm``
-starts a minute, a ``Retry-After`` pauses every worker, failed attempts counted by kind).
+``x-should-retry``. Every attempt, retries included, goes through one
+:class:`~skim.teach.pacer.Pacer`: at most ``max_rpm`` starts a minute, and a ``Retry-After``
+(or ``retry-after-ms``) pauses every worker, up to ``max_retry_after``, in a wait that
+:meth:`ChatClient.stop` and Ctrl-C end at once (the SDK's own sleep could not be cut short).
 On top, this client retries what the SDK cannot see as a failure: malformed replies (invalid
 JSON, no choices, empty content) and text that ``accept`` rejects, with its own backoff. Not
 retried: 400/422 (this item's request is bad: the item fails), except a ``max_tokens`` that
@@ -25,7 +26,7 @@ from typing import Any
 
 from skim._redact import redact, redact_url, url_secrets
 from skim.errors import SkimError, Unreachable
-from skim.teach.pacer import Pacer, Stopped
+from skim.teach.pacer import RETRY_AFTER_HEADERS, Pacer, Stopped
 
 
 class ItemFailed(Exception):
@@ -83,7 +84,13 @@ def _paced_http_client(pacer: Pacer, timeout: float) -> Any:
                     timed_out = any(c.__name__ == "TimeoutException" for c in type(exc).__mro__)
                     pacer.count("timeout" if timed_out else "connection")
                     raise
-            pacer.answered(response.status_code, response.headers)
+            if pacer.answered(response.status_code, response.headers):
+                # the pacer now holds every worker back for the server's Retry-After, in a wait
+                # that stop() and Ctrl-C end; without the header the SDK sleeps only its short
+                # backoff (at most 8 s) before the paced retry, and retries a Retry-After above
+                # its own 120 s limit instead of failing the item
+                for name in RETRY_AFTER_HEADERS:
+                    response.headers.pop(name, None)
             return response
 
     return PacedHttpClient(timeout=timeout)
@@ -191,7 +198,9 @@ class ChatClient:
         except (oa.BadRequestError, oa.UnprocessableEntityError) as exc:
             message = f"status {exc.status_code}: {status_message(exc)}"
             if self._use_max_completion_tokens(fields, str(exc.body) + str(exc.message)):
-                return self._attempt(messages, accept, retries)
+                if retries < 1:  # the refused request was this item's last attempt
+                    raise ItemFailed(message, 0) from None
+                return self._attempt(messages, accept, retries - 1)
             if not self.answered:  # nothing ever worked: the settings, not this item, are wrong
                 raise SkimError(
                     f"{self.shown_endpoint} rejected the request for model {self.model!r} "

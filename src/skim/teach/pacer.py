@@ -23,13 +23,16 @@ class Stopped(Exception):
     """The run stopped: no further request may start."""
 
 
+RETRY_AFTER_HEADERS = ("retry-after-ms", "retry-after")
+
+
 def retry_after_seconds(
     headers: Mapping[str, str] | None, now: float | None = None
 ) -> float | None:
     """Seconds to wait from ``retry-after-ms``, or ``retry-after`` (seconds or HTTP date)."""
     if not headers:
         return None
-    for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
+    for name, scale in zip(RETRY_AFTER_HEADERS, (1e-3, 1.0), strict=True):
         value = headers.get(name)
         if value is None:
             continue
@@ -128,14 +131,16 @@ class Pacer:
             if self._slots is not None:
                 self._slots.release()
 
-    def answered(self, status: int, headers: Mapping[str, str]) -> None:
-        """Note an HTTP answer: count an error status, and pause everyone for its Retry-After."""
+    def answered(self, status: int, headers: Mapping[str, str]) -> float:
+        """Note an HTTP answer: count an error status, and pause everyone for its Retry-After
+        (capped at ``max_pause``); return the pause, 0 if none."""
         if status < 400:
-            return
+            return 0.0
         self.count(str(status))
-        wait = retry_after_seconds(headers)
+        wait = min(retry_after_seconds(headers) or 0.0, self.max_pause)
         if wait:
-            self.limiter.pause(min(wait, self.max_pause))
+            self.limiter.pause(wait)
+        return wait
 
     def count(self, kind: str) -> None:
         """Count one failed attempt of ``kind`` (``"429"``, ``"timeout"``, ``"malformed"``...)."""
