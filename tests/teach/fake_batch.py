@@ -6,7 +6,8 @@ uploaded file, ``GET /v1/batches/{id}`` reports it (it ends on its ``polls``-th 
 in its prompt) has a queue of outcomes, one per submission: ``"ok"`` (the default once the
 queue is empty: :func:`answer_for`'s list), ``"error"`` (an error-file line with an ``error``
 object), ``"500"`` (an error-file line whose response has status 500), ``"nolist"`` (answered,
-with no list in it) and ``"late"`` (no line at all, as in a batch that expired first).
+with no list in it) and ``"late"`` (an error line ``batch_expired``, as the API writes for a
+request its batch never ran).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ class FakeBatchServer:
     ``polls``: a batch ends on its ``polls``-th retrieve; ``ends``: the statuses the first
     batches end with (``"expired"``: with the answers it has, ``"failed"``: none, as when its
     input is refused), the others end ``"completed"``; ``reject``: ``POST /v1/files`` answers
-    this status. Ctrl-C as a user would press it (the main thread is interrupted once the
-    client has this answer): ``interrupt_at``, at that retrieve (counting every batch) while
-    the batch still runs; ``interrupt_create``, once the first batch has been created.
+    this status; ``drop_create``: that many batch creations succeed but their answer is lost
+    (the connection closes). Ctrl-C as a user would press it (the main thread is interrupted
+    once the client has this answer): ``interrupt_at``, at that retrieve (counting every
+    batch) while the batch still runs; ``interrupt_create``, once the first batch has been
+    created.
     """
 
     def __init__(
@@ -41,10 +44,12 @@ class FakeBatchServer:
         reject: int | None = None,
         interrupt_at: int | None = None,
         interrupt_create: bool = False,
+        drop_create: int = 0,
     ) -> None:
         self.faults = {k: list(v) for k, v in (faults or {}).items()}
         self.polls, self.ends, self.reject = polls, ends, reject
         self.interrupt_at, self.interrupt_create = interrupt_at, interrupt_create
+        self.drop_create = drop_create  # creates that make the batch, then drop the connection
         self.lock = threading.Lock()
         self.files: dict[str, bytes] = {}
         self.uploads: list[list[dict]] = []  # the request lines of every uploaded file
@@ -141,7 +146,12 @@ class FakeBatchServer:
             queue = self.faults.get(item, [])
             outcome = queue.pop(0) if queue else "ok"
             base = {"id": f"batch_req_{n}", "custom_id": line["custom_id"]}
-            if outcome == "late":
+            if outcome == "late":  # as the API writes a request its batch never ran
+                code = "batch_cancelled" if batch["status"] == "cancelled" else "batch_expired"
+                message = "This request could not be executed before the batch ended."
+                errors.append(
+                    {**base, "response": None, "error": {"code": code, "message": message}}
+                )
                 continue
             if outcome == "error":
                 error = {"code": "invalid_request", "message": f"injected error for {item}"}
@@ -213,7 +223,13 @@ class FakeBatchServer:
                         return
                     self._json(200, server._upload(self.headers["Content-Type"], body))
                 elif self.path == "/v1/batches":
-                    self._json(200, server._create(json.loads(body)))
+                    created = server._create(json.loads(body))
+                    with server.lock:
+                        dropped, server.drop_create = server.drop_create > 0, server.drop_create - 1
+                    if dropped:  # the batch exists, but its answer is lost on the way
+                        self.close_connection = True
+                        return
+                    self._json(200, created)
                 else:
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
 

@@ -159,6 +159,22 @@ def test_a_run_stopped_between_upload_and_batch_neither_uploads_nor_starts_twice
     assert summary["answered"] == 8 and summary["batches"][0]["id"] == "batch_1"
 
 
+def test_a_batch_created_but_whose_answer_was_lost_is_found_not_created_again(
+    tmp_path, served_dataset
+):
+    out = tmp_path / "d.jsonl"
+    with FakeBatchServer(drop_create=1) as server:  # the SDK would have POSTed it again
+        summary = teach(served_dataset, out, "labels-to-queries", server.url, "m", **BATCH)
+        assert list(server.batches) == ["batch_1"]  # one batch billed, not two
+    assert summary["answered"] == 8 and summary["batches"][0]["id"] == "batch_1"
+
+
+def test_batch_max_requests_is_within_the_apis_limit(tmp_path, served_dataset):
+    with pytest.raises(SkimError, match=r"batch_max_requests must be in \[1, 50000\]"):
+        teach(served_dataset, tmp_path / "d.jsonl", "labels-to-queries", "http://127.0.0.1:9/v1",
+              "m", batch_max_requests=50_001, **BATCH)  # fmt: skip
+
+
 def test_the_cache_is_shared_with_the_chat_path(tmp_path, served_dataset):
     out = tmp_path / "d.jsonl"
     with FakeBatchServer() as server:

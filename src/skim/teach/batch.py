@@ -11,11 +11,13 @@ same batches again and never submits an item that sits in one of them (a run sto
 an upload and its batch leaves the file's id: the rerun finds the batch among the newest, or
 starts it, without uploading again).
 
-When a batch ends its output (and error) file is read: every usable answer becomes the same
+A batch is created once: ``batches.create`` is not idempotent, so after a lost answer the
+newest batches are searched for its input file before asking again. When a batch ends its
+output (and error) file is streamed line by line: every usable answer becomes the same
 record the chat path writes, appended to the same cache (``OUT.cache.jsonl``), so chat runs
 and batch runs reuse each other's answers; error lines, non-200 responses and answers with no
 list are failures. Items of a ``failed``, ``expired`` or ``cancelled`` batch that got no
-answer are failures too, and (like every failure) asked again by the next run. Once no batch
+answer (no line, or the API's ``batch_expired`` / ``batch_cancelled`` line) are failures too, and (like every failure) asked again by the next run. Once no batch
 is pending the state file is removed and ``teach`` writes ``OUT.jsonl``,
 ``OUT.failed.jsonl`` and the manifest as for chat requests.
 """
@@ -47,6 +49,9 @@ BATCH_DISCOUNT = 0.5  # OpenAI bills Batch API tokens at half the price of chat 
 ENDPOINT = "/v1/chat/completions"
 MAX_BYTES = 190_000_000  # the API takes input files up to 200 MB; keep a margin
 ENDED = ("completed", "failed", "expired", "cancelled")
+MAX_REQUESTS = 50_000  # the API's limit of requests in one batch
+START_ATTEMPTS = 4  # tries of batches.create, each after a search for the batch it may have made
+UNFINISHED = ("batch_expired", "batch_cancelled")  # error codes of requests a batch never ran
 
 
 @dataclass
@@ -85,6 +90,11 @@ def refuse_pending(job: _Job, out_path: Path) -> None:
 def ask_batches(job: _Job, direction: str, p: TeachParams, out_path: Path) -> Asked:
     """Submit ``job.todo`` as batches (those not pending already), wait for every batch of the
     state to end (``p.wait`` False: look once), and collect the answers into the cache."""
+    if not 1 <= p.batch_max_requests <= MAX_REQUESTS:
+        raise SkimError(
+            f"batch_max_requests must be in [1, {MAX_REQUESTS}] (the Batch API's limit), "
+            f"got {p.batch_max_requests}"
+        )
     path = state_path(out_path)
     state = _load(path)
     shown = redact_url(p.endpoint)
@@ -201,16 +211,38 @@ def _upload(client: Any, chunk: list[tuple[str, bytes]]) -> dict[str, Any]:
 
 
 def _start(client: Any, entry: dict[str, Any], resumed: bool = False) -> None:
-    """Start the batch of an uploaded input file; ``resumed``: unless a run stopped right
-    after starting it (the newest batches are searched for that file)."""
-    found = None
-    if resumed:
-        newest = itertools.islice(client.batches.list(limit=100), 1000)
-        found = next((b for b in newest if b.input_file_id == entry["input_file_id"]), None)
-    batch = found or client.batches.create(
-        input_file_id=entry["input_file_id"], endpoint=ENDPOINT, completion_window="24h"
-    )
-    entry.update(id=batch.id, status=batch.status)
+    """Start the batch of an uploaded input file, exactly once.
+
+    ``batches.create`` is not idempotent (the SDK sends no idempotency key), so the SDK does
+    not retry it here: after a dropped connection, a timeout or a 5xx the batch may exist, and
+    the newest batches are searched for the file before asking again. ``resumed``: a run
+    stopped between the upload and its batch; search first too.
+    """
+    import openai
+
+    for attempt in range(START_ATTEMPTS):
+        if resumed or attempt:
+            found = _batch_of(client, entry["input_file_id"])
+            if found is not None:
+                entry.update(id=found.id, status=found.status)
+                return
+        try:
+            batch = client.with_options(max_retries=0).batches.create(
+                input_file_id=entry["input_file_id"], endpoint=ENDPOINT, completion_window="24h"
+            )
+        except (openai.APIConnectionError, openai.InternalServerError, openai.RateLimitError):
+            if attempt == START_ATTEMPTS - 1:
+                raise
+            time.sleep(min(30.0, 0.5 * 2.0**attempt))
+            continue
+        entry.update(id=batch.id, status=batch.status)
+        return
+
+
+def _batch_of(client: Any, input_file_id: str) -> Any:
+    """The batch among the 1,000 newest that runs ``input_file_id``, else None."""
+    newest = itertools.islice(client.batches.list(limit=100), 1000)
+    return next((b for b in newest if b.input_file_id == input_file_id), None)
 
 
 def _ended(
@@ -256,6 +288,20 @@ def _ended(
         bar.close()
 
 
+def _file_lines(client: Any, file_id: str, keys: set[str]) -> Iterator[tuple[str, dict]]:
+    """``(custom_id, line)`` of a batch's output or error file for ``keys``, streamed line by
+    line (a 200 MB output is never held whole); a line that cannot be read is skipped, which
+    leaves its item unanswered, asked again."""
+    with client.files.with_streaming_response.content(file_id) as response:
+        for text in response.iter_lines():
+            try:
+                line = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(line, dict) and line.get("custom_id") in keys:
+                yield line["custom_id"], line
+
+
 def _collect(
     client: Any,
     batch: Any,
@@ -272,20 +318,15 @@ def _collect(
     lines: dict[str, dict] = {}
     for file_id in (batch.error_file_id, batch.output_file_id):  # an answer wins over an error
         if file_id:
-            for text in client.files.content(file_id).text.splitlines():
-                try:  # a line that cannot be read leaves its item unanswered, asked again
-                    line = json.loads(text)
-                except ValueError:
-                    continue
-                if isinstance(line, dict) and isinstance(line.get("custom_id"), str):
-                    lines[line["custom_id"]] = line
+            lines.update(_file_lines(client, file_id, set(entry["keys"])))
     answered = 0
     for key in entry["keys"]:
         item = items.get(key)
         if item is None or key in job.cached:  # answered meanwhile, e.g. by a chat run
             continue
         line = lines.get(key)
-        if line is None:
+        error = line.get("error") if line is not None else None
+        if line is None or (isinstance(error, dict) and error.get("code") in UNFINISHED):
             why = f"batch {batch.id} ended ({batch.status}) without answering it"
             errors = getattr(getattr(batch, "errors", None), "data", None) or []
             if errors and getattr(errors[0], "message", None):
@@ -384,5 +425,6 @@ def _errors(shown: str | None, secrets: list[str | None]) -> Iterator[None]:
 _HINTS = {
     401: "check SKIM_API_KEY",
     403: "check SKIM_API_KEY",
-    404: "check --endpoint (it must offer the Batch API)",
+    404: "check --endpoint (it must offer the Batch API); a batch's files expire after 30 days: "
+    "delete OUT.batch.json to ask its items again",
 }
