@@ -17,9 +17,10 @@ output (and error) file is streamed line by line: every usable answer becomes th
 record the chat path writes, appended to the same cache (``OUT.cache.jsonl``), so chat runs
 and batch runs reuse each other's answers; error lines, non-200 responses and answers with no
 list are failures. Items of a ``failed``, ``expired`` or ``cancelled`` batch that got no
-answer (no line, or the API's ``batch_expired`` / ``batch_cancelled`` line) are failures too, and (like every failure) asked again by the next run. Once no batch
-is pending the state file is removed and ``teach`` writes ``OUT.jsonl``,
-``OUT.failed.jsonl`` and the manifest as for chat requests.
+answer (no line, or the API's ``batch_expired`` / ``batch_cancelled`` line) are failures
+too, and (like every failure) asked again by the next run. Once no batch is pending the
+state file is removed and ``teach`` writes ``OUT.jsonl``, ``OUT.failed.jsonl`` and the
+manifest as for chat requests.
 """
 
 from __future__ import annotations
