@@ -58,6 +58,7 @@ class DistillParams(StageParams):
     # 270M (benchmarks/RESULTS.md, "Distillation on transformers' Trainer") it trains 1.9M
     # weights against 0.74M for r 16 on peft's default q_proj/v_proj, for 7% more CPU time per
     # step. Not their LoRA on the head: Gemma's head is its 262K-token embedding (tied).
+    # Quality: held-out loss 1.03 against 2.06 for r 16 q/v (RESULTS.md, "LoRA adapter quality")
     lora_r: int = 8
     epochs: float = 2
     max_steps: int | None = None
