@@ -269,3 +269,36 @@ def test_the_default_adapter_is_the_authors_r8_on_every_linear_layer(tmp_path, t
     assert config["r"] == 8 and config["lora_alpha"] == 16
     layers = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
     assert {name.rsplit(".", 1)[-1] for name in config["target_modules"]} == layers  # no head
+
+
+def test_on_a_gpu_the_trainer_gets_bf16_the_gpu_and_the_memory_settings(tmp_path, monkeypatch):
+    """The settings a CUDA run hands transformers, with the GPU and the Trainer mocked."""
+    import torch
+
+    from skim.distill import DistillParams
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert train_module.resolve_precision("auto", "cuda:1") == "bf16"
+    assert train_module.resolve_precision("auto", "cuda:1", from_scratch=True) == "fp32"
+    chosen, given = [], {}
+    monkeypatch.setattr(torch.cuda, "set_device", chosen.append)
+
+    class Recorded(Exception):
+        pass
+
+    def arguments(self, **kwargs):
+        given.update(kwargs)
+        raise Recorded
+
+    from transformers.training_args import TrainingArguments  # the class _fit builds
+
+    monkeypatch.setattr(TrainingArguments, "__init__", arguments)
+    p = DistillParams(batch_size=4, gradient_accumulation=16, gradient_checkpointing=True)
+    stamp = {"precision": "bf16", "learning_rate": 2e-4}
+    with pytest.raises(Recorded):
+        train_module._fit(None, None, [], p, stamp, "cuda:1", None, tmp_path)
+    assert chosen == [1]  # Trainer (through accelerate) uses the current GPU
+    assert given["bf16"] is True and given["use_cpu"] is False
+    assert (given["per_device_train_batch_size"], given["gradient_accumulation_steps"]) == (4, 16)
+    assert given["activation_checkpointing"] is True
