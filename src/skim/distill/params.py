@@ -56,17 +56,23 @@ class DistillParams(StageParams):
     from_scratch: bool = False
     # the authors' adapter: r 8 (alpha 16) on every linear layer of attention and MLP. On Gemma 3
     # 270M (benchmarks/RESULTS.md, "Distillation on transformers' Trainer") it trains 1.9M
-    # weights against 0.74M for r 16 on peft's default q_proj/v_proj, for 7% more CPU time per
-    # step. Not their LoRA on the head: Gemma's head is its 262K-token embedding (tied).
-    # Quality: held-out loss 1.03 against 2.06 for r 16 q/v (RESULTS.md, "LoRA adapter quality")
+    # weights against 0.74M for r 16 on peft's default q_proj/v_proj, for 7.5% more CPU per step
+    # in fp32 and 1.35x in bf16. Not their LoRA on the head: Gemma's head is its 262K-token
+    # embedding (tied). Quality: held-out loss 1.03 against 2.06 for r 16 q/v at equal steps,
+    # 1.56 at equal CPU (RESULTS.md, "LoRA adapter quality")
     lora_r: int = 8
     epochs: float = 2
     max_steps: int | None = None
     seed: int = 0
     no_metadata: bool = False
     max_metadata_words: int | None = DEFAULT_MAX_METADATA_WORDS
+    # not the authors' batch 64, which makes a CPU step 4x longer: batch_size 16 x
+    # gradient_accumulation 4 gives their 64 where time allows (RESULTS.md, "Distillation on
+    # transformers' Trainer")
     batch_size: int = 16
     gradient_accumulation: int = 1
+    # None: 2e-4 with LoRA (theirs is 3e-4; not measured), 1e-3 from scratch; their schedule,
+    # warm-up then cosine, is the one used
     learning_rate: float | None = None
     # tokens per example: a prompt with the default 200 metadata words (about 245 Gemma tokens,
     # 1.2 per word on WordNet) and a header, plus a 128-token completion; at 256 such a prompt
