@@ -424,6 +424,8 @@ def _errors(shown: str | None, secrets: list[str | None]) -> Iterator[None]:
 
 
 _HINTS = {
+    400: "check --model and the request settings, then delete OUT.batch.json if a batch of it "
+    "cannot start",
     401: "check SKIM_API_KEY",
     403: "check SKIM_API_KEY",
     404: "check --endpoint (it must offer the Batch API); a batch's files expire after 30 days: "
