@@ -15,6 +15,7 @@ from __future__ import annotations
 import _thread
 import json
 import re
+import signal
 import threading
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -72,12 +73,16 @@ class FakeBatchServer:
             return [[_item(line) for line in upload] for upload in self.uploads]
 
     def __enter__(self) -> FakeBatchServer:
+        # interrupt_main() does nothing where SIGINT is ignored, as it is in a background job
+        # (`pytest &` in a script): Ctrl-C must raise KeyboardInterrupt while this server runs
+        self.sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        signal.signal(signal.SIGINT, self.sigint)
 
     def _upload(self, content_type: str, body: bytes) -> dict:
         head = f"Content-Type: {content_type}\r\n\r\n".encode()
