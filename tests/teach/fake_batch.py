@@ -143,7 +143,8 @@ class FakeBatchServer:
         output, errors = [], []
         if batch["status"] == "failed":
             batch["errors"] = {"object": "list", "data": [
-                {"code": "invalid_model", "message": "injected: no such model", "line": 1}
+                {"code": "invalid_model", "message": "injected: no such model", "line": 1},
+                {"code": "too_long", "message": "injected: line 2 is too long", "line": 2},
             ]}  # fmt: skip
             return
         for n, line in enumerate(batch["lines"]):

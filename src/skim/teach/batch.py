@@ -303,6 +303,18 @@ def _file_lines(client: Any, file_id: str, keys: set[str]) -> Iterator[tuple[str
                 yield line["custom_id"], line
 
 
+def _batch_errors(batch: Any) -> dict[int | None, str]:
+    """A failed batch's error messages by input line (1-based); under None the first, for the
+    lines no error names (a validation error stops the whole batch)."""
+    reasons: dict[int | None, str] = {}
+    for error in getattr(getattr(batch, "errors", None), "data", None) or []:
+        message = getattr(error, "message", None)
+        if message:
+            reasons.setdefault(getattr(error, "line", None), message)
+            reasons.setdefault(None, message)
+    return reasons
+
+
 def _collect(
     client: Any,
     batch: Any,
@@ -320,8 +332,9 @@ def _collect(
     for file_id in (batch.error_file_id, batch.output_file_id):  # an answer wins over an error
         if file_id:
             lines.update(_file_lines(client, file_id, set(entry["keys"])))
+    reasons = _batch_errors(batch)
     answered = 0
-    for key in entry["keys"]:
+    for number, key in enumerate(entry["keys"], 1):  # the keys are in input-file order
         item = items.get(key)
         if item is None or key in job.cached:  # answered meanwhile, e.g. by a chat run
             continue
@@ -329,9 +342,9 @@ def _collect(
         error = line.get("error") if line is not None else None
         if line is None or (isinstance(error, dict) and error.get("code") in UNFINISHED):
             why = f"batch {batch.id} ended ({batch.status}) without answering it"
-            errors = getattr(getattr(batch, "errors", None), "data", None) or []
-            if errors and getattr(errors[0], "message", None):
-                why += f" ({short_text(errors[0].message)})"
+            reason = reasons.get(number) or reasons.get(None)
+            if reason:
+                why += f" ({short_text(reason)})"
             failure = _failure(direction, item, key, ItemFailed(why, 1))
             state["failures"].append({**failure, "unanswered": True})
             continue
