@@ -21,7 +21,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .fake_openai import ITEM, answer_for, completion
+from .fake_openai import ITEM, JsonHandler, answer_for, completion
 
 
 class FakeBatchServer:
@@ -198,23 +198,7 @@ class FakeBatchServer:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # no 40 ms delayed ACK between headers and body
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _json(self, status: int, obj: object) -> None:
-                self._send(status, json.dumps(obj).encode())
-
+        class Handler(JsonHandler):
             def _authorised(self) -> None:
                 with server.lock:
                     server.auth.add(self.headers.get("Authorization", ""))

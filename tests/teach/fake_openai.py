@@ -40,6 +40,28 @@ def completion(content: str, model: str) -> dict:
     }
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 replies with a length, no Nagle delay and no access log: the fakes' base."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms delayed ACK between headers and body
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, ctype: str, headers=()) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, obj: object, headers=()) -> None:
+        self._send(status, json.dumps(obj).encode(), "application/json", headers)
+
+
 class FakeChatServer:
     """Start with ``with FakeChatServer(faults) as server: ... server.url ...``.
 
@@ -124,29 +146,11 @@ class FakeChatServer:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # no 40 ms delayed ACK between headers and body
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(JsonHandler):
             def setup(self) -> None:
                 super().setup()
                 with server.lock:
                     server.connections.append(self.connection)
-
-            def _send(self, status: int, body: bytes, ctype: str, headers=()) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _json(self, status: int, obj: object, headers=()) -> None:
-                self._send(status, json.dumps(obj).encode(), "application/json", headers)
 
             def _completion(self, content: str, model: str) -> None:
                 self._json(200, completion(content, model))
