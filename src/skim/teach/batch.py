@@ -124,7 +124,7 @@ def ask_batches(job: _Job, direction: str, p: TeachParams, out_path: Path) -> As
                 if entry["id"] is None:  # a run stopped between an upload and its batch
                     _start(client, entry, resumed=True)
                     write_json_atomic(path, state)
-            for chunk in _chunks(submit, job, direction, p):
+            for chunk in _chunks(submit, job, p):
                 state["batches"].append(_upload(client, chunk))
                 write_json_atomic(path, state)
                 _start(client, state["batches"][-1])
@@ -181,14 +181,14 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _chunks(
-    todo: list[tuple[Item, str]], job: _Job, direction: str, p: TeachParams
+    todo: list[tuple[Item, str]], job: _Job, p: TeachParams
 ) -> Iterator[list[tuple[str, bytes]]]:
     """The input files' lines ``(key, JSONL line)``, at most ``p.batch_max_requests`` lines
     and :data:`MAX_BYTES` bytes a file."""
     chunk: list[tuple[str, bytes]] = []
     size = 0
     for item, key in todo:
-        prompt = job.template.render(direction, item.text, item.metadata, item.known, p.n)
+        prompt = job.prompt(item)
         line = {"custom_id": key, "method": "POST", "url": ENDPOINT,
                 "body": request_body(p, prompt)}  # fmt: skip
         data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
@@ -353,7 +353,7 @@ def _collect(
             failure = _failure(direction, item, key, ItemFailed(redact(reply, secrets), 1))
             state["failures"].append(failure)
             continue
-        prompt = job.template.render(direction, item.text, item.metadata, item.known, p.n)
+        prompt = job.prompt(item)
         record = _record(direction, item, prompt, p.model, key, reply)
         log.append(record)
         job.cached[key] = record

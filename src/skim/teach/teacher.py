@@ -114,8 +114,7 @@ def teach(
     dataset = as_dataset(dataset)
     out_path = Path(out_path)
     check_output(out_path)
-    cache_path = Path(p.cache_path) if p.cache_path else sibling(out_path, ".cache.jsonl")
-    job = _plan(dataset, direction, p, cache_path)
+    job = _plan(dataset, direction, p, out_path)
     extra: dict[str, Any] = {}
     if p.batch_api:
         from skim.teach.batch import ask_batches
@@ -210,8 +209,7 @@ def teach_cost(
         if price is not None and not price >= 0:
             raise SkimError(f"{name} must be a price >= 0 (USD per million tokens), got {price}")
     dataset = as_dataset(dataset)
-    cache_path = Path(p.cache_path) if p.cache_path else sibling(Path(out_path), ".cache.jsonl")
-    job = _plan(dataset, direction, p, cache_path)
+    job = _plan(dataset, direction, p, Path(out_path))
     todo, pending, discount = job.todo, 0, None
     if p.batch_api:  # half price; requests already in a batch are paid for by that batch
         from skim.teach.batch import BATCH_DISCOUNT, pending_keys
@@ -219,11 +217,7 @@ def teach_cost(
         waiting = pending_keys(out_path)
         todo = [(it, k) for it, k in job.todo if k not in waiting]
         pending, discount = len(job.todo) - len(todo), BATCH_DISCOUNT
-    prompt_tokens = sum(
-        count_tokens(job.template.render(direction, it.text, it.metadata, it.known, p.n),
-                     p.tokenizer)
-        for it, _ in todo
-    )  # fmt: skip
+    prompt_tokens = sum(count_tokens(job.prompt(it), p.tokenizer) for it, _ in todo)
     requests = len(todo)
     bound = None if p.max_tokens is None else p.max_tokens * requests
     counted_by = "words / 0.75 (estimate)" if p.tokenizer is None else (
@@ -284,9 +278,8 @@ def _expected_completion(job: _Job, p: TeachParams) -> tuple[float, str]:
     guess = TOKENS_PER_TEXT * p.n
     if p.max_tokens is not None:
         guess = min(guess, p.max_tokens)
-    return float(
-        guess
-    ), f"{TOKENS_PER_TEXT} tokens a text x {p.n} texts (a guess: no cached answer)"
+    basis = f"{TOKENS_PER_TEXT} tokens a text x {p.n} texts (a guess: no cached answer)"
+    return float(guess), basis
 
 
 @dataclass
@@ -302,10 +295,19 @@ class _Job:
     n_known: int
     max_meta_tokens: int | None
     cache_path: Path
+    direction: str
+
+    def prompt(self, item: Item) -> str:
+        """The teacher's prompt for ``item``: chat and batch requests send the same."""
+        return self.template.render(
+            self.direction, item.text, item.metadata, item.known, self.request["n"]
+        )
 
 
-def _plan(dataset: Dataset, direction: str, p: TeachParams, cache_path: Path) -> _Job:
-    """The items of this run and which of them the cache does not answer yet."""
+def _plan(dataset: Dataset, direction: str, p: TeachParams, out_path: Path) -> _Job:
+    """The items of this run and which of them the cache (``p.cache_path``, default
+    ``OUT.cache.jsonl``) does not answer yet."""
+    cache_path = Path(p.cache_path) if p.cache_path else sibling(out_path, ".cache.jsonl")
     n_known, max_meta_tokens = p.shown(direction)
     template = load_template(direction, p.template)
     request = {"n": p.n, "temperature": p.temperature, "max_tokens": p.max_tokens}
@@ -322,10 +324,13 @@ def _plan(dataset: Dataset, direction: str, p: TeachParams, cache_path: Path) ->
     keys = [item_key(p.model, template.digest, request, direction, it) for it in items]
     cached = read_records(cache_path)
     todo = [(it, k) for it, k in zip(items, keys, strict=True) if k not in cached]
+    job = _Job(
+        items, keys, cached, todo, template, request, n_known, max_meta_tokens, cache_path,
+        direction,
+    )  # fmt: skip
     if todo:  # a user template's mistake shows up here, before any request is paid for
-        item = todo[0][0]
-        template.render(direction, item.text, item.metadata, item.known, p.n)
-    return _Job(items, keys, cached, todo, template, request, n_known, max_meta_tokens, cache_path)
+        job.prompt(todo[0][0])
+    return job
 
 
 def _summary(
@@ -407,7 +412,7 @@ def _ask_all(job: _Job, direction: str, p: TeachParams) -> tuple[list[dict], lis
     asked_tokens = [0, 0]
 
     def ask(item: Item) -> tuple[str, Reply]:
-        prompt = job.template.render(direction, item.text, item.metadata, item.known, p.n)
+        prompt = job.prompt(item)
         return prompt, client.complete(prompt, accept=lambda t: bool(parse_response(t)))
 
     from tqdm.auto import tqdm
