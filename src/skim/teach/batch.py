@@ -74,7 +74,12 @@ def state_path(out_path: str | Path) -> Path:
 
 def pending_keys(out_path: str | Path) -> set[str]:
     """Cache keys of the requests that sit in a batch not collected yet."""
-    return {key for batch in _load(state_path(out_path))["batches"] for key in batch["keys"]}
+    return _waiting(_load(state_path(out_path)))
+
+
+def _waiting(state: dict[str, Any]) -> set[str]:
+    """Cache keys of the requests in the state's batches."""
+    return {key for batch in state["batches"] for key in batch["keys"]}
 
 
 def refuse_pending(job: _Job, out_path: Path) -> None:
@@ -106,7 +111,7 @@ def ask_batches(job: _Job, direction: str, p: TeachParams, out_path: Path) -> As
         )
     state["endpoint"] = shown
     items = {key: item for item, key in job.todo}
-    waiting = {key for batch in state["batches"] for key in batch["keys"]}
+    waiting = _waiting(state)
     unknown = waiting - set(job.keys)
     if unknown:
         raise SkimError(
@@ -135,7 +140,7 @@ def ask_batches(job: _Job, direction: str, p: TeachParams, out_path: Path) -> As
     finally:
         client.close()
     if state["batches"]:  # wait=False and some batch still runs
-        pending = sum(len(b["keys"]) for b in state["batches"])
+        pending = len(_waiting(state))
         return Asked([], [0, 0], pending, _pending_summary(job, p, direction, path, state))
     if path.exists():
         path.unlink()
@@ -254,7 +259,7 @@ def _ended(
     a batch it leaves the state on disk, which always lists the batches not collected yet."""
     from tqdm.auto import tqdm
 
-    total = sum(len(b["keys"]) for b in state["batches"])
+    total = len(_waiting(state))
     bar = tqdm(total=total, desc=f"teach {direction} (batch)", unit="item",
                disable=not progress_enabled(p.progress))  # fmt: skip
     counts: dict[str, int] = {}
@@ -281,7 +286,7 @@ def _ended(
         LOGGER.warning(
             "%d requests are still in batches (listed in %s); they keep running: rerun the "
             "same command to collect them",
-            sum(len(b["keys"]) for b in state["batches"]),
+            len(_waiting(state)),
             path,
         )
         raise
@@ -407,7 +412,7 @@ def _pending_summary(
         "batch_api": True,
         "items": len(job.items),
         "cached": len(job.items) - len(job.todo),
-        "pending": sum(len(b["keys"]) for b in state["batches"]),
+        "pending": len(_waiting(state)),
         "batches": [b["id"] for b in state["batches"]],
         "batch_state": str(path),
     }
