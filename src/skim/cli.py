@@ -274,17 +274,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return _run(args)
 
 
-def _status(exc: BaseException) -> int:
-    """1 for a server that could not be reached (try again later), else 2 (fix the command)."""
-    return RUNTIME_FAILURE_STATUS if isinstance(exc, Unreachable) else USER_ERROR_STATUS
-
-
 def _report(args: argparse.Namespace, message: str) -> None:
-    """``skim COMMAND: error: MESSAGE`` on stderr, COMMAND the one run (``datasets import``);
-    a message that already starts with that prefix (a config checked as "skim demo") keeps it
-    once."""
-    prefix = f"skim {args.command_name}: "
-    print(f"{prefix}error: {message.removeprefix(prefix)}", file=sys.stderr)
+    """``skim COMMAND: error: MESSAGE`` on stderr, COMMAND the one run (``datasets import``)."""
+    print(f"skim {args.command_name}: error: {message}", file=sys.stderr)
     LOGGER.debug("where the error was raised", exc_info=True)
 
 
@@ -296,11 +288,11 @@ def _run(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         raise
     except SkimError as exc:
-        _report(args, str(exc))
-        return _status(exc)
+        _report(args, str(exc))  # a server that could not be reached: try again later
+        return RUNTIME_FAILURE_STATUS if isinstance(exc, Unreachable) else USER_ERROR_STATUS
     except OSError as exc:  # a file system error no stage turned into a sentence
         _report(args, describe_os_error(exc))
-        return _status(exc)
+        return USER_ERROR_STATUS
     except KeyboardInterrupt:
         print(f"skim {args.command_name}: interrupted", file=sys.stderr)
         return 130

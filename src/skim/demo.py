@@ -209,9 +209,9 @@ def _demo(args: argparse.Namespace) -> int:
     from skim.pipeline.cli import run_result
 
     if args.quick and args.full:
-        raise SkimError("skim demo: choose --quick or --full, not both")
+        raise SkimError("choose --quick or --full, not both")
     raw = demo_config(args.out, args.quick, args.full, args.student, args.device)
-    config = check_config(raw, "skim demo")
+    config = check_config(raw, "the demo's config")
     if args.student is None and not args.quick and not student_installed():
         LOGGER.warning(
             "the pretrained student is not installed, so this demo's synthetic texts are "
