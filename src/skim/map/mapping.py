@@ -521,7 +521,9 @@ def _calibrate(
     The curve is fitted on the kept pairs of the known rows that are not clicks (those the
     guard measures), so its mean there equals the guard's precision estimate.
     """
-    on_known, right = known_candidates(pair_keys(kept), kept.shape[1], clicks, known)
+    on_known, right = known_candidates(
+        pair_keys(kept), kept.shape[1], pair_keys(clicks), known, pair_keys(known.complete)
+    )
     if not on_known.any():  # the guard's case: nothing measured, so nothing is added
         raise TauUnreachable(
             "calibrated values need new pairs on the rows with known complete labels, and "

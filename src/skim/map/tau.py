@@ -147,16 +147,19 @@ def _count_at_least(sorted_values: np.ndarray, taus: np.ndarray) -> np.ndarray:
 
 
 def known_candidates(
-    keys: np.ndarray, n_cols: int, clicks: sp.csr_matrix, known: KnownLabels
-) -> tuple[np.ndarray, np.ndarray]:
+    keys: np.ndarray, n_cols: int, click_keys: np.ndarray, known: KnownLabels,
+    complete_keys: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Which pair ``keys`` the known rows can judge, and which of those are right.
 
     A candidate lies on a row with known complete labels and is not a click (a click is
     right by construction, so it would flatter the estimate); it is right when the complete
-    labels hold it. Returns the two boolean masks (candidate, candidate and right).
+    labels hold it. ``click_keys`` and ``complete_keys`` are the :func:`pair_keys` of the
+    clicks and of ``known.complete`` (the caller builds them once). Returns the two boolean
+    masks (candidate, candidate and right).
     """
-    candidate = contains(known.rows, keys // n_cols) & ~contains(pair_keys(clicks), keys)
-    return candidate, candidate & contains(pair_keys(known.complete), keys)
+    candidate = contains(known.rows, keys // n_cols) & ~contains(click_keys, keys)
+    return candidate, candidate & contains(complete_keys, keys)
 
 
 def tau_table(
@@ -198,8 +201,8 @@ def tau_table(
     new = _count_at_least(np.sort(values[is_new]), taus_arr)
     if known is not None:
         n_cols = scores.shape[1]
-        candidate, true = known_candidates(keys, n_cols, clicks, known)
         click_keys, complete_keys = pair_keys(clicks), pair_keys(known.complete)
+        candidate, true = known_candidates(keys, n_cols, click_keys, known, complete_keys)
         known_new = _count_at_least(np.sort(values[candidate]), taus_arr)
         known_true = _count_at_least(np.sort(values[true]), taus_arr)
         missing = int(
