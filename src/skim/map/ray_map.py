@@ -31,9 +31,9 @@ Chunk = tuple[np.ndarray, list[str], np.ndarray]
 
 
 class _Encoder:
-    """An actor of the pool: loads the encoder (and the index) once, then serves batches."""
+    """An actor of the pool: loads the encoder and the index once, then serves batches."""
 
-    def __init__(self, encoder, device, cache_dir, index=None, topk=0, threads=1):
+    def __init__(self, encoder, device, cache_dir, index, topk, threads=1):
         import ray
         import torch
 
@@ -55,10 +55,7 @@ class _Encoder:
         vectors = _normalise(encode_texts(self.encoder, list(batch["text"]), self.cache_dir))
         t1 = time.perf_counter()
         out = {key: batch[key] for key in ("chunk", "row")}
-        if self.index is None:
-            out["vector"] = vectors
-        else:
-            out["cos"], out["ids"] = self.index.search(vectors, self.topk)
+        out["cos"], out["ids"] = self.index.search(vectors, self.topk)
         out["t_encode"] = np.full(n, (t1 - t0) / max(n, 1))
         out["t_search"] = np.full(n, (time.perf_counter() - t1) / max(n, 1))
         return out
@@ -76,8 +73,6 @@ def _share_index(index, vectors: np.ndarray, kind: str, params: dict):
 def _receive_index(shared, threads: int):
     import ray
 
-    if shared is None:
-        return None
     if shared[0] == "build":
         _, vectors, kind, params = shared
         return build_index(ray.get(vectors), kind=kind, **params)
