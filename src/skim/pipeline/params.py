@@ -7,7 +7,6 @@ from stage to stage and the run's seed and direction are read in one place.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,16 +58,17 @@ def run_params(config: dict[str, Any]) -> RunParams:
         seed=seed,
         direction=gen["direction"],
         epochs=train["epochs"],
-        teach=_picked(TeachParams, teach, seed=seed),
-        distill=_picked(
-            DistillParams,
-            dist,
-            from_scratch=dist["from_scratch"] and dist["base"] is None,
-            seed=seed,
-            device=device,
+        teach=TeachParams.from_dict({**teach, "seed": seed}),
+        distill=DistillParams.from_dict(
+            {
+                **dist,
+                "from_scratch": dist["from_scratch"] and dist["base"] is None,
+                "seed": seed,
+                "device": device,
+            }
         ),
         generate=GenerateParams(num_return=gen["num_return"], seed=seed, device=device),
-        map=_picked(MapParams, conf, ray=ray),
+        map=MapParams.from_dict({**conf, "ray": ray}),
         train=TrainParams(
             seed=seed,
             with_metadata=train["with_metadata"],
@@ -81,11 +81,3 @@ def run_params(config: dict[str, Any]) -> RunParams:
         ),
         ray=ray,
     )
-
-
-def _picked(cls: type, table: dict[str, Any], **others: Any) -> Any:
-    """``cls`` built from the config ``table``'s keys that name one of its fields, and
-    ``others`` (which win): a stage setting added to the schema reaches the stage by its name
-    alone; the pipeline-only keys (``observed_demos``, ``agree_learner``, ...) are no field."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{**{k: v for k, v in table.items() if k in names}, **others})
