@@ -19,6 +19,7 @@ from typing import Any
 from skim.data import Dataset, load_matrix, save_matrix
 from skim.evaluate.params import EvaluateParams
 from skim.learners.params import TrainParams
+from skim.modelfolder import MODEL_CONFIG
 from skim.pairs import matrix_fingerprint
 from skim.stage import STAMP_DIR, run_stage
 
@@ -43,7 +44,7 @@ def train_model(
         out,
         f"train-{slug}",
         lambda: train(dataset, model_dir, labels=labels, params=params),
-        [model_dir / "skim_model.json"],
+        [model_dir / MODEL_CONFIG],
         [*_dataset_inputs(dataset), labels],
         train_settings(params),
         log,
@@ -92,7 +93,7 @@ def scored_predictions(run: Path, labels: Path, params: TrainParams, k: int) -> 
     content = None
     for stamp in sorted((run / STAMP_DIR).glob("train-*.json")):
         slug = stamp.stem.removeprefix("train-")
-        model = run / "models" / slug / "skim_model.json"
+        model = run / "models" / slug / MODEL_CONFIG
         predictions = run / "predictions" / f"{slug}.npz"
         predicted = run / STAMP_DIR / f"predict-{slug}.json"
         if not (model.is_file() and predictions.is_file() and predicted.is_file()):

@@ -69,10 +69,9 @@ def evaluate_generation(
     bad = [s for s in synth if not 0 <= s < n_sources]
     if bad:
         raise SkimError(f"synthetic source {bad[0]} is out of range ({n_sources} sources)")
-    if encoder is None or isinstance(encoder, str):
-        from skim.encode import load_text_encoder
+    from skim.encode import resolve_encoder
 
-        encoder = load_text_encoder(encoder)
+    encoder = resolve_encoder(encoder)
 
     sizes = np.diff(truth.indptr)
 

@@ -59,7 +59,7 @@ def _method_rows(config: dict[str, Any], dataset: Dataset, seeded: bool) -> list
 
 def _seed_rows(out: Path, direction: str) -> list[int] | None:
     """Train rows whose complete labels the gold teacher added (None when not known)."""
-    manifest = out / "demos.manifest.json"
+    manifest = manifest_path(out / "demos.jsonl")
     if direction != "queries-to-labels" or not manifest.exists():
         return None
     info = json.loads(manifest.read_text(encoding="utf-8"))
