@@ -6,6 +6,7 @@ import argparse
 
 from skim._print import add_json_flag, print_result
 from skim.argtypes import non_negative_int, positive_float, positive_int
+from skim.distill.params import PRECISIONS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -75,7 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num-layers", type=positive_int, default=4, help="from scratch: layers")
     p.add_argument(
         "--precision",
-        choices=("auto", "bf16", "fp32"),
+        choices=PRECISIONS,
         default="auto",
         help="bf16: matrix products in bfloat16; auto: bf16 for LoRA on AMX CPUs and bf16 GPUs",
     )

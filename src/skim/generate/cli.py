@@ -14,6 +14,7 @@ from skim.argtypes import (
     positive_int,
 )
 from skim.direction import DIRECTIONS
+from skim.distill.params import PRECISIONS
 from skim.generate.openai import MAX_TOKENS as OPENAI_MAX_TOKENS
 from skim.generate.registry import GENERATORS
 from skim.generate.student import DEFAULT_MAX_NEW_TOKENS
@@ -78,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="hf: torch device, cpu, cuda, cuda:N (default: a GPU if any)")
     p.add_argument(
         "--precision",
-        choices=("auto", "bf16", "fp32"),
+        choices=PRECISIONS,
         help="hf: run the model in bfloat16 (default: auto, on AMX CPUs and bf16 GPUs)",
     )
     p.add_argument(

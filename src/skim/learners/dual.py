@@ -186,11 +186,6 @@ def _project(net: DualNet, inputs) -> np.ndarray:
     return net.encode(np.ascontiguousarray(inputs.all(), dtype=np.float32))
 
 
-def fit(inputs, label_inputs, training: TrainingSet, params: TrainParams, device, show_progress):
-    """The registry's ``fit`` (see :data:`skim.learners.registry.Fit`)."""
-    return fit_dual(inputs, label_inputs, training, params, device, show_progress)
-
-
 def topk(config: dict, tensors: dict, params: TrainParams, queries, label_vectors, k, device):
     """The registry's ``topk``: ``(cos + 1) / 2`` of the ``k`` nearest projected labels."""
     from skim.index import exact_topk

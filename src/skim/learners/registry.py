@@ -67,7 +67,7 @@ LEARNERS.register(
 LEARNERS.register(
     "dual",
     LearnerEntry(
-        "skim.learners.dual:fit",
+        "skim.learners.dual:fit_dual",
         "skim.learners.dual:topk",
         lr=1e-3,
         help="dual encoder, decoupled softmax with mined hard negatives (DEXML-like)",
@@ -79,5 +79,7 @@ METHODS.register("none", MethodEntry(f"{_M}:none_method", "the labels as they ar
 METHODS.register("ips", MethodEntry(f"{_M}:ips_method", "positives weighted by 1/propensity"))
 METHODS.register("lever", MethodEntry(f"{_M}:lever_method", "labels mixed with a Siamese teacher"))
 METHODS.register("lever+ips", MethodEntry(f"{_M}:lever_ips_method", "lever, labels weighted 1/p"))
-METHODS.register("gandalf", MethodEntry(f"{_M}:gandalf_method", "label co-occurrence points"))
+METHODS.register(
+    "gandalf", MethodEntry(f"{_M}.gandalf:gandalf_training_set", "label co-occurrence points")
+)
 METHODS.register("oracle", MethodEntry(f"{_M}:oracle_method", "the complete labels (simulation)"))

@@ -94,13 +94,6 @@ def lever_ips_method(ctx: MethodContext) -> TrainingSet:
     return lever_method(ctx, ips=True)
 
 
-def gandalf_method(ctx: MethodContext) -> TrainingSet:
-    """``gandalf``: label texts as extra points with co-occurrence targets."""
-    from skim.learners.methods.gandalf import gandalf_training_set
-
-    return gandalf_training_set(ctx)
-
-
 def build_training_set(ctx: MethodContext) -> TrainingSet:
     """Apply ``ctx.params.method``; record the method's name and counts in ``info``."""
     training = load(METHODS.lookup(ctx.params.method).build)(ctx)
