@@ -158,25 +158,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _generate(args: argparse.Namespace) -> int:
     from skim.generate import GenerateParams, generate
 
-    names = {
-        "temperature": "temperature",
-        "top_k": "top_k",
-        "max_new_tokens": "max_new_tokens",
-        "batch_size": "batch_size",
-        "endpoint": "endpoint",
-        "concurrency": "concurrency",
-        "max_rpm": "max_rpm",
-        "max_retries": "max_retries",
-        "precision": "precision",
-        "vocabulary": "vocabulary",
-        "constrain": "constrain",
-        "tensor_parallel_size": "tensor_parallel_size",
-        "gpu_memory_utilization": "gpu_memory_utilization",
-        "max_model_len": "max_model_len",
-    }
-    options = {
-        key: getattr(args, attr) for attr, key in names.items() if getattr(args, attr) is not None
-    }
+    names = (
+        "temperature", "top_k", "max_new_tokens", "batch_size", "endpoint", "concurrency",
+        "max_rpm", "max_retries", "precision", "vocabulary", "constrain",
+        "tensor_parallel_size", "gpu_memory_utilization", "max_model_len",
+    )  # fmt: skip
+    options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     params = GenerateParams(
         generator=args.generator,
         model=args.model,
