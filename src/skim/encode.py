@@ -313,7 +313,7 @@ def encode_on_ray(
     size = max(1, min(chunk_size, -(-len(texts) // max(actors, 1))))
     starts = range(0, len(texts), size)
     blocks = [put_block(n, texts[i : i + size]) for n, i in enumerate(starts)]
-    sizes = [len(texts[i : i + size]) for i in starts]
+    sizes = [min(size, len(texts) - i) for i in starts]
     kwargs = {"encoder": ray.put(encoder)}
     parts = [c["vector"] for _, c in map_blocks(blocks, sizes, options, _PoolEncoder, kwargs,
                                                   progress)]  # fmt: skip

@@ -144,16 +144,11 @@ def add_ray_argument(parser) -> None:
     )
 
 
-def ray_options(
-    address: str | None, actors: int | None = None, cpus_per_actor: float = 1
-) -> RayOptions | None:
-    """The options of ``--ray ADDRESS`` (or the config's ``[ray]``), with the cluster joined
-    now so that an unreachable one fails before any work; None (no address): one process.
-
-    ``cpus_per_actor`` above 1 gives each actor (and its copy of the index) a node's worth of
-    threads instead of one: fewer copies of a large index in memory.
-    """
+def ray_options(address: str | None) -> RayOptions | None:
+    """The options of ``--ray ADDRESS``, with the cluster joined now so that an unreachable
+    one fails before any work; None (no address): one process. (The config's ``[ray]`` table
+    also sets ``actors`` and ``cpus_per_actor``: see :class:`RayOptions`.)"""
     if address is None:
         return None
     connect(address)
-    return RayOptions(address=address, actors=actors, cpus_per_actor=cpus_per_actor)
+    return RayOptions(address=address)
