@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skim._io import write_json_atomic
-from skim.data.filters import read_filter, write_filter
+from skim.data.filters import XC_FILTER_FILES, read_filter, write_filter
 from skim.data.propensity import DEFAULT_A, DEFAULT_B, inverse_propensity
 from skim.data.readfile import parse_json, read_text
 from skim.data.sparse import load_matrix, resolve_matrix, save_matrix
@@ -130,7 +130,6 @@ _META_FILES = {
 }
 _FILTER_FILES = {"trn_filter": "trn_filter_labels.txt", "tst_filter": "tst_filter_labels.txt"}
 _XC_DOWNLOAD_FILES = ("trn.json.gz", "train.txt")  # what skim.data.xcrepo imports
-_XC_FILTER_FILES = {"trn_filter": "filter_labels_train.txt", "tst_filter": "filter_labels_test.txt"}
 _MATRICES = ("trn_X_Y", "tst_X_Y", "trn_X_Y_unbiased", "tst_X_Y_unbiased")
 
 
@@ -206,7 +205,7 @@ def load_dataset(path: str | os.PathLike) -> Dataset:
     dataset = Dataset(**parts)
     dataset.validate(files)
     for attr, fname in _FILTER_FILES.items():
-        found = _filter_file(path, fname, _XC_FILTER_FILES[attr])
+        found = _filter_file(path, fname, XC_FILTER_FILES[attr.removesuffix("_filter")])
         if found is not None:
             rows = dataset.n_trn if attr == "trn_filter" else dataset.n_tst
             setattr(dataset, attr, read_filter(found, (rows, dataset.n_labels)))

@@ -11,6 +11,9 @@ from skim._io import atomic_path
 from skim.data.readfile import read_text
 from skim.errors import DatasetError
 
+XC_FILTER_FILES = {"trn": "filter_labels_train.txt", "tst": "filter_labels_test.txt"}
+"""The filter files as the Extreme Classification Repository names them, by split."""
+
 
 def read_filter(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> np.ndarray:
     """Read filter pairs as an ``(n, 2)`` int64 array; check them against ``shape``."""

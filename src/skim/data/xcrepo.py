@@ -55,7 +55,7 @@ import scipy.sparse as sp
 
 from skim._log import progress_enabled
 from skim.data.dataset import Dataset
-from skim.data.filters import read_filter
+from skim.data.filters import XC_FILTER_FILES, read_filter
 from skim.data.readfile import open_input, parse_int, parse_json
 from skim.data.sparse import MAX_DIM, canonical, save_matrix
 from skim.data.textio import read_texts
@@ -64,7 +64,7 @@ from skim.errors import DatasetError
 LAYOUTS = ("bow", "json")
 CONTENT_MODES = ("meta", "text", "drop")
 JSON_FILES = {"trn": "trn.json.gz", "tst": "tst.json.gz", "lbl": "lbl.json.gz"}
-FILTER_FILES = {"trn": "filter_labels_train.txt", "tst": "filter_labels_test.txt"}
+FILTER_FILES = XC_FILTER_FILES
 FEATURE_FILES = {"trn": "trn_X_Xf.npz", "tst": "tst_X_Xf.npz"}
 TEXT_FILES = {"trn": "trn_X.txt", "tst": "tst_X.txt", "lbl": "Y.txt"}
 # what else an XC repository download may hold: the sparse "rows cols" text versions of the
