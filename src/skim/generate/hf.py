@@ -20,6 +20,7 @@ from skim.generate.decode import Head, Sampling, dataset_vocabulary, decode
 from skim.generate.student import (
     DEFAULT_MAX_NEW_TOKENS,
     check_sampling,
+    student_prompt_ids,
     student_prompts,
     student_settings,
 )
@@ -99,10 +100,7 @@ class HFGenerator:
 
         s = self.settings
         tok = self.tokenizer
-        bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
-        encoded = [
-            bos + ids for ids in tok(self.prompts(items), add_special_tokens=False)["input_ids"]
-        ]
+        encoded = student_prompt_ids(tok, items, self.direction, s)
         order = sorted(range(len(items)), key=lambda i: len(encoded[i]))
         results: list[list[str]] = [[] for _ in items]
         rng = torch.Generator(device=self.model.device)

@@ -16,7 +16,7 @@ from typing import Any
 
 from skim.distill.format import parse_completion
 from skim.generate.base import make_items
-from skim.generate.student import check_sampling, student_prompts, student_settings
+from skim.generate.student import check_sampling, student_prompt_ids, student_settings
 from skim.generate.vllm import student_engine
 from skim.scale.cluster import RayOptions, connect, pool_size
 
@@ -63,11 +63,9 @@ class RayVLLMGenerator:
     def rows(self, items: list, shard: int) -> list[dict[str, Any]]:
         """One row per item and sample: the student's prompt as token ids, the LoRA adapter
         (a ``model`` other than the base), the sampling parameters with the sample's seed."""
-        bos = [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
         rows = []
-        for item, prompt in zip(items, student_prompts(items, self.direction, self.settings),
-                                strict=True):  # fmt: skip
-            ids = bos + self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        prompt_ids = student_prompt_ids(self.tokenizer, items, self.direction, self.settings)
+        for item, ids in zip(items, prompt_ids, strict=True):
             for j in range(self.settings["num_return"]):
                 sampling = dict(self.sampling, seed=self.settings["seed"] + j)
                 rows.append(

@@ -66,3 +66,13 @@ def student_prompts(items: list[Item], direction: str, settings: dict[str, Any])
         )
         for it in items
     ]
+
+
+def student_prompt_ids(
+    tokenizer: Any, items: list[Item], direction: str, settings: dict[str, Any]
+) -> list[list[int]]:
+    """The student's prompts as token ids, each after the start-of-text token when the
+    tokenizer has one, as in distillation (one batched call, no padding)."""
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    prompts = student_prompts(items, direction, settings)
+    return [bos + ids for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]

@@ -15,7 +15,7 @@ from skim.generate.base import Item
 from skim.generate.student import (
     DEFAULT_MAX_NEW_TOKENS,
     check_sampling,
-    student_prompts,
+    student_prompt_ids,
     student_settings,
 )
 
@@ -128,10 +128,9 @@ class VLLMGenerator:
 
     def generate(self, items: list[Item]) -> list[list[str]]:
         s = self.settings
-        bos = [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
         prompts = [
-            {"prompt_token_ids": bos + self.tokenizer(text, add_special_tokens=False)["input_ids"]}
-            for text in student_prompts(items, self.direction, s)
+            {"prompt_token_ids": ids}
+            for ids in student_prompt_ids(self.tokenizer, items, self.direction, s)
         ]
         outputs = self.llm.generate(prompts, self.params, lora_request=self.lora, use_tqdm=False)
         results = []
