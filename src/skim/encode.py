@@ -162,19 +162,46 @@ def _text_keys(texts: list[str]) -> np.ndarray:
 _SHARDS: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
+SHARD_KEYS, SHARD_VECS = ".keys.npy", ".vecs.npy"  # a shard: its text keys and their vectors
+
+
+def shard_files(store: Path) -> list[tuple[Path, Path]]:
+    """The (keys file, vectors file) pairs of an encoder's cache folder, by name."""
+    return [
+        (k, k.with_name(k.name[: -len(SHARD_KEYS)] + SHARD_VECS))
+        for k in sorted(store.glob("*" + SHARD_KEYS))
+    ]
+
+
+def read_shard(
+    keys_file: Path, vecs_file: Path, mmap: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """A shard's keys and vectors; ValueError or OSError for a broken or half-written one."""
+    keys = np.load(keys_file, allow_pickle=False)
+    vecs = np.load(vecs_file, mmap_mode="r" if mmap else None, allow_pickle=False)
+    if keys.ndim != 1 or vecs.ndim != 2 or len(keys) != len(vecs):
+        raise ValueError("inconsistent shard")
+    return keys, vecs
+
+
+def write_shard(store: Path, name: str, keys: np.ndarray, vecs: np.ndarray) -> None:
+    """Write shard ``name``: the vectors first, the keys last, so that a shard whose keys file
+    exists is whole."""
+    with atomic_path(store / f"{name}{SHARD_VECS}", suffix=".npy") as tmp:
+        np.save(tmp, vecs, allow_pickle=False)
+    with atomic_path(store / f"{name}{SHARD_KEYS}", suffix=".npy") as tmp:
+        np.save(tmp, keys, allow_pickle=False)
+
+
 def _load_shards(store: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(keys, key order, vectors) of every complete shard; one that cannot be read is removed."""
     shards = []
-    for keys_file in sorted(store.glob("*.keys.npy")):
+    for keys_file, vecs_file in shard_files(store):
         if str(keys_file) in _SHARDS:
             shards.append(_SHARDS[str(keys_file)])
             continue
-        vecs_file = keys_file.with_name(keys_file.name.replace(".keys.npy", ".vecs.npy"))
         try:
-            keys = np.load(keys_file, allow_pickle=False)
-            vecs = np.load(vecs_file, mmap_mode="r", allow_pickle=False)
-            if keys.ndim != 1 or vecs.ndim != 2 or len(keys) != len(vecs):
-                raise ValueError("inconsistent shard")
+            keys, vecs = read_shard(keys_file, vecs_file, mmap=True)
         except (ValueError, OSError):
             keys_file.unlink(missing_ok=True)
             vecs_file.unlink(missing_ok=True)
@@ -250,10 +277,7 @@ def encode_texts(
         if str(store) not in _UNWRITABLE:
             name = texts_fingerprint([unique[i] for i in missing])[:24]
             try:
-                with atomic_path(store / f"{name}.vecs.npy", suffix=".npy") as tmp:
-                    np.save(tmp, new, allow_pickle=False)
-                with atomic_path(store / f"{name}.keys.npy", suffix=".npy") as tmp:  # last
-                    np.save(tmp, keys[missing], allow_pickle=False)
+                write_shard(store, name, keys[missing], new)
             except OSError as exc:
                 _cache_unwritable(store, exc)
     if str(store) not in _UNWRITABLE and (shards or len(missing)):

@@ -22,11 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from skim._io import atomic_path
-from skim.encode import ENCODER_ID_FILE, default_cache_dir
+from skim.encode import (
+    ENCODER_ID_FILE,
+    SHARD_KEYS,
+    SHARD_VECS,
+    default_cache_dir,
+    read_shard,
+    shard_files,
+    write_shard,
+)
 from skim.errors import SkimError
-
-KEYS, VECS = ".keys.npy", ".vecs.npy"
 
 
 def _root(cache_dir: str | os.PathLike | None) -> Path:
@@ -38,11 +43,6 @@ def _size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-
-
-def _shards(store: Path) -> list[tuple[Path, Path]]:
-    """The (keys file, vectors file) pairs of an encoder's folder, by name."""
-    return [(k, k.with_name(k.name[: -len(KEYS)] + VECS)) for k in sorted(store.glob("*" + KEYS))]
 
 
 def _encoder_id(store: Path) -> str | None:
@@ -74,7 +74,7 @@ def cache_info(cache_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     root = _root(cache_dir)
     encoders = []
     for store in _stores(root):
-        pairs = _shards(store)
+        pairs = shard_files(store)
         texts = 0
         for keys, _ in pairs:
             try:
@@ -130,7 +130,7 @@ def clear_cache(
     cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
     removed = {"cache_dir": str(root), "shards": 0, "texts": 0, "bytes": 0, "encoders": []}
     for store in _stores(root, encoder):
-        for keys, vecs in _shards(store):
+        for keys, vecs in shard_files(store):
             if cutoff is not None and max(_mtime(keys), _mtime(vecs)) >= cutoff:
                 continue
             try:
@@ -141,7 +141,7 @@ def clear_cache(
             keys.unlink(missing_ok=True)  # the keys first: a shard without them is not read
             vecs.unlink(missing_ok=True)
             removed["shards"] += 1
-        if not _shards(store):
+        if not shard_files(store):
             removed["encoders"].append(_encoder_id(store) or store.name)
             removed["bytes"] += _size(store)
             shutil.rmtree(store, ignore_errors=True)
@@ -177,14 +177,11 @@ def compact_cache(
     done = []
     for store in _stores(root, encoder):
         pairs, keys_parts, vecs_parts = [], [], []
-        for keys_file, vecs_file in _shards(store):
+        for keys_file, vecs_file in shard_files(store):
             try:
-                keys = np.load(keys_file, allow_pickle=False)
-                vecs = np.load(vecs_file, allow_pickle=False)
+                keys, vecs = read_shard(keys_file, vecs_file)
             except (OSError, ValueError):
                 continue  # a broken or half-written shard: left to encode_texts
-            if keys.ndim != 1 or vecs.ndim != 2 or len(keys) != len(vecs):
-                continue
             pairs.append((keys_file, vecs_file))
             keys_parts.append(keys)
             vecs_parts.append(vecs)
@@ -194,16 +191,13 @@ def compact_cache(
         keys, first = np.unique(np.concatenate(keys_parts), return_index=True)
         vecs = np.concatenate(vecs_parts)[first]
         name = hashlib.sha256(keys.tobytes()).hexdigest()[:24]
-        with atomic_path(store / f"{name}{VECS}", suffix=".npy") as tmp:
-            np.save(tmp, vecs, allow_pickle=False)
-        with atomic_path(store / f"{name}{KEYS}", suffix=".npy") as tmp:  # last, as encode does
-            np.save(tmp, keys, allow_pickle=False)
-        merged = store / f"{name}{KEYS}"
+        write_shard(store, name, keys, vecs)
+        merged = store / f"{name}{SHARD_KEYS}"
         for keys_file, vecs_file in pairs:
             if keys_file != merged:
                 keys_file.unlink(missing_ok=True)
                 vecs_file.unlink(missing_ok=True)
-        after = _size(merged) + _size(store / f"{name}{VECS}")
+        after = _size(merged) + _size(store / f"{name}{SHARD_VECS}")
         done.append(
             {"id": _encoder_id(store), "folder": store.name, "texts": len(keys),
              "shards_before": len(pairs), "shards_after": 1, "bytes_saved": before - after}
