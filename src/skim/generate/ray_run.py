@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,24 +22,28 @@ from skim.errors import SkimError
 from skim.generate.base import make_items
 from skim.scale.cluster import RayOptions, connect, quiet_data_context
 
+if TYPE_CHECKING:
+    from skim.generate.run import GeneratorRecipe
+
 RAY_GENERATORS = ("extractive", "hf")
 
 
 class _Generating:
     """An actor of the pool: builds the generator once, then generates one shard per call."""
 
-    def __init__(self, make: tuple, options: dict) -> None:
+    def __init__(self, make: GeneratorRecipe, options: dict) -> None:
         import ray
 
         from skim.generate.run import make_generator
 
-        name, dataset, direction, model, adapter, no_metadata, num_return, seed = make
-        if isinstance(dataset, ray.ObjectRef):
-            dataset = ray.get(dataset)
-        self.dataset, self.direction, self.no_metadata = dataset, direction, no_metadata
-        self.gen = make_generator(
-            name, dataset, direction, model, adapter, no_metadata, num_return, seed, **options
+        if isinstance(make.dataset, ray.ObjectRef):
+            make = make._replace(dataset=ray.get(make.dataset))
+        self.dataset, self.direction, self.no_metadata = (
+            make.dataset,
+            make.direction,
+            make.no_metadata,
         )
+        self.gen = make_generator(*make, **options)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         shards, texts, seconds, tokens = [], [], [], []
@@ -61,32 +65,35 @@ class _Generating:
 
 
 def generate_on_ray(
-    gen, make: tuple, options: dict[str, Any], todos: dict[int, list[int]], ray_options: RayOptions
+    gen,
+    make: GeneratorRecipe,
+    options: dict[str, Any],
+    todos: dict[int, list[int]],
+    ray_options: RayOptions,
 ) -> Iterator[tuple[int, list[list[str]], float]]:
     """Generate every shard of ``todos`` (shard number -> sources) on the cluster.
 
-    ``make`` holds :func:`skim.generate.run.make_generator`'s arguments, so each actor builds
-    the generator the driver built (``gen``, whose ``generated_tokens`` gains the actors'
-    tokens). Yields ``(shard number, texts per source, actor seconds)`` as shards finish, in
-    any order.
+    Each actor builds from ``make`` the generator the driver built (``gen``, whose
+    ``generated_tokens`` gains the actors' tokens). Yields ``(shard number, texts per source,
+    actor seconds)`` as shards finish, in any order.
     """
-    if not isinstance(make[0], str) or make[0] not in RAY_GENERATORS:
+    if not isinstance(make.name, str) or make.name not in RAY_GENERATORS:
         raise SkimError(
             f"generation on Ray runs the {' and '.join(RAY_GENERATORS)} generators by name, "
-            f"not {getattr(make[0], 'name', make[0])!r}"
+            f"not {getattr(make.name, 'name', make.name)!r}"
         )
     if not todos:
         return
     ray = connect(ray_options.address)
     quiet_data_context(ray)
-    make = (make[0], ray.put(make[1]), *make[2:])  # the dataset once, not once per actor
+    make = make._replace(dataset=ray.put(make.dataset))  # the dataset once, not per actor
     rows = [{"shard": number, "sources": todo} for number, todo in todos.items()]
     results = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
         _Generating,
         batch_size=1,  # one shard per call: the item groups of one process
         batch_format="numpy",
         fn_constructor_kwargs={"make": make, "options": options},
-        **ray_options.pool(wants_gpu=make[0] == "hf", blocks=len(rows)),
+        **ray_options.pool(wants_gpu=make.name == "hf", blocks=len(rows)),
     )
     for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
         for number, texts, seconds, tokens in zip(

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from skim._io import atomic_path, check_output, write_json_atomic
 from skim._log import progress_enabled
@@ -32,6 +32,20 @@ from skim.generate.registry import GENERATORS
 from skim.records import manifest_path, sibling, write_records
 from skim.registry import load
 from skim.teach.client import ItemFailed
+
+
+class GeneratorRecipe(NamedTuple):
+    """:func:`make_generator`'s arguments (``name`` may be a ready generator instead): what a
+    Ray actor needs to build the generator the driver built."""
+
+    name: Any
+    dataset: Any  # a Dataset, or its Ray object reference on the way to the actors
+    direction: str
+    model: str | None
+    adapter: str | None
+    no_metadata: bool
+    num_return: int | None
+    seed: int
 
 
 def make_generator(
@@ -121,8 +135,8 @@ def generate(
     shard_dir = out_path.with_name(out_path.name + ".shards")
     _prepare_shards(shard_dir, key, p.overwrite)
     shards = [sources[i : i + p.shard_size] for i in range(0, len(sources), p.shard_size)]
-    make = (generator if _ready(generator) else p.generator, dataset, direction, p.model,
-            p.adapter, no_metadata, p.num_return, p.seed)  # fmt: skip
+    make = GeneratorRecipe(generator if _ready(generator) else p.generator, dataset, direction,
+                           p.model, p.adapter, no_metadata, p.num_return, p.seed)  # fmt: skip
     run = _run_shards(gen, make, shards, shard_dir, p)
     failed_path = sibling(out_path, ".failed.jsonl")
     _join_shards(out_path, shard_dir, len(shards))
@@ -220,14 +234,18 @@ class _Run:
 
 
 def _run_shards(
-    gen: Generator, make: tuple, shards: list[list[int]], shard_dir: Path, p: GenerateParams
+    gen: Generator,
+    make: GeneratorRecipe,
+    shards: list[list[int]],
+    shard_dir: Path,
+    p: GenerateParams,
 ) -> _Run:
     """Generate every shard not finished yet, here or on Ray (``p.ray``), each written
     atomically as its texts arrive; each shard is read (a finished one) or built (a new one)
-    once, and counted as it goes. ``make`` holds :func:`make_generator`'s arguments."""
+    once, and counted as it goes."""
     from tqdm.auto import tqdm
 
-    _, dataset, direction, *_, no_metadata, _, _ = make
+    dataset, direction, no_metadata = make.dataset, make.direction, make.no_metadata
     bar = tqdm(
         total=sum(map(len, shards)), desc=f"generate ({gen.name})", unit="item",
         disable=not progress_enabled(p.show_progress),
