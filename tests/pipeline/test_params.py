@@ -92,7 +92,7 @@ def test_ray_reaches_the_dataset_builder_and_the_simulation_not_their_stamps(tmp
 
 
 def test_gpu_student_settings_in_the_config_reach_the_vllm_engine(tmp_path, monkeypatch):
-    from skim.data import save_dataset
+    from skim.data import load_dataset, save_dataset
     from skim.pipeline.run import _generate_stages
 
     from ..distill.helpers import save_tiny_base, toy_dataset
@@ -107,7 +107,8 @@ def test_gpu_student_settings_in_the_config_reach_the_vllm_engine(tmp_path, monk
     raw = {"dataset": {"path": str(data)}, "generate": {**generate, **gpu, **sampling}}
     config = check_config(raw)
     out = tmp_path / "run"
-    made = _generate_stages(config, run_params(config), out, data, out, out, lambda m: None)
+    dataset = load_dataset(data)
+    made = _generate_stages(config, run_params(config), out, dataset, out, out, lambda m: None)
     assert made["vllm"].read_text().count("canine") == len(toy_dataset().trn_texts)
     (engine,) = seen["engines"]
     assert {key: engine[key] for key in gpu} == gpu
@@ -118,7 +119,7 @@ def test_gpu_student_settings_in_the_config_reach_the_vllm_engine(tmp_path, monk
 def test_gpu_distill_settings_in_the_config_reach_distill(tmp_path, monkeypatch):
     import json
 
-    from skim.data import save_dataset
+    from skim.data import load_dataset, save_dataset
     from skim.pipeline.run import _distill_stage
 
     from ..distill.helpers import toy_dataset, write_demos
@@ -137,8 +138,9 @@ def test_gpu_distill_settings_in_the_config_reach_distill(tmp_path, monkeypatch)
     demos = write_demos(tmp_path / "demos.jsonl")
     out = tmp_path / "run"
     student = _distill_stage(
-        config, run_params(config), out, data, demos, data / "trn_X_Y.npz", lambda m: None
-    )
+        config, run_params(config), out, load_dataset(data), demos, data / "trn_X_Y.npz",
+        lambda m: None,
+    )  # fmt: skip
     assert student == str(out / "slm")
     (params,) = handed
     assert {key: getattr(params, key) for key in gpu} == gpu

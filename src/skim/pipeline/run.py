@@ -66,7 +66,7 @@ def _seed_rows(out: Path, direction: str) -> list[int] | None:
     return info.get("seed_items") if info.get("teacher") == "gold" else None
 
 
-def _mar_stage(run: RunParams, out: Path, ds_dir: Path, base: Path, log: Log) -> Path:
+def _mar_stage(run: RunParams, out: Path, dataset: Dataset, base: Path, log: Log) -> Path:
     """Figure 3's control: a uniform random sample of the true train pairs, as many as observed,
     plus the same seed rows as every other method."""
     from skim.simulate import simulate_bias
@@ -74,7 +74,6 @@ def _mar_stage(run: RunParams, out: Path, ds_dir: Path, base: Path, log: Log) ->
     target = out / "trn_X_Y_mar.npz"
 
     def make() -> None:
-        dataset = load_dataset(ds_dir)
         fraction = dataset.trn_X_Y.nnz / max(dataset.trn_X_Y_unbiased.nnz, 1)
         mar = simulate_bias(dataset, mar_fraction=fraction, seed=run.seed).trn_X_Y
         seed_matrix = load_matrix(base)
@@ -85,7 +84,7 @@ def _mar_stage(run: RunParams, out: Path, ds_dir: Path, base: Path, log: Log) ->
         mar[seed_rows] = seed_matrix[seed_rows]
         save_matrix(target, mar.tocsr())
 
-    run_stage(out, "mar", make, [target], [ds_dir, base], {"seed": run.seed}, log)
+    run_stage(out, "mar", make, [target], [Path(dataset.path), base], {"seed": run.seed}, log)
     return target
 
 
@@ -133,9 +132,10 @@ _SIMULATE = ("exposure_topk", "encoder", "click_model", "temperature", "mar_frac
 
 
 def _teach_stage(
-    config: dict[str, Any], run: RunParams, out: Path, ds_dir: Path, log: Log
+    config: dict[str, Any], run: RunParams, out: Path, dataset: Dataset, log: Log
 ) -> tuple[Path, Path]:
     """Demonstrations and the base train matrix every method trains on."""
+    ds_dir = Path(dataset.path)
     teach = config["teach"]
     demos = out / "demos.jsonl"
     if teach["teacher"] == "gold":
@@ -146,7 +146,7 @@ def _teach_stage(
             out,
             "teach",
             lambda: gold_teacher(
-                load_dataset(ds_dir), demos, run.direction, teach["seed_fraction"], seed=run.seed
+                dataset, demos, run.direction, teach["seed_fraction"], seed=run.seed
             ),
             [demos, seed],
             [ds_dir],
@@ -159,7 +159,7 @@ def _teach_stage(
     run_stage(
         out,
         "teach",
-        lambda: ask_teacher(load_dataset(ds_dir), demos, run.direction, params=run.teach),
+        lambda: ask_teacher(dataset, demos, run.direction, params=run.teach),
         [demos],
         [ds_dir],
         {"teacher": "endpoint", "direction": run.direction, **run.teach.to_dict()},
@@ -168,9 +168,8 @@ def _teach_stage(
     return demos, ds_dir / "trn_X_Y.npz"
 
 
-def _sample_items(ds_dir: Path, direction: str, count: int, seed: int) -> list[int]:
+def _sample_items(dataset: Dataset, direction: str, count: int, seed: int) -> list[int]:
     """A fixed random sample of source items, so a model generator's cost stays bounded."""
-    dataset = load_dataset(ds_dir)
     total = source_count(dataset, direction)
     rng = np.random.default_rng(seed)
     return sorted(int(i) for i in rng.choice(total, size=min(count, total), replace=False))
@@ -180,7 +179,7 @@ def _distill_stage(
     config: dict[str, Any],
     run: RunParams,
     out: Path,
-    ds_dir: Path,
+    dataset: Dataset,
     demos: Path,
     base: Path,
     log: Log,
@@ -195,7 +194,6 @@ def _distill_stage(
     n_observed = config["distill"]["observed_demos"]
 
     def train_slm() -> None:
-        dataset = load_dataset(ds_dir)
         with_seed = dataset.replace(trn_X_Y=load_matrix(base))
         extra = observed_pairs(with_seed, run.direction, n_observed, run.seed)
         distill(demos, slm_dir, params=run.distill, extra_pairs=extra or None)
@@ -241,19 +239,20 @@ def _generate_stages(
     config: dict[str, Any],
     run: RunParams,
     out: Path,
-    ds_dir: Path,
+    dataset: Dataset,
     demos: Path,
     base: Path,
     log: Log,
 ) -> dict[str, Path]:
     from skim.generate import generate
 
+    ds_dir = Path(dataset.path)
     gen_conf = config["generate"]
     needs_model = any(RUNS[g].student for g in gen_conf["generators"])
-    model = _distill_stage(config, run, out, ds_dir, demos, base, log) if needs_model else None
+    model = _distill_stage(config, run, out, dataset, demos, base, log) if needs_model else None
     sampled = None  # the same sample for every model generator
     if needs_model and gen_conf["model_items"] is not None:
-        sampled = _sample_items(ds_dir, run.direction, gen_conf["model_items"], run.seed)
+        sampled = _sample_items(dataset, run.direction, gen_conf["model_items"], run.seed)
     outputs: dict[str, Path] = {}
     for gen in gen_conf["generators"]:
         path = out / f"synthetic-{gen}.jsonl"
@@ -261,9 +260,7 @@ def _generate_stages(
         items = sampled if RUNS[gen].student else None
 
         def run_generator(path: Path = path, params=params, items=items) -> None:
-            summary = generate(
-                load_dataset(ds_dir), path, run.direction, params=params, items=items
-            )
+            summary = generate(dataset, path, run.direction, params=params, items=items)
             if summary.get("failed"):  # not a finished stage: a rerun asks for them again
                 raise SkimError(
                     f"{summary['failed']} items failed after the last retry (listed in "
@@ -421,14 +418,14 @@ def run_pipeline(config: dict[str, Any], log: Log = print) -> Path:
     saved = {k: v for k, v in config.items() if not k.startswith("_")}
     write_json_atomic(out / "config.json", redact_values(saved))  # no endpoint password
     ds_dir = _dataset_stage(config, run, out, log)
-    demos, base = _teach_stage(config, run, out, ds_dir, log)
-    synthetic = _generate_stages(config, run, out, ds_dir, demos, base, log)
-    dataset = load_dataset(ds_dir)
+    dataset = load_dataset(ds_dir)  # once: every stage below reads this one
+    demos, base = _teach_stage(config, run, out, dataset, log)
+    synthetic = _generate_stages(config, run, out, dataset, demos, base, log)
     mapped = _map_stages(config, run, out, dataset, base, synthetic, log)
     rows = _method_rows(config, dataset, seeded=config["teach"]["teacher"] == "gold")
     files = _label_files(ds_dir, base, mapped)
     if any(row["labels"] == "mar" for row in rows):
-        files["mar"] = _mar_stage(run, out, ds_dir, base, log)
+        files["mar"] = _mar_stage(run, out, dataset, base, log)
     results = _train_and_score(config, run, out, dataset, rows, files, log)
     write_json_atomic(out / "metrics.json", results)
     manifests = {
